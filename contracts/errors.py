@@ -1,0 +1,82 @@
+"""Errors that may cross a service boundary.
+
+Each has a stable ``code`` (the gateway's JSON error code) and an HTTP ``status`` the
+gateway maps it to. They are rebuilt on the caller's side from ``args`` (message,
+details), so both must stay JSON-serialisable.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class PortalError(Exception):
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str = "", details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details or {})
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return dict(self.args[1]) if len(self.args) > 1 and self.args[1] else {}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationFailed(PortalError):
+    """Input is wrong; ``details`` = {"fields": [{"field", "reason"}]}."""
+
+    code = "validation_failed"
+    status = 422
+
+    @classmethod
+    def for_field(cls, field: str, reason: str) -> ValidationFailed:
+        return cls(f"{field}: {reason}", {"fields": [{"field": field, "reason": reason}]})
+
+
+class NotAuthenticated(PortalError):
+    code = "not_authenticated"
+    status = 401
+
+
+class PermissionDenied(PortalError):
+    code = "permission_denied"
+    status = 403
+
+
+class NotFound(PortalError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(PortalError):
+    code = "conflict"
+    status = 409
+
+
+class Throttled(PortalError):
+    code = "throttled"
+    status = 429
+
+
+class ServiceUnavailable(PortalError):
+    code = "service_unavailable"
+    status = 503
+
+
+BOUNDARY_ERRORS: tuple[type[PortalError], ...] = (
+    PortalError,
+    ValidationFailed,
+    NotAuthenticated,
+    PermissionDenied,
+    NotFound,
+    Conflict,
+    Throttled,
+    ServiceUnavailable,
+)

@@ -1,0 +1,22 @@
+"""What every service class has: call context, and the ``health`` RPC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from servicekit.context import CallContext, CallContextProvider
+from servicekit.db import UnitOfWork
+from servicekit.health import check_health
+from servicekit.rpc import rpc
+
+
+class ServiceBase:
+    """Subclasses set ``name`` and ``db = Database(<migrations dir>)``."""
+
+    name: str
+    db: UnitOfWork
+    context: CallContext = CallContextProvider()  # type: ignore[assignment]
+
+    @rpc
+    def health(self) -> dict[str, Any]:
+        return check_health(self.db).to_wire()

@@ -1,0 +1,70 @@
+"""``portal`` command: operational helpers around the services.
+
+    portal migrate [SERVICE ...]          apply migrations (all services by default)
+    portal revision SERVICE -m MESSAGE    autogenerate a migration from the models
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import tempfile
+from pathlib import Path
+
+from alembic import command
+
+from contracts.events import SERVICES
+from servicekit.db import make_engine
+from servicekit.migrations import alembic_config, upgrade
+from servicekit.settings import database_url_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def migrations_dir(service: str) -> Path:
+    importlib.import_module(f"services.{service}.models")
+    return ROOT / "services" / service / "migrations"
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    for service in args.services or SERVICES:
+        url = database_url_for(service)
+        engine = make_engine(url)
+        upgrade(engine, migrations_dir(service), service)
+        engine.dispose()
+        print(f"{service}: migrated ({engine.dialect.name})")
+    return 0
+
+
+def cmd_revision(args: argparse.Namespace) -> int:
+    # Autogenerate against a scratch SQLite database brought to head first.
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/scratch.db")
+        upgrade(engine, migrations_dir(args.service), args.service)
+        with engine.begin() as connection:
+            cfg = alembic_config(migrations_dir(args.service), connection)
+            command.revision(cfg, message=args.message, autogenerate=True, rev_id=args.rev_id)
+        engine.dispose()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="portal")
+    sub = parser.add_subparsers(dest="command", required=True)
+    migrate = sub.add_parser("migrate", help="apply migrations")
+    migrate.add_argument("services", nargs="*", metavar="SERVICE")
+    migrate.set_defaults(func=cmd_migrate)
+    revision = sub.add_parser("revision", help="autogenerate a migration")
+    revision.add_argument("service", choices=SERVICES)
+    revision.add_argument("-m", "--message", required=True)
+    revision.add_argument("--rev-id", default=None)
+    revision.set_defaults(func=cmd_revision)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+

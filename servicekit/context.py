@@ -1,0 +1,74 @@
+"""The caller context of a worker: who called, and the correlation id of the request.
+
+It arrives as nameko context data (message headers ``nameko.caller`` and
+``nameko.correlation_id``), travels on to every RPC call the worker makes, and is bound
+into structlog's contextvars so every log line of the worker carries it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from nameko.extensions import DependencyProvider
+from pydantic import ValidationError
+
+from contracts.context import CALLER_KEY, CORRELATION_ID_KEY, Caller
+
+SYSTEM_CALLER = Caller(is_system=True)
+
+
+@dataclass(frozen=True)
+class CallContext:
+    service: str
+    caller: Caller
+    correlation_id: str
+
+    @property
+    def tenant_id(self) -> uuid.UUID | None:
+        return self.caller.tenant_id
+
+
+def context_from_data(service: str, data: dict[str, Any]) -> CallContext:
+    """Read the call context out of nameko context data; unknown callers are anonymous.
+
+    A worker without a correlation id gets a new one, stored back into ``data``.
+    """
+    raw_caller = data.get(CALLER_KEY)
+    caller = Caller()
+    if isinstance(raw_caller, dict):
+        try:
+            caller = Caller.from_wire(raw_caller)
+        except ValidationError:
+            caller = Caller()
+    correlation_id = data.get(CORRELATION_ID_KEY)
+    if not isinstance(correlation_id, str) or not correlation_id:
+        correlation_id = str(uuid.uuid4())
+        # Written back so nested RPC calls and events from this worker carry the same id.
+        data[CORRELATION_ID_KEY] = correlation_id
+    return CallContext(service=service, caller=caller, correlation_id=correlation_id)
+
+
+def bind_log_context(ctx: CallContext) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(
+        service=ctx.service,
+        correlation_id=ctx.correlation_id,
+        tenant_id=str(ctx.caller.tenant_id) if ctx.caller.tenant_id else None,
+        user_id=str(ctx.caller.user_id) if ctx.caller.user_id else None,
+    )
+
+
+class CallContextProvider(DependencyProvider):
+    """Injects the :class:`CallContext`; makes sure a correlation id exists and propagates."""
+
+    def get_dependency(self, worker_ctx: Any) -> CallContext:
+        return context_from_data(self.container.service_name, worker_ctx.data)
+
+    def worker_setup(self, worker_ctx: Any) -> None:
+        bind_log_context(context_from_data(self.container.service_name, worker_ctx.data))
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        structlog.contextvars.clear_contextvars()

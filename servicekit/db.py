@@ -1,0 +1,187 @@
+"""Database access for a service: engine, unit of work, and the nameko provider.
+
+A worker gets a :class:`UnitOfWork`. Use-case handlers commit it explicitly; whatever is
+left uncommitted when the worker ends is rolled back. (nameko sends an RPC reply before
+``worker_result`` runs, so committing there would let a caller see a reply for a change
+that then failed to commit — docs/decisions/0003-explicit-unit-of-work.md.)
+"""
+
+from __future__ import annotations
+
+import uuid
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import eventlet
+import sqlalchemy as sa
+from nameko.extensions import DependencyProvider
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, sessionmaker
+
+from contracts.envelope import Actor, EventEnvelope
+from servicekit.context import SYSTEM_CALLER, CallContext, context_from_data
+from servicekit.logging import get_logger
+from servicekit.migrations import upgrade
+from servicekit.outbox import OutboxRelay, record_event
+from servicekit.settings import KitSettings, database_url_for
+
+log = get_logger(__name__)
+
+
+def make_engine(url: str, pool_size: int = 12) -> sa.Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa_event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    # At least as many connections as the service has workers (STACK.md trap 1).
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class UnitOfWork:
+    """One transaction's worth of work: a session plus the events it will announce."""
+
+    def __init__(self, session_factory: sessionmaker[Session], service: str, ctx: CallContext,
+                 on_events_committed: Any = None) -> None:
+        self._session_factory = session_factory
+        self._session: Session | None = None
+        self.service = service
+        self.context = ctx
+        self._pending_events = 0
+        self._on_events_committed = on_events_committed
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._session_factory()
+        return self._session
+
+    def emit(self, event_type: str, payload: dict[str, Any], tenant_id: uuid.UUID | None = None) -> EventEnvelope:
+        """Record an event in this transaction; it is published only if the transaction commits."""
+        caller = self.context.caller
+        envelope = EventEnvelope(
+            type=event_type,
+            source=self.service,
+            tenant_id=tenant_id if tenant_id is not None else caller.tenant_id,
+            actor=Actor(user_id=caller.user_id, email=caller.email, ip=caller.ip, user_agent=caller.user_agent),
+            correlation_id=self.context.correlation_id,
+            payload=payload,
+        )
+        record_event(self.session, envelope)
+        self._pending_events += 1
+        return envelope
+
+    def commit(self) -> None:
+        if self._session is None:
+            return
+        self._session.commit()
+        if self._pending_events and self._on_events_committed is not None:
+            self._on_events_committed()
+        self._pending_events = 0
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+        self._pending_events = 0
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+            self._session.close()
+            self._session = None
+
+
+class Database(DependencyProvider):
+    """Injects a :class:`UnitOfWork` per worker, migrates on start, runs the outbox relay.
+
+    Declare it once per service: ``db = Database(MIGRATIONS_DIR)``.
+    """
+
+    def __init__(self, migrations_dir: Path | str, relay_outbox: bool = True,
+                 on_start: Callable[[UnitOfWork], None] | None = None) -> None:
+        self.migrations_dir = Path(migrations_dir)
+        self.relay_outbox = relay_outbox
+        self.on_start = on_start
+        self.engine: sa.Engine | None = None
+        self.session_factory: sessionmaker[Session] | None = None
+        self.relay: OutboxRelay | None = None
+        self._units: weakref.WeakKeyDictionary[Any, UnitOfWork] = weakref.WeakKeyDictionary()
+        self._wakeup = eventlet.Event()
+        self._running = False
+
+    def setup(self) -> None:
+        kit = KitSettings()
+        service = self.container.service_name
+        url = database_url_for(service, kit)
+        self.engine = make_engine(url, pool_size=max(kit.db_pool_size, self.container.max_workers))
+        upgrade(self.engine, self.migrations_dir, service)
+        self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        amqp_uri = self.container.config.get("AMQP_URI", kit.amqp_uri)
+        self.relay = OutboxRelay(self.engine, amqp_uri, batch_size=kit.outbox_batch_size)
+        self.poll_seconds = kit.outbox_poll_seconds
+        log.info("database ready", dialect=self.engine.dialect.name, service=service)
+
+    def start(self) -> None:
+        self._running = True
+        if self.on_start is not None:
+            # Bootstrap work (e.g. the first operator) runs once the schema is in place.
+            uow = self.new_unit_of_work()
+            try:
+                self.on_start(uow)
+            finally:
+                uow.close()
+        if self.relay_outbox:
+            self.container.spawn_managed_thread(self._relay_loop, identifier="outbox_relay")
+
+    def stop(self) -> None:
+        self._running = False
+        self._kick()
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def _kick(self) -> None:
+        if not self._wakeup.ready():
+            self._wakeup.send(True)
+
+    def _relay_loop(self) -> None:
+        assert self.relay is not None
+        while self._running:
+            try:
+                published = self.relay.relay_once()
+            except Exception as exc:  # broker or database away: try again later
+                log.warning("outbox relay pass failed", error=type(exc).__name__, detail=str(exc)[:200])
+                published = 0
+            if published:
+                continue  # more may be waiting
+            with eventlet.Timeout(self.poll_seconds, False):
+                self._wakeup.wait()
+            self._wakeup = eventlet.Event()
+
+    def new_unit_of_work(self, ctx: CallContext | None = None) -> UnitOfWork:
+        """A unit of work outside any worker (bootstrap code, timers' helpers, tests)."""
+        assert self.session_factory is not None, "Database provider is not set up"
+        ctx = ctx or CallContext(self.container.service_name, SYSTEM_CALLER, str(uuid.uuid4()))
+        return UnitOfWork(self.session_factory, self.container.service_name, ctx, self._kick)
+
+    def get_dependency(self, worker_ctx: Any) -> UnitOfWork:
+        ctx = context_from_data(self.container.service_name, worker_ctx.data)
+        uow = self.new_unit_of_work(ctx)
+        self._units[worker_ctx] = uow
+        return uow
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        uow = self._units.pop(worker_ctx, None)
+        if uow is not None:
+            uow.close()

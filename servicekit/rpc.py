@@ -1,0 +1,46 @@
+"""RPC plumbing shared by services (and the gateway's client side).
+
+- Boundary errors from :mod:`contracts.errors` are registered with nameko so the caller
+  gets the same typed exception back instead of a ``RemoteError``.
+- The patient reply publisher (STACK.md trap 2): a worker that finishes while the broker
+  is briefly away retries its reply for minutes instead of crashing the service.
+- ``rpc`` is nameko's decorator with boundary errors marked as expected (logged as
+  warnings, not as crashes).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import nameko.rpc
+from nameko.amqp.publish import Publisher
+from nameko.exceptions import get_module_path, registry
+
+from contracts.errors import BOUNDARY_ERRORS
+
+PATIENT_RETRY_POLICY = {
+    "max_retries": 120,
+    "interval_start": 0.5,
+    "interval_step": 1,
+    "interval_max": 5,
+}
+
+
+class PatientPublisher(Publisher):
+    retry_policy = PATIENT_RETRY_POLICY
+
+
+def register_boundary_errors() -> None:
+    for exc_type in BOUNDARY_ERRORS:
+        registry[get_module_path(exc_type)] = exc_type
+
+
+def install() -> None:
+    register_boundary_errors()
+    nameko.rpc.Responder.publisher_cls = PatientPublisher
+
+
+install()
+
+rpc: Any = functools.partial(nameko.rpc.rpc, expected_exceptions=BOUNDARY_ERRORS)

@@ -1,0 +1,212 @@
+"""pytest fixtures for every service's tests: real broker, real databases, isolated.
+
+- ``amqp_uri``: a fresh RabbitMQ vhost for the test session (management API, else
+  ``rabbitmqctl``), deleted afterwards. Base broker from ``TEST_AMQP_URI``/``AMQP_URI``;
+  testcontainers only when no broker answers and a Docker engine exists.
+- ``database_url``: a factory giving each service a fresh PostgreSQL database (from
+  ``TEST_POSTGRES_URL``, default the local server), dropped afterwards; with
+  ``TEST_DB=sqlite`` a SQLite file instead.
+- ``start_services``: runs service classes in-process against those.
+- ``rpc_proxy``: a standalone cluster proxy on the test vhost.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import requests
+
+DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_MANAGEMENT = "http://guest:guest@127.0.0.1:15672"
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _with_vhost(uri: str, vhost: str) -> str:
+    parts = urlsplit(uri)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+
+
+class _Vhosts:
+    """Creates and deletes vhosts through the management API, or rabbitmqctl."""
+
+    def __init__(self, management_url: str) -> None:
+        self.management_url = management_url.rstrip("/")
+
+    def _api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        parts = urlsplit(self.management_url)
+        base = urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), "", "", ""))
+        return requests.request(method, base + path, auth=(parts.username or "guest", parts.password or "guest"),
+                                timeout=10, **kwargs)
+
+    def _use_api(self) -> bool:
+        try:
+            return self._api("GET", "/api/overview").ok
+        except requests.RequestException:
+            return False
+
+    def create(self, vhost: str, user: str) -> None:
+        if self._use_api():
+            self._api("PUT", f"/api/vhosts/{quote(vhost, safe='')}").raise_for_status()
+            self._api("PUT", f"/api/permissions/{quote(vhost, safe='')}/{user}",
+                      json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+            return
+        ctl = shutil.which("rabbitmqctl")
+        if ctl is None:
+            raise RuntimeError("neither the RabbitMQ management API nor rabbitmqctl is available")
+        subprocess.run([ctl, "add_vhost", vhost], check=True, capture_output=True)
+        subprocess.run([ctl, "set_permissions", "-p", vhost, user, ".*", ".*", ".*"], check=True,
+                       capture_output=True)
+
+    def delete(self, vhost: str) -> None:
+        if self._use_api():
+            self._api("DELETE", f"/api/vhosts/{quote(vhost, safe='')}")
+            return
+        ctl = shutil.which("rabbitmqctl")
+        if ctl:
+            subprocess.run([ctl, "delete_vhost", vhost], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def amqp_uri() -> Iterator[str]:
+    base = os.environ.get("TEST_AMQP_URI") or os.environ.get("AMQP_URI") or DEFAULT_AMQP
+    parts = urlsplit(base)
+    container = None
+    if not _reachable(parts.hostname or "127.0.0.1", parts.port or 5672):
+        container, base, management = _start_rabbit_container()
+    else:
+        management = os.environ.get("TEST_RABBITMQ_MANAGEMENT_URL", DEFAULT_MANAGEMENT)
+    vhosts = _Vhosts(management)
+    vhost = f"portal_test_{uuid.uuid4().hex[:10]}"
+    vhosts.create(vhost, urlsplit(base).username or "guest")
+    try:
+        yield _with_vhost(base, vhost)
+    finally:
+        vhosts.delete(vhost)
+        if container is not None:
+            container.stop()
+
+
+def _docker_engine_available() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env().ping()
+        return True
+    except Exception:
+        return False
+
+
+def _start_rabbit_container() -> tuple[Any, str, str]:
+    if not _docker_engine_available():
+        pytest.fail("no RabbitMQ answers (set TEST_AMQP_URI) and no Docker engine for testcontainers")
+    from testcontainers.rabbitmq import RabbitMqContainer  # type: ignore[import-not-found]
+
+    container = RabbitMqContainer("rabbitmq:3.13-management").with_exposed_ports(5672, 15672)
+    container.start()
+    host = container.get_container_host_ip()
+    amqp = f"amqp://guest:guest@{host}:{container.get_exposed_port(5672)}/"
+    management = f"http://guest:guest@{host}:{container.get_exposed_port(15672)}"
+    return container, amqp, management
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str | None:
+    """The server new test databases are made on; None when tests use SQLite."""
+    if os.environ.get("TEST_DB", "postgres") == "sqlite":
+        return None
+    url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    parts = urlsplit(url)
+    if not _reachable(parts.hostname or "127.0.0.1", parts.port or 5432):
+        pytest.fail(f"PostgreSQL at {parts.hostname}:{parts.port} does not answer (or set TEST_DB=sqlite)")
+    return url
+
+
+@pytest.fixture
+def database_url(postgres_admin_url: str | None, tmp_path: Any) -> Iterator[Callable[[str], str]]:
+    """``database_url("identity")`` → a fresh, empty database for that service."""
+    created: list[str] = []
+
+    def make(service: str) -> str:
+        if postgres_admin_url is None:
+            return f"sqlite:///{tmp_path}/{service}-{uuid.uuid4().hex[:6]}.db"
+        name = f"portal_test_{service}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        parts = urlsplit(postgres_admin_url)
+        return urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
+
+    yield make
+    if postgres_admin_url is not None:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            for name in created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def nameko_config(amqp_uri: str) -> dict[str, Any]:
+    return {"AMQP_URI": amqp_uri, "max_workers": 10, "serializer": "json"}
+
+
+@pytest.fixture
+def start_services(
+    nameko_config: dict[str, Any],
+    database_url: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> Iterator[Callable[..., Any]]:
+    """``start_services(IdentityService, ...)``: each with its own fresh database, in-process."""
+    from nameko.runners import ServiceRunner
+
+    runners: list[Any] = []
+    monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("PORTAL_OUTBOX_POLL_SECONDS", "0.05")
+
+    def start(*service_classes: type, env: dict[str, str] | None = None) -> Any:
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        for cls in service_classes:
+            service_name = cls.name  # type: ignore[attr-defined]
+            env_key = f"{service_name.upper()}_DATABASE_URL"
+            if env_key not in (env or {}):
+                monkeypatch.setenv(env_key, database_url(service_name))
+        runner = ServiceRunner(nameko_config)
+        for cls in service_classes:
+            runner.add_service(cls)
+        runner.start()
+        runners.append(runner)
+        return runner
+
+    yield start
+    for runner in reversed(runners):
+        try:
+            runner.stop()
+        except Exception:
+            runner.kill()
+
+
+@pytest.fixture
+def rpc_proxy(nameko_config: dict[str, Any]) -> Iterator[Any]:
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    import servicekit.rpc  # noqa: F401  (boundary errors come back typed)
+
+    with ClusterRpcProxy(nameko_config, timeout=15) as proxy:
+        yield proxy

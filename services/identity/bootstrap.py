@@ -1,0 +1,66 @@
+"""First start: create the vendor's operator account from settings, once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from eventlet import tpool
+from pydantic import EmailStr, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.context import OPERATOR_TENANT_ID
+from contracts.events import IdentityEvent
+from servicekit.db import UnitOfWork
+from servicekit.logging import get_logger
+from services.identity.models import User
+from services.identity.passwords import hash_password
+
+log = get_logger(__name__)
+
+
+class OperatorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PORTAL_OPERATOR_", extra="ignore")
+
+    email: EmailStr | None = None
+    password: SecretStr | None = Field(default=None, min_length=8)
+
+
+def bootstrap_operator(uow: UnitOfWork, settings: OperatorSettings | None = None) -> uuid.UUID | None:
+    """Create the operator administrator if none exists; returns its id when created."""
+    settings = settings or OperatorSettings()
+    if settings.email is None or settings.password is None:
+        log.info("no operator configured (PORTAL_OPERATOR_EMAIL/PASSWORD unset)")
+        return None
+    session = uow.session
+    exists = session.execute(
+        sa.select(User.id).where(User.tenant_id == OPERATOR_TENANT_ID).limit(1)
+    ).first()
+    if exists is not None:
+        return None
+    now = datetime.now(UTC)
+    # argon2 is CPU-bound: hash off the eventlet hub (STACK.md trap 10).
+    password_hash = tpool.execute(hash_password, settings.password.get_secret_value())
+    user = User(
+        id=uuid.uuid4(),
+        tenant_id=OPERATOR_TENANT_ID,
+        email=str(settings.email),
+        email_normalised=str(settings.email).lower(),
+        display_name="Operator",
+        credential_type="password",
+        password_hash=password_hash,
+        password_changed_at=now,
+        role="administrator",
+        email_confirmed_at=now,
+        created_at=now,
+    )
+    session.add(user)
+    uow.emit(
+        IdentityEvent.OPERATOR_BOOTSTRAPPED,
+        {"user_id": str(user.id), "email": user.email},
+        tenant_id=OPERATOR_TENANT_ID,
+    )
+    uow.commit()
+    log.info("operator created", user_id=str(user.id))
+    return user.id
