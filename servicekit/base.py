@@ -15,7 +15,7 @@ class ServiceBase:
 
     name: str
     db: UnitOfWork
-    context: CallContext = CallContextProvider()  # type: ignore[assignment]
+    context: CallContext = CallContextProvider()
 
     @rpc
     def health(self) -> dict[str, Any]:

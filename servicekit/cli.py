@@ -2,6 +2,7 @@
 
     portal migrate [SERVICE ...]          apply migrations (all services by default)
     portal revision SERVICE -m MESSAGE    autogenerate a migration from the models
+    portal seed                           demo data into a running suite (idempotent)
 """
 
 from __future__ import annotations
@@ -49,6 +50,22 @@ def cmd_revision(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed(args: argparse.Namespace) -> int:
+    import eventlet
+
+    eventlet.monkey_patch()
+    from servicekit.seed import DemoSettings, seed
+
+    result = seed()
+    state = "seeded" if result["created"] else "already seeded"
+    print(
+        f"demo data {state}: 1 distributor, {result['partners']} partners, {result['accounts']} accounts\n"
+        f"  sign in as {result['admin_email']} / {DemoSettings().admin_password.get_secret_value()}"
+        " (PORTAL_DEMO_ADMIN_PASSWORD)"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="portal")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     revision.add_argument("-m", "--message", required=True)
     revision.add_argument("--rev-id", default=None)
     revision.set_defaults(func=cmd_revision)
+    seed = sub.add_parser("seed", help="seed the demo data into a running suite (idempotent)")
+    seed.set_defaults(func=cmd_seed)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

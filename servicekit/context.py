@@ -7,7 +7,9 @@ into structlog's contextvars so every log line of the worker carries it.
 
 from __future__ import annotations
 
+import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,9 @@ from nameko.extensions import DependencyProvider
 from pydantic import ValidationError
 
 from contracts.context import CALLER_KEY, CORRELATION_ID_KEY, Caller
+from contracts.errors import PortalError
+
+log = structlog.stdlib.get_logger("servicekit.calls")
 
 SYSTEM_CALLER = Caller(is_system=True)
 
@@ -62,13 +67,36 @@ def bind_log_context(ctx: CallContext) -> None:
 
 
 class CallContextProvider(DependencyProvider):
-    """Injects the :class:`CallContext`; makes sure a correlation id exists and propagates."""
+    """Injects the :class:`CallContext`; binds it for logging; logs one line per worker."""
+
+    def __init__(self) -> None:
+        self._started: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
     def get_dependency(self, worker_ctx: Any) -> CallContext:
         return context_from_data(self.container.service_name, worker_ctx.data)
 
     def worker_setup(self, worker_ctx: Any) -> None:
         bind_log_context(context_from_data(self.container.service_name, worker_ctx.data))
+        self._started[worker_ctx] = time.monotonic()
+
+    def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
+        started = self._started.pop(worker_ctx, None)
+        duration_ms = round((time.monotonic() - started) * 1000, 2) if started else None
+        entrypoint = worker_ctx.entrypoint
+        outcome = "ok"
+        error = None
+        if exc_info is not None:
+            exc = exc_info[1]
+            error = getattr(exc, "code", type(exc).__name__)
+            outcome = "refused" if isinstance(exc, PortalError) else "error"
+        # One line per handled call: the trace of a request through the services.
+        log.info(
+            "handled",
+            entrypoint=f"{type(entrypoint).__name__.lower()}:{entrypoint.method_name}",
+            outcome=outcome,
+            error=error,
+            duration_ms=duration_ms,
+        )
 
     def worker_teardown(self, worker_ctx: Any) -> None:
         structlog.contextvars.clear_contextvars()

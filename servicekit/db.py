@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import eventlet
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 from sqlalchemy import event as sa_event
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from contracts.envelope import Actor, EventEnvelope
 from servicekit.context import SYSTEM_CALLER, CallContext, context_from_data
 from servicekit.logging import get_logger
+from servicekit.loops import PollingLoop
 from servicekit.migrations import upgrade
 from servicekit.outbox import OutboxRelay, record_event
 from servicekit.settings import KitSettings, database_url_for
@@ -107,7 +107,7 @@ class Database(DependencyProvider):
     """
 
     def __init__(self, migrations_dir: Path | str, relay_outbox: bool = True,
-                 on_start: Callable[[UnitOfWork], None] | None = None) -> None:
+                 on_start: Callable[[UnitOfWork], object] | None = None) -> None:
         self.migrations_dir = Path(migrations_dir)
         self.relay_outbox = relay_outbox
         self.on_start = on_start
@@ -115,8 +115,7 @@ class Database(DependencyProvider):
         self.session_factory: sessionmaker[Session] | None = None
         self.relay: OutboxRelay | None = None
         self._units: weakref.WeakKeyDictionary[Any, UnitOfWork] = weakref.WeakKeyDictionary()
-        self._wakeup = eventlet.Event()
-        self._running = False
+        self.relay_loop: PollingLoop | None = None
 
     def setup(self) -> None:
         kit = KitSettings()
@@ -127,11 +126,10 @@ class Database(DependencyProvider):
         self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
         amqp_uri = self.container.config.get("AMQP_URI", kit.amqp_uri)
         self.relay = OutboxRelay(self.engine, amqp_uri, batch_size=kit.outbox_batch_size)
-        self.poll_seconds = kit.outbox_poll_seconds
+        self.relay_loop = PollingLoop(self.relay.relay_once, kit.outbox_poll_seconds, "outbox relay")
         log.info("database ready", dialect=self.engine.dialect.name, service=service)
 
     def start(self) -> None:
-        self._running = True
         if self.on_start is not None:
             # Bootstrap work (e.g. the first operator) runs once the schema is in place.
             uow = self.new_unit_of_work()
@@ -140,11 +138,12 @@ class Database(DependencyProvider):
             finally:
                 uow.close()
         if self.relay_outbox:
-            self.container.spawn_managed_thread(self._relay_loop, identifier="outbox_relay")
+            assert self.relay_loop is not None
+            self.container.spawn_managed_thread(self.relay_loop.run, identifier="outbox_relay")
 
     def stop(self) -> None:
-        self._running = False
-        self._kick()
+        if self.relay_loop is not None:
+            self.relay_loop.stop()
         if self.engine is not None:
             self.engine.dispose()
 
@@ -152,22 +151,9 @@ class Database(DependencyProvider):
         self.stop()
 
     def _kick(self) -> None:
-        if not self._wakeup.ready():
-            self._wakeup.send(True)
-
-    def _relay_loop(self) -> None:
-        assert self.relay is not None
-        while self._running:
-            try:
-                published = self.relay.relay_once()
-            except Exception as exc:  # broker or database away: try again later
-                log.warning("outbox relay pass failed", error=type(exc).__name__, detail=str(exc)[:200])
-                published = 0
-            if published:
-                continue  # more may be waiting
-            with eventlet.Timeout(self.poll_seconds, False):
-                self._wakeup.wait()
-            self._wakeup = eventlet.Event()
+        """Events were committed: publish them now rather than at the next poll."""
+        if self.relay_loop is not None:
+            self.relay_loop.wake()
 
     def new_unit_of_work(self, ctx: CallContext | None = None) -> UnitOfWork:
         """A unit of work outside any worker (bootstrap code, timers' helpers, tests)."""

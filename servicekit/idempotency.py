@@ -37,7 +37,8 @@ def claim(session: Session, event_id: uuid.UUID, handler: str) -> bool:
         stmt = sqlite_insert(processed_events).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported dialect {dialect}")
-    return session.execute(stmt).rowcount == 1
+    # RETURNING rather than rowcount: psycopg 3 reports -1 for INSERT … ON CONFLICT here.
+    return session.execute(stmt.returning(processed_events.c.event_id)).first() is not None
 
 
 def idempotent_handler(db_attr: str = "db") -> Callable[[Callable[..., T]], Callable[..., T | None]]:

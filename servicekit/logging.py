@@ -53,11 +53,21 @@ def _add_default_service(service: str):
     return processor
 
 
-def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
-    """Configure structlog and stdlib logging for this process (idempotent)."""
+def configure_logging(service: str, level: str | None = None, fmt: str | None = None,
+                      force: bool = False) -> None:
+    """Configure structlog and stdlib logging for this process (idempotent unless ``force``).
+
+    Level and format default to ``PORTAL_LOG_LEVEL`` / ``PORTAL_LOG_FORMAT``.
+    """
     global _configured_service
-    if _configured_service == service:
+    if _configured_service == service and not force:
         return
+    if level is None or fmt is None:
+        from servicekit.settings import KitSettings
+
+        kit = KitSettings()
+        level = level or kit.log_level
+        fmt = fmt or kit.log_format
     _configured_service = service
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,

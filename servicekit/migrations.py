@@ -6,6 +6,7 @@ On PostgreSQL an advisory lock serialises instances that start together.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from pathlib import Path
 
@@ -24,8 +25,13 @@ def alembic_config(migrations_dir: Path, connection: sa.Connection | None = None
     return cfg
 
 
+# alembic keeps its running environment in module globals, so two services starting in
+# one process (tests run several) must not migrate at the same moment.
+_alembic_lock = threading.Lock()
+
+
 def upgrade(engine: sa.Engine, migrations_dir: Path, service: str) -> None:
-    with engine.begin() as connection:
+    with _alembic_lock, engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             lock_key = zlib.crc32(f"migrate:{service}".encode())
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import nameko.rpc
@@ -43,4 +42,12 @@ def install() -> None:
 
 install()
 
-rpc: Any = functools.partial(nameko.rpc.rpc, expected_exceptions=BOUNDARY_ERRORS)
+def rpc(fn: Any = None, **options: Any) -> Any:
+    """nameko's ``@rpc`` with boundary errors expected; usable bare or with options.
+
+    (nameko's own decorator drops keyword options when used bare, hence this wrapper.)
+    """
+    options.setdefault("expected_exceptions", BOUNDARY_ERRORS)
+    if fn is None:
+        return nameko.rpc.rpc(**options)
+    return nameko.rpc.rpc(**options)(fn)

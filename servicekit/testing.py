@@ -51,7 +51,8 @@ class _Vhosts:
 
     def _api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         parts = urlsplit(self.management_url)
-        base = urlunsplit((parts.scheme, parts.hostname + (f":{parts.port}" if parts.port else ""), "", "", ""))
+        host = parts.hostname or "127.0.0.1"
+        base = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
         return requests.request(method, base + path, auth=(parts.username or "guest", parts.password or "guest"),
                                 timeout=10, **kwargs)
 
@@ -105,7 +106,7 @@ def amqp_uri() -> Iterator[str]:
 
 def _docker_engine_available() -> bool:
     try:
-        import docker  # type: ignore[import-untyped]
+        import docker
 
         docker.from_env().ping()
         return True
@@ -116,7 +117,7 @@ def _docker_engine_available() -> bool:
 def _start_rabbit_container() -> tuple[Any, str, str]:
     if not _docker_engine_available():
         pytest.fail("no RabbitMQ answers (set TEST_AMQP_URI) and no Docker engine for testcontainers")
-    from testcontainers.rabbitmq import RabbitMqContainer  # type: ignore[import-not-found]
+    from testcontainers.rabbitmq import RabbitMqContainer
 
     container = RabbitMqContainer("rabbitmq:3.13-management").with_exposed_ports(5672, 15672)
     container.start()
@@ -210,3 +211,18 @@ def rpc_proxy(nameko_config: dict[str, Any]) -> Iterator[Any]:
 
     with ClusterRpcProxy(nameko_config, timeout=15) as proxy:
         yield proxy
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10, interval: float = 0.05,
+             message: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail the test after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)

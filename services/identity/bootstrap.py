@@ -33,29 +33,13 @@ def bootstrap_operator(uow: UnitOfWork, settings: OperatorSettings | None = None
     if settings.email is None or settings.password is None:
         log.info("no operator configured (PORTAL_OPERATOR_EMAIL/PASSWORD unset)")
         return None
-    session = uow.session
-    exists = session.execute(
+    exists = uow.session.execute(
         sa.select(User.id).where(User.tenant_id == OPERATOR_TENANT_ID).limit(1)
     ).first()
     if exists is not None:
         return None
-    now = datetime.now(UTC)
-    # argon2 is CPU-bound: hash off the eventlet hub (STACK.md trap 10).
-    password_hash = tpool.execute(hash_password, settings.password.get_secret_value())
-    user = User(
-        id=uuid.uuid4(),
-        tenant_id=OPERATOR_TENANT_ID,
-        email=str(settings.email),
-        email_normalised=str(settings.email).lower(),
-        display_name="Operator",
-        credential_type="password",
-        password_hash=password_hash,
-        password_changed_at=now,
-        role="administrator",
-        email_confirmed_at=now,
-        created_at=now,
-    )
-    session.add(user)
+    user = _confirmed_administrator(OPERATOR_TENANT_ID, str(settings.email), settings.password, "Operator")
+    uow.session.add(user)
     uow.emit(
         IdentityEvent.OPERATOR_BOOTSTRAPPED,
         {"user_id": str(user.id), "email": user.email},
@@ -64,3 +48,39 @@ def bootstrap_operator(uow: UnitOfWork, settings: OperatorSettings | None = None
     uow.commit()
     log.info("operator created", user_id=str(user.id))
     return user.id
+
+
+def ensure_demo_administrator(uow: UnitOfWork, tenant_id: uuid.UUID, email: str, password: SecretStr) -> bool:
+    """The demo distributor's administrator (``portal seed``); True when newly created."""
+    if uow.session.execute(
+        sa.select(User.id).where(User.email_normalised == email.lower())
+    ).first():
+        return False
+    user = _confirmed_administrator(tenant_id, email, password, "Demo Administrator")
+    uow.session.add(user)
+    uow.emit(
+        IdentityEvent.USER_CREATED,
+        {"user_id": str(user.id), "email": user.email, "role": user.role, "tenant_id": str(tenant_id)},
+        tenant_id=tenant_id,
+    )
+    uow.commit()
+    return True
+
+
+def _confirmed_administrator(tenant_id: uuid.UUID, email: str, password: SecretStr, name: str) -> User:
+    now = datetime.now(UTC)
+    # argon2 is CPU-bound: hash off the eventlet hub (STACK.md trap 10).
+    password_hash = tpool.execute(hash_password, password.get_secret_value())
+    return User(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        email=email,
+        email_normalised=email.lower(),
+        display_name=name,
+        credential_type="password",
+        password_hash=password_hash,
+        password_changed_at=now,
+        role="administrator",
+        email_confirmed_at=now,
+        created_at=now,
+    )

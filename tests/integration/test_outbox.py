@@ -1,0 +1,107 @@
+"""The transactional outbox and the idempotent handler, against the real broker and database."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from kombu import Connection, Queue
+
+from contracts.errors import Conflict
+from servicekit.db import make_engine
+from servicekit.outbox import OutboxRelay, declare_events_exchange
+from servicekit.settings import normalise_database_url
+from servicekit.tables import outbox, processed_events
+from servicekit.testing import wait_for
+from tests.kit_services.models import CountedNote
+from tests.kit_services.services import NoteCounterService, NotesService, NotesWithoutRelayService
+
+pytestmark = pytest.mark.integration
+
+
+class EventTap:
+    """A plain AMQP consumer bound to notes.events, as any outside subscriber would be."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        self.connection = Connection(amqp_uri)
+        self.queue = Queue("tap-notes", exchange=declare_events_exchange("notes"), routing_key="#",
+                           durable=False, auto_delete=False, exclusive=True)
+        self.queue(self.connection.default_channel).declare()
+        self.received: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        bound = self.queue(self.connection.default_channel)
+        while (message := bound.get(no_ack=True)) is not None:
+            self.received.append(message.payload)
+        return self.received
+
+    def close(self) -> None:
+        self.connection.release()
+
+
+@pytest.fixture
+def tap(amqp_uri: str) -> Iterator[EventTap]:
+    tap = EventTap(amqp_uri)
+    yield tap
+    tap.close()
+
+
+def engine_for(service: str) -> sa.Engine:
+    return make_engine(normalise_database_url(os.environ[f"{service.upper()}_DATABASE_URL"]))
+
+
+def counted(engine: sa.Engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(sa.select(sa.func.count()).select_from(CountedNote)).scalar_one()
+
+
+def test_a_rolled_back_change_announces_nothing(start_services, rpc_proxy, tap):
+    start_services(NotesService, NoteCounterService)
+    counter_db = engine_for("note_counter")
+
+    with pytest.raises(Conflict):
+        rpc_proxy.notes.add_note("never happened", fail_before_commit=True)
+    kept = rpc_proxy.notes.add_note("happened")
+
+    wait_for(lambda: counted(counter_db) == 1, message="the committed note to be counted")
+    wait_for(lambda: len(tap.drain()) >= 1, message="the tap to see the committed event")
+    time.sleep(0.3)  # give a wrongly published event the chance to show up
+    events = tap.drain()
+    assert [e["payload"]["note_id"] for e in events] == [kept["note_id"]]
+    with engine_for("notes").connect() as connection:
+        rows = connection.execute(sa.select(outbox.c.routing_key, outbox.c.published_at)).all()
+    assert len(rows) == 1 and rows[0].published_at is not None
+    assert counted(counter_db) == 1
+
+
+class RelayKilledAfterPublishing(OutboxRelay):
+    """Dies between publishing and marking, like a process killed at the worst moment."""
+
+    def mark_published(self, connection: sa.Connection, ids: list[int]) -> None:
+        raise SystemExit("relay killed before marking")
+
+
+def test_a_relay_killed_between_publish_and_mark_duplicates_and_the_handler_absorbs_it(
+    start_services, rpc_proxy, tap, amqp_uri
+):
+    start_services(NotesWithoutRelayService, NoteCounterService)
+    producer_db, counter_db = engine_for("notes"), engine_for("note_counter")
+    note = rpc_proxy.notes.add_note("exactly once")
+
+    with pytest.raises(SystemExit):
+        RelayKilledAfterPublishing(producer_db, amqp_uri).relay_once()
+    assert OutboxRelay(producer_db, amqp_uri).relay_once() == 1  # the restarted relay sends it again
+
+    wait_for(lambda: len(tap.drain()) == 2, message="both deliveries on the exchange")
+    assert {e["event_id"] for e in tap.received} == {tap.received[0]["event_id"]}
+    wait_for(lambda: counted(counter_db) >= 1, message="the note to be counted")
+    time.sleep(0.3)  # the duplicate is handled too; it must not count again
+    assert counted(counter_db) == 1
+    with counter_db.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(processed_events)).scalar_one() == 1
+        assert connection.execute(sa.select(CountedNote.note_id)).scalar_one().hex == note["note_id"].replace("-", "")
+    assert OutboxRelay(producer_db, amqp_uri).backlog() == 0
