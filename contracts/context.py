@@ -17,6 +17,7 @@ class Caller(WireModel):
     tenant_id: uuid.UUID | None = None
     email: str | None = None
     role: str | None = None
+    session_id: uuid.UUID | None = None
     ip: str | None = None
     user_agent: str | None = None
     is_system: bool = False

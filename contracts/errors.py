@@ -80,3 +80,48 @@ BOUNDARY_ERRORS: tuple[type[PortalError], ...] = (
     Throttled,
     ServiceUnavailable,
 )
+
+
+# Specific refusals with their own stable codes (DESIGN.md §5).
+class InvalidCredentials(NotAuthenticated):
+    code = "invalid_credentials"
+
+
+class TwoFactorRequired(NotAuthenticated):
+    code = "two_factor_required"
+
+
+class SessionExpired(NotAuthenticated):
+    code = "session_expired"
+
+
+class AccessDenied(PermissionDenied):
+    """The caller's address is not trusted by the tenant's IP restrictions."""
+
+    code = "access_denied"
+
+
+class PasswordExpired(PermissionDenied):
+    """The session may only change the password."""
+
+    code = "password_expired"
+
+
+class OwnIpNotTrusted(Conflict):
+    code = "own_ip_not_trusted"
+
+
+class EmailNotConfirmed(NotAuthenticated):
+    code = "email_not_confirmed"
+
+
+SPECIFIC_ERRORS: tuple[type[PortalError], ...] = (
+    InvalidCredentials,
+    TwoFactorRequired,
+    SessionExpired,
+    AccessDenied,
+    PasswordExpired,
+    OwnIpNotTrusted,
+    EmailNotConfirmed,
+)
+BOUNDARY_ERRORS = BOUNDARY_ERRORS + SPECIFIC_ERRORS

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from servicekit.types import UtcDateTime
+
 kit_metadata = sa.MetaData()
 
 outbox = sa.Table(
@@ -19,8 +21,8 @@ outbox = sa.Table(
     sa.Column("routing_key", sa.String(100), nullable=False),
     sa.Column("body", sa.JSON(), nullable=False),
     sa.Column("correlation_id", sa.String(100), nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("published_at", UtcDateTime(), nullable=True),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("last_error", sa.String(500), nullable=True),
 )
@@ -36,5 +38,5 @@ processed_events = sa.Table(
     kit_metadata,
     sa.Column("event_id", sa.Uuid(), primary_key=True),
     sa.Column("handler", sa.String(200), primary_key=True),
-    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("processed_at", UtcDateTime(), nullable=False),
 )

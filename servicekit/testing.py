@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -84,8 +85,9 @@ class _Vhosts:
             subprocess.run([ctl, "delete_vhost", vhost], check=False, capture_output=True)
 
 
-@pytest.fixture(scope="session")
-def amqp_uri() -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_vhost(prefix: str = "portal_test") -> Iterator[str]:
+    """A new vhost on the test broker, deleted on exit (``amqp_uri``; the e2e suite)."""
     base = os.environ.get("TEST_AMQP_URI") or os.environ.get("AMQP_URI") or DEFAULT_AMQP
     parts = urlsplit(base)
     container = None
@@ -94,7 +96,7 @@ def amqp_uri() -> Iterator[str]:
     else:
         management = os.environ.get("TEST_RABBITMQ_MANAGEMENT_URL", DEFAULT_MANAGEMENT)
     vhosts = _Vhosts(management)
-    vhost = f"portal_test_{uuid.uuid4().hex[:10]}"
+    vhost = f"{prefix}_{uuid.uuid4().hex[:10]}"
     vhosts.create(vhost, urlsplit(base).username or "guest")
     try:
         yield _with_vhost(base, vhost)
@@ -102,6 +104,12 @@ def amqp_uri() -> Iterator[str]:
         vhosts.delete(vhost)
         if container is not None:
             container.stop()
+
+
+@pytest.fixture(scope="session")
+def amqp_uri() -> Iterator[str]:
+    with fresh_vhost() as uri:
+        yield uri
 
 
 def _docker_engine_available() -> bool:
@@ -139,14 +147,15 @@ def postgres_admin_url() -> str | None:
     return url
 
 
-@pytest.fixture
-def database_url(postgres_admin_url: str | None, tmp_path: Any) -> Iterator[Callable[[str], str]]:
-    """``database_url("identity")`` → a fresh, empty database for that service."""
+@contextlib.contextmanager
+def fresh_databases(postgres_admin_url: str | None, directory: Any) -> Iterator[Callable[[str], str]]:
+    """A factory of fresh, empty databases (SQLite files in ``directory`` without
+    PostgreSQL), dropped on exit: ``database_url``, and the e2e suite for a whole session."""
     created: list[str] = []
 
     def make(service: str) -> str:
         if postgres_admin_url is None:
-            return f"sqlite:///{tmp_path}/{service}-{uuid.uuid4().hex[:6]}.db"
+            return f"sqlite:///{directory}/{service}-{uuid.uuid4().hex[:6]}.db"
         name = f"portal_test_{service}_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -154,11 +163,20 @@ def database_url(postgres_admin_url: str | None, tmp_path: Any) -> Iterator[Call
         parts = urlsplit(postgres_admin_url)
         return urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
 
-    yield make
-    if postgres_admin_url is not None:
-        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-            for name in created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield make
+    finally:
+        if postgres_admin_url is not None and created:
+            with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+                for name in created:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(postgres_admin_url: str | None, tmp_path: Any) -> Iterator[Callable[[str], str]]:
+    """``database_url("identity")`` → a fresh, empty database for that service."""
+    with fresh_databases(postgres_admin_url, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture
@@ -226,3 +244,51 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10, interval: float 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+class MigratedDatabase:
+    """A service's schema, migrated, for use-case tests without a broker.
+
+    ``db.unit_of_work(caller)`` gives the same :class:`UnitOfWork` a worker gets; events it
+    emits stay in the outbox table (``db.events()`` reads them back).
+    """
+
+    def __init__(self, service: str, migrations_dir: Any, url: str) -> None:
+        from sqlalchemy.orm import sessionmaker
+
+        from servicekit.db import make_engine
+        from servicekit.migrations import upgrade
+
+        self.service = service
+        self.engine = make_engine(url)
+        upgrade(self.engine, migrations_dir, service)
+        self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._last: Any = None
+
+    def unit_of_work(self, caller: Any = None) -> Any:
+        from servicekit.context import SYSTEM_CALLER, CallContext
+        from servicekit.db import UnitOfWork
+
+        # The previous unit of work is over, as a worker's teardown would end it: a use case
+        # that raised must not keep SQLite's write lock for the next call.
+        if self._last is not None:
+            self._last.close()
+        ctx = CallContext(self.service, caller or SYSTEM_CALLER, f"test-{uuid.uuid4()}")
+        self._last = UnitOfWork(self.session_factory, self.service, ctx)
+        return self._last
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
+        from servicekit.tables import outbox
+
+        query = sa.select(outbox.c.body).order_by(outbox.c.id)
+        if event_type is not None:
+            query = query.where(outbox.c.routing_key == event_type)
+        with self.engine.connect() as connection:
+            return [row.body for row in connection.execute(query)]
+
+    def dispose(self) -> None:
+        if self._last is not None:
+            self._last.close()
+        self.engine.dispose()

@@ -33,12 +33,11 @@ def bootstrap_operator(uow: UnitOfWork, settings: OperatorSettings | None = None
     if settings.email is None or settings.password is None:
         log.info("no operator configured (PORTAL_OPERATOR_EMAIL/PASSWORD unset)")
         return None
-    exists = uow.session.execute(
-        sa.select(User.id).where(User.tenant_id == OPERATOR_TENANT_ID).limit(1)
-    ).first()
+    exists = uow.session.execute(sa.select(User.id).where(User.tenant_id == OPERATOR_TENANT_ID).limit(1)).first()
     if exists is not None:
         return None
     user = _confirmed_administrator(OPERATOR_TENANT_ID, str(settings.email), settings.password, "Operator")
+    user.tenant_kind = "operator"
     uow.session.add(user)
     uow.emit(
         IdentityEvent.OPERATOR_BOOTSTRAPPED,
@@ -52,11 +51,10 @@ def bootstrap_operator(uow: UnitOfWork, settings: OperatorSettings | None = None
 
 def ensure_demo_administrator(uow: UnitOfWork, tenant_id: uuid.UUID, email: str, password: SecretStr) -> bool:
     """The demo distributor's administrator (``portal seed``); True when newly created."""
-    if uow.session.execute(
-        sa.select(User.id).where(User.email_normalised == email.lower())
-    ).first():
+    if uow.session.execute(sa.select(User.id).where(User.email_normalised == email.lower())).first():
         return False
     user = _confirmed_administrator(tenant_id, email, password, "Demo Administrator")
+    user.tenant_kind = "distributor"
     uow.session.add(user)
     uow.emit(
         IdentityEvent.USER_CREATED,

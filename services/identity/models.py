@@ -1,4 +1,8 @@
-"""The identity service's tables (its own database; nobody else reads it)."""
+"""The identity service's tables (its own database; nobody else reads it).
+
+Secrets are never stored in clear: passwords as argon2id hashes, session, confirmation
+and recovery tokens as SHA-256 hashes, TOTP secrets encrypted (services/identity/secrets_box.py).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from servicekit.types import UtcDateTime
+
+TZ = UtcDateTime()
 
 
 class Base(DeclarativeBase):
@@ -24,10 +32,95 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(sa.String(200))
     credential_type: Mapped[str] = mapped_column(sa.String(20), default="password")
     password_hash: Mapped[str | None] = mapped_column(sa.String(200))
-    password_changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    password_changed_at: Mapped[datetime | None] = mapped_column(TZ)
     role: Mapped[str] = mapped_column(sa.String(20))
-    email_confirmed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    tenant_kind: Mapped[str] = mapped_column(sa.String(20), default="distributor", server_default="distributor")
+    permissions: Mapped[list[str]] = mapped_column(sa.JSON(), default=list, server_default="[]")
+    # None = every account of the tenant; otherwise the only accounts that exist for the user.
+    accessible_accounts: Mapped[list[str] | None] = mapped_column(sa.JSON(), nullable=True)
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(sa.String(300))
+    totp_pending_secret_encrypted: Mapped[str | None] = mapped_column(sa.String(300))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(TZ)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger())
+    updated_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class Session(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    last_seen_at: Mapped[datetime] = mapped_column(TZ)
+    expires_at: Mapped[datetime] = mapped_column(TZ)
+    ended_at: Mapped[datetime | None] = mapped_column(TZ)
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+
+
+class EmailToken(Base):
+    """Single-use confirmation link tokens (hash only)."""
+
+    __tablename__ = "email_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    expires_at: Mapped[datetime] = mapped_column(TZ)
+    used_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class RecoveryCode(Base):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class IpPolicy(Base):
+    __tablename__ = "ip_policies"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    updated_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class IpEntryRow(Base):
+    __tablename__ = "ip_entries"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), index=True)
+    description: Mapped[str] = mapped_column(sa.String(200))
+    addresses: Mapped[list[str]] = mapped_column(sa.JSON(), default=list)
+    range_from: Mapped[str | None] = mapped_column(sa.String(64))
+    range_to: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+
+
+class PasswordPolicy(Base):
+    __tablename__ = "password_policies"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True)
+    expiration_enabled: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    max_age_days: Mapped[int] = mapped_column(sa.Integer(), default=90)
+    updated_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per key ("email:<addr>" or "ip:<addr>") for the growing back-off."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(sa.Integer(), default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 metadata = Base.metadata

@@ -7,8 +7,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()  # argon2id with the library's current RFC 9106 defaults
 
-MIN_LENGTH = 8
-MAX_LENGTH = 128
 
 
 def hash_password(password: str) -> str:

@@ -1,28 +1,185 @@
-"""identity: users, credentials, sessions, 2FA, IP and password policies."""
+"""identity: users, credentials, sessions, 2FA, IP and password policies.
+
+Entrypoints only: parse the wire input, call a use case, return the wire output.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from nameko.rpc import RpcProxy
 from pydantic import SecretStr
 
 from contracts.errors import PermissionDenied, ValidationFailed
+from contracts.identity import (
+    ChangePasswordRequest,
+    ConfirmEmailRequest,
+    CreateUserRequest,
+    IpEntryRequest,
+    PasswordPolicyView,
+    SignInRequest,
+    UpdateUserRequest,
+)
 from servicekit.base import ServiceBase
 from servicekit.db import Database
 from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging
 from servicekit.rpc import rpc
+from servicekit.validation import parse
+from services.identity import auth, security, users
 from services.identity.bootstrap import bootstrap_operator, ensure_demo_administrator
-from services.identity.passwords import MIN_LENGTH
+from services.identity.mailer import NotifyMailer
+from services.identity.password_rules import MIN_LENGTH
+from services.identity.secrets_box import SecretBox, load_secret_box
+from services.identity.settings import IdentitySettings
 
 configure_logging("identity")
+
+
+def _page(page: Any, page_size: Any) -> tuple[int, int]:
+    if not isinstance(page, int) or page < 1:
+        raise ValidationFailed.for_field("page", "must be a whole number from 1")
+    if not isinstance(page_size, int) or not 1 <= page_size <= 200:
+        raise ValidationFailed.for_field("page_size", "must be a whole number from 1 to 200")
+    return page, page_size
 
 
 class IdentityService(ServiceBase):
     name = "identity"
 
     db = Database(Path(__file__).parent / "migrations", on_start=bootstrap_operator)
+    notify = RpcProxy("notify")
+
+    @property
+    def settings(self) -> IdentitySettings:
+        return IdentitySettings()
+
+    @property
+    def box(self) -> SecretBox:
+        return load_secret_box()
+
+    @property
+    def mailer(self) -> NotifyMailer:
+        return NotifyMailer(self.notify)
+
+    @property
+    def origin(self) -> auth.Request:
+        return auth.Request(ip=self.context.caller.ip, user_agent=self.context.caller.user_agent)
+
+    # ---- sign-in and sessions ------------------------------------------------------
+
+    @rpc
+    def sign_in(self, request: dict[str, Any]) -> dict[str, Any]:
+        return auth.sign_in(self.db, parse(SignInRequest, request), self.origin, self.settings, self.box).to_wire()
+
+    @rpc
+    def check_session(self, token: str) -> dict[str, Any]:
+        if not isinstance(token, str) or not 16 <= len(token) <= 200:
+            raise ValidationFailed.for_field("token", "is not a session token")
+        return auth.check_session(self.db, token, self.origin, self.settings).to_wire()
+
+    @rpc
+    def sign_out(self, session_id: str) -> None:
+        auth.sign_out(self.db, parse_uuid(session_id, "session_id"))
+
+    @rpc
+    def confirm_email(self, request: dict[str, Any]) -> None:
+        auth.confirm_email(self.db, parse(ConfirmEmailRequest, request))
+
+    @rpc
+    def me(self) -> dict[str, Any]:
+        return users.get_user(self.db, self.context, users.acting_user(self.db, self.context).id).to_wire()
+
+    @rpc
+    def change_password(self, request: dict[str, Any]) -> None:
+        me = users.acting_user(self.db, self.context)
+        session_id = self.context.caller.session_id
+        if session_id is None:
+            raise PermissionDenied("a password is changed from a signed-in session")
+        auth.change_password(self.db, me.id, session_id, parse(ChangePasswordRequest, request))
+
+    # ---- two-factor ------------------------------------------------------------------
+
+    @rpc
+    def two_factor_setup(self) -> dict[str, Any]:
+        return security.two_factor_setup(self.db, self.context, self.box, self.settings).to_wire()
+
+    @rpc
+    def two_factor_enable(self, code: str) -> dict[str, Any]:
+        return security.two_factor_enable(self.db, self.context, str(code), self.box).to_wire()
+
+    @rpc
+    def two_factor_disable(self, code: str) -> None:
+        security.two_factor_disable(self.db, self.context, str(code), self.box)
+
+    # ---- policies --------------------------------------------------------------------
+
+    @rpc
+    def get_password_policy(self) -> dict[str, Any]:
+        return security.get_password_policy(self.db, self.context).to_wire()
+
+    @rpc
+    def set_password_policy(self, request: dict[str, Any]) -> dict[str, Any]:
+        return security.set_password_policy(self.db, self.context, parse(PasswordPolicyView, request)).to_wire()
+
+    @rpc
+    def get_ip_restrictions(self) -> dict[str, Any]:
+        return security.get_ip_restrictions(self.db, self.context).to_wire()
+
+    @rpc
+    def add_ip_entry(self, request: dict[str, Any]) -> dict[str, Any]:
+        return security.add_ip_entry(self.db, self.context, parse(IpEntryRequest, request), self.mailer).to_wire()
+
+    @rpc
+    def update_ip_entry(self, entry_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        return security.update_ip_entry(
+            self.db, self.context, parse_uuid(entry_id, "id"), parse(IpEntryRequest, request), self.mailer
+        ).to_wire()
+
+    @rpc
+    def delete_ip_entry(self, entry_id: str) -> dict[str, Any]:
+        return security.delete_ip_entry(self.db, self.context, parse_uuid(entry_id, "id"), self.mailer).to_wire()
+
+    @rpc
+    def set_ip_restrictions(self, enabled: bool) -> dict[str, Any]:
+        if not isinstance(enabled, bool):
+            raise ValidationFailed.for_field("enabled", "must be true or false")
+        return security.set_ip_restrictions_enabled(self.db, self.context, enabled, self.mailer).to_wire()
+
+    # ---- user management ---------------------------------------------------------------
+
+    @rpc
+    def list_users(self, page: int = 1, page_size: int = 25, search: str | None = None) -> dict[str, Any]:
+        page, page_size = _page(page, page_size)
+        return users.list_users(self.db, self.context, page, page_size, search).to_wire()
+
+    @rpc
+    def create_user(self, request: dict[str, Any]) -> dict[str, Any]:
+        return users.create_user(
+            self.db, self.context, parse(CreateUserRequest, request), self.mailer, self.settings
+        ).to_wire()
+
+    @rpc
+    def get_user(self, user_id: str) -> dict[str, Any]:
+        return users.get_user(self.db, self.context, parse_uuid(user_id, "id")).to_wire()
+
+    @rpc
+    def update_user(self, user_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        return users.update_user(
+            self.db, self.context, parse_uuid(user_id, "id"), parse(UpdateUserRequest, request)
+        ).to_wire()
+
+    @rpc
+    def delete_user(self, user_id: str) -> None:
+        users.delete_user(self.db, self.context, parse_uuid(user_id, "id"))
+
+    @rpc
+    def resend_confirmation(self, user_id: str) -> dict[str, Any]:
+        sent = users.resend_confirmation(self.db, self.context, parse_uuid(user_id, "id"), self.mailer, self.settings)
+        return {"mail_queued": sent}
+
+    # ---- operations ----------------------------------------------------------------------
 
     @rpc
     def seed_demo_administrator(self, tenant_id: str, email: str, password: str) -> dict[str, Any]:
@@ -30,7 +187,5 @@ class IdentityService(ServiceBase):
             raise PermissionDenied("the demo seed is for the operations tooling only")
         if len(password) < MIN_LENGTH:
             raise ValidationFailed.for_field("password", f"must be at least {MIN_LENGTH} characters")
-        created = ensure_demo_administrator(
-            self.db, parse_uuid(tenant_id, "tenant_id"), email, SecretStr(password)
-        )
+        created = ensure_demo_administrator(self.db, parse_uuid(tenant_id, "tenant_id"), email, SecretStr(password))
         return {"created": created}

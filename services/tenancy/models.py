@@ -8,6 +8,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.types import UtcDateTime
+
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData()
@@ -34,7 +36,7 @@ class Tenant(Base):
     data_center: Mapped[str | None] = mapped_column(sa.String(40))
     path: Mapped[str] = mapped_column(sa.String(2000))
     depth: Mapped[int] = mapped_column(sa.Integer())
-    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         sa.Index("ix_tenants_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),

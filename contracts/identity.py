@@ -1,0 +1,129 @@
+"""Contracts of the identity service: sign-in, sessions, users, security settings.
+
+Passwords travel as plain ``str``: pydantic's SecretStr serialises to "**********" on the
+wire. Request bodies are never logged (servicekit.logging redacts secret-named keys).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from contracts.base import WireModel
+
+Role = Literal["administrator", "custom"]
+CredentialType = Literal["password", "microsoft", "google"]
+
+
+class SignInRequest(WireModel):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+    totp_code: str | None = Field(default=None, max_length=12)
+    recovery_code: str | None = Field(default=None, max_length=40)
+
+
+class UserView(WireModel):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    tenant_kind: str
+    email: str
+    display_name: str | None = None
+    credential_type: CredentialType
+    role: Role
+    permissions: list[str]
+    accessible_accounts: Literal["all"] | list[uuid.UUID]
+    email_confirmed: bool
+    two_factor_enabled: bool
+    created_at: AwareDatetime
+
+
+class SignInReply(WireModel):
+    token: str
+    expires_at: AwareDatetime
+    user: UserView
+    password_expired: bool
+
+
+class Principal(WireModel):
+    """What a valid session token stands for; the gateway's view of the caller."""
+
+    session_id: uuid.UUID
+    user: UserView
+    password_expired: bool
+
+
+class CreateUserRequest(WireModel):
+    email: str = Field(min_length=3, max_length=320)
+    display_name: str | None = Field(default=None, max_length=200)
+    credential_type: CredentialType = "password"
+    password: str | None = Field(default=None, max_length=1024)
+    role: Role = "custom"
+    permissions: list[str] = Field(default_factory=list, max_length=50)
+    accessible_accounts: Literal["all"] | list[uuid.UUID] = "all"
+    tenant_id: uuid.UUID | None = Field(default=None, description="defaults to the caller's tenant")
+    tenant_kind: str | None = Field(default=None, description="set by tenancy-driven creation (partner admin)")
+
+
+class UpdateUserRequest(WireModel):
+    display_name: str | None = Field(default=None, max_length=200)
+    role: Role | None = None
+    permissions: list[str] | None = Field(default=None, max_length=50)
+    accessible_accounts: Literal["all"] | list[uuid.UUID] | None = None
+    credential_type: CredentialType | None = None
+
+
+class ConfirmEmailRequest(WireModel):
+    token: str = Field(min_length=16, max_length=200)
+    password: str | None = Field(default=None, max_length=1024)
+
+
+class ChangePasswordRequest(WireModel):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+    confirm_password: str = Field(max_length=1024)
+
+
+class TwoFactorSetupReply(WireModel):
+    secret: str
+    otpauth_uri: str
+
+
+class TwoFactorEnableReply(WireModel):
+    recovery_codes: list[str]
+
+
+class PasswordPolicyView(WireModel):
+    expiration_enabled: bool = False
+    max_age_days: int = Field(default=90, ge=1, le=3650)
+
+
+class IpEntryRequest(WireModel):
+    description: str = Field(min_length=1, max_length=200)
+    addresses: str | None = Field(default=None, max_length=5000)
+    range_from: str | None = Field(default=None, max_length=64)
+    range_to: str | None = Field(default=None, max_length=64)
+
+
+class IpEntryView(WireModel):
+    id: uuid.UUID
+    description: str
+    addresses: str | None = None
+    range_from: str | None = None
+    range_to: str | None = None
+
+
+class IpRestrictionsView(WireModel):
+    enabled: bool
+    your_ip: str | None
+    entries: list[IpEntryView]
+
+
+class UserPage(WireModel):
+    items: list[UserView]
+    page: int
+    page_size: int
+    total: int
+
+

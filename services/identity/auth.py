@@ -1,0 +1,321 @@
+"""Use cases of signing in: sign-in, sessions, sign-out, email confirmation, passwords."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from eventlet import tpool
+
+from contracts.errors import (
+    AccessDenied,
+    EmailNotConfirmed,
+    InvalidCredentials,
+    NotAuthenticated,
+    SessionExpired,
+    Throttled,
+    TwoFactorRequired,
+    ValidationFailed,
+)
+from contracts.events import IdentityEvent
+from contracts.identity import ChangePasswordRequest, ConfirmEmailRequest, Principal, SignInReply, SignInRequest
+from servicekit.db import UnitOfWork
+from services.identity import totp
+from services.identity.ip_policy import is_trusted
+from services.identity.models import EmailToken, RecoveryCode, SignInThrottle, User
+from services.identity.models import Session as SessionRow
+from services.identity.password_rules import check_password
+from services.identity.passwords import hash_password, needs_rehash, verify_password
+from services.identity.secrets_box import SecretBox
+from services.identity.settings import IdentitySettings
+from services.identity.throttle import FREE_FAILURES_PER_IP, Throttle
+from services.identity.tokens import hash_token, new_token
+from services.identity.views import ip_entry_domain, ip_rules, is_password_expired, user_view
+
+# Verified against when the email is unknown, so known and unknown emails take as long.
+_DUMMY_HASH = hash_password("dummy-password-for-timing")
+LAST_SEEN_WRITE_EVERY = timedelta(seconds=60)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Request:
+    """Where a call comes from (from the caller context the gateway sends)."""
+
+    ip: str | None
+    user_agent: str | None
+
+
+def _throttle_row(uow: UnitOfWork, key: str) -> SignInThrottle:
+    row = uow.session.get(SignInThrottle, key)
+    if row is None:
+        row = SignInThrottle(key=key, failures=0, last_failure_at=None)
+        uow.session.add(row)
+    return row
+
+
+def _retry_after(row: SignInThrottle, now: datetime, free: int | None = None) -> int:
+    throttle = Throttle(failures=row.failures, last_failure_at=row.last_failure_at)
+    return throttle.retry_after(now) if free is None else throttle.retry_after(now, free=free)
+
+
+def _fail(
+    uow: UnitOfWork, keys: list[SignInThrottle], user: User | None, email: str, reason: str, now: datetime
+) -> None:
+    for row in keys:
+        row.failures += 1
+        row.last_failure_at = now
+    uow.emit(
+        IdentityEvent.SIGN_IN_FAILED,
+        {"email": email, "user_id": str(user.id) if user else None, "reason": reason},
+        tenant_id=user.tenant_id if user else None,
+    )
+    uow.commit()
+
+
+def sign_in(
+    uow: UnitOfWork,
+    request: SignInRequest,
+    origin: Request,
+    settings: IdentitySettings,
+    box: SecretBox,
+    now: datetime | None = None,
+) -> SignInReply:
+    now = now or utc_now()
+    email = request.email.strip().lower()
+    email_key = _throttle_row(uow, f"email:{email}")
+    ip_key = _throttle_row(uow, f"ip:{origin.ip or 'unknown'}")
+    wait = max(_retry_after(email_key, now), _retry_after(ip_key, now, free=FREE_FAILURES_PER_IP))
+    if wait > 0:
+        uow.rollback()
+        raise Throttled(f"too many failed sign-ins; try again in {wait} s", {"retry_after": wait})
+
+    user = uow.session.execute(sa.select(User).where(User.email_normalised == email)).scalar_one_or_none()
+    password_ok = tpool.execute(
+        verify_password, user.password_hash if user and user.password_hash else _DUMMY_HASH, request.password
+    )
+    if user is None or not password_ok or user.credential_type != "password":
+        _fail(uow, [email_key, ip_key], user, email, "bad_credentials", now)
+        raise InvalidCredentials("email or password is wrong")
+    if user.email_confirmed_at is None:
+        _fail(uow, [], user, email, "email_not_confirmed", now)
+        raise EmailNotConfirmed("confirm your email address first (see the confirmation mail)")
+    ensure_ip_trusted(uow, user, origin.ip, on_refusal=lambda: _fail(uow, [], user, email, "ip_not_trusted", now))
+    if user.totp_enabled_at is not None:
+        _second_factor(
+            uow,
+            user,
+            request,
+            box,
+            now,
+            on_failure=lambda reason: _fail(uow, [email_key, ip_key], user, email, reason, now),
+        )
+
+    email_key.failures, ip_key.failures = 0, 0
+    assert user.password_hash is not None
+    if needs_rehash(user.password_hash):
+        user.password_hash = tpool.execute(hash_password, request.password)
+    token = new_token()
+    expires_at = now + timedelta(hours=settings.session_absolute_hours)
+    uow.session.add(
+        SessionRow(
+            token_hash=hash_token(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=expires_at,
+            ip=origin.ip,
+            user_agent=(origin.user_agent or "")[:300] or None,
+        )
+    )
+    uow.emit(
+        IdentityEvent.SIGNED_IN,
+        {
+            "user_id": str(user.id),
+            "email": user.email,
+            "method": "password",
+            "two_factor": user.totp_enabled_at is not None,
+        },
+        tenant_id=user.tenant_id,
+    )
+    expired = is_password_expired(uow.session, user, now)
+    view = user_view(user)
+    uow.commit()
+    return SignInReply(token=token, expires_at=expires_at, user=view, password_expired=expired)
+
+
+def _second_factor(
+    uow: UnitOfWork,
+    user: User,
+    request: SignInRequest,
+    box: SecretBox,
+    now: datetime,
+    on_failure: Callable[[str], None],
+) -> None:
+    if not request.totp_code and not request.recovery_code:
+        raise TwoFactorRequired("enter the code from your authenticator app (or a recovery code)")
+    if request.totp_code:
+        assert user.totp_secret_encrypted is not None
+        step = totp.matching_step(box.open(user.totp_secret_encrypted), request.totp_code, now, user.totp_last_step)
+        if step is not None and claim_totp_step(uow, user.id, step):
+            return
+        on_failure("bad_totp_code")
+        raise InvalidCredentials("the authentication code is wrong or was already used")
+    code_hash = totp.hash_recovery_code(request.recovery_code or "")
+    used = uow.session.execute(
+        sa.update(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == code_hash, RecoveryCode.used_at.is_(None))
+        .values(used_at=now)
+        .returning(RecoveryCode.id)
+    ).first()
+    if used is None:
+        on_failure("bad_recovery_code")
+        raise InvalidCredentials("the recovery code is wrong or was already used")
+    remaining = uow.session.execute(
+        sa.select(sa.func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    ).scalar_one()
+    uow.emit(
+        IdentityEvent.RECOVERY_CODE_USED,
+        {"user_id": str(user.id), "email": user.email, "remaining": remaining},
+        tenant_id=user.tenant_id,
+    )
+
+
+def claim_totp_step(uow: UnitOfWork, user_id: uuid.UUID, step: int) -> bool:
+    """Accept a TOTP time step once: the conditional UPDATE wins for exactly one caller."""
+    won = uow.session.execute(
+        sa.update(User)
+        .where(User.id == user_id, sa.or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .returning(User.id)
+    ).first()
+    return won is not None
+
+
+def ensure_ip_trusted(
+    uow: UnitOfWork, user: User, ip: str | None, on_refusal: Callable[[], None] | None = None
+) -> None:
+    enabled, rows = ip_rules(uow.session, user.tenant_id)
+    if not enabled:
+        return
+    # A malformed address is simply not trusted (fail closed).
+    if ip is None or not is_trusted([ip_entry_domain(r) for r in rows], ip):
+        if on_refusal is not None:
+            on_refusal()
+        raise AccessDenied(
+            "Access Denied: your address is not trusted by this account's IP restrictions", {"your_ip": ip}
+        )
+
+
+def check_session(
+    uow: UnitOfWork, token: str, origin: Request, settings: IdentitySettings, now: datetime | None = None
+) -> Principal:
+    now = now or utc_now()
+    row = uow.session.execute(
+        sa.select(SessionRow).where(SessionRow.token_hash == hash_token(token))
+    ).scalar_one_or_none()
+    if row is None or row.ended_at is not None:
+        raise NotAuthenticated("sign in first")
+    idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
+    if now > row.expires_at or now > idle_limit:
+        raise SessionExpired("your session has expired; sign in again")
+    user = uow.session.get(User, row.user_id)
+    if user is None:
+        raise NotAuthenticated("sign in first")
+    ensure_ip_trusted(uow, user, origin.ip)
+    if now - row.last_seen_at > LAST_SEEN_WRITE_EVERY:
+        row.last_seen_at = now
+    principal = Principal(
+        session_id=row.id, user=user_view(user), password_expired=is_password_expired(uow.session, user, now)
+    )
+    uow.commit()
+    return principal
+
+
+def sign_out(uow: UnitOfWork, session_id: uuid.UUID, now: datetime | None = None) -> None:
+    row = uow.session.get(SessionRow, session_id)
+    if row is None or row.ended_at is not None:
+        return
+    row.ended_at = now or utc_now()
+    user = uow.session.get(User, row.user_id)
+    uow.emit(
+        IdentityEvent.SIGNED_OUT,
+        {"user_id": str(row.user_id), "email": user.email if user else None},
+        tenant_id=user.tenant_id if user else None,
+    )
+    uow.commit()
+
+
+def token_usable(token: EmailToken | None, now: datetime) -> bool:
+    """A confirmation token works once, until ``expires_at`` inclusive."""
+    return token is not None and token.used_at is None and now <= token.expires_at
+
+
+def confirm_email(uow: UnitOfWork, request: ConfirmEmailRequest, now: datetime | None = None) -> None:
+    now = now or utc_now()
+    token = uow.session.execute(
+        sa.select(EmailToken).where(EmailToken.token_hash == hash_token(request.token), EmailToken.purpose == "confirm")
+    ).scalar_one_or_none()
+    if token is None or not token_usable(token, now):
+        raise ValidationFailed.for_field(
+            "token", "this confirmation link is invalid, used or expired; ask for a new one"
+        )
+    user = uow.session.get(User, token.user_id)
+    assert user is not None
+    if user.credential_type == "password" and user.password_hash is None:
+        if not request.password:
+            raise ValidationFailed.for_field("password", "choose a password to finish the confirmation")
+        check_password(request.password, "password", user_inputs=[user.email])
+        user.password_hash = tpool.execute(hash_password, request.password)
+        user.password_changed_at = now
+    # Single use, also under concurrent confirmations: only one UPDATE matches used_at IS NULL.
+    won = uow.session.execute(
+        sa.update(EmailToken)
+        .where(EmailToken.id == token.id, EmailToken.used_at.is_(None))
+        .values(used_at=now)
+        .returning(EmailToken.id)
+    ).first()
+    if won is None:
+        uow.rollback()
+        raise ValidationFailed.for_field("token", "this confirmation link was already used")
+    user.email_confirmed_at = user.email_confirmed_at or now
+    uow.emit(IdentityEvent.EMAIL_CONFIRMED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id)
+    uow.commit()
+
+
+def change_password(
+    uow: UnitOfWork,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    request: ChangePasswordRequest,
+    now: datetime | None = None,
+) -> None:
+    now = now or utc_now()
+    user = uow.session.get(User, user_id)
+    if user is None or user.password_hash is None:
+        raise ValidationFailed.for_field("current_password", "this user signs in without a password")
+    if not tpool.execute(verify_password, user.password_hash, request.current_password):
+        raise ValidationFailed.for_field("current_password", "is not your current password")
+    if request.new_password != request.confirm_password:
+        raise ValidationFailed.for_field("confirm_password", "does not match the new password")
+    if request.new_password == request.current_password:
+        raise ValidationFailed.for_field("new_password", "must differ from the current password")
+    check_password(request.new_password, "new_password", user_inputs=[user.email])
+    user.password_hash = tpool.execute(hash_password, request.new_password)
+    user.password_changed_at = now
+    # Changing the password ends every other session of the user.
+    uow.session.execute(
+        sa.update(SessionRow)
+        .where(SessionRow.user_id == user.id, SessionRow.id != session_id, SessionRow.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    uow.emit(IdentityEvent.PASSWORD_CHANGED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id)
+    uow.commit()

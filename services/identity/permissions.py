@@ -1,0 +1,108 @@
+"""Roles and fine-grained permissions of portal users (DESIGN.md §1.1). Pure domain code.
+
+An administrator may do everything; a custom user holds a set of permission ids. The ids
+are stable snake_case strings: they are stored and travel on the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from contracts.errors import ValidationFailed
+
+
+class Role(StrEnum):
+    ADMINISTRATOR = "administrator"
+    CUSTOM = "custom"
+
+
+class CredentialType(StrEnum):
+    PASSWORD = "password"  # noqa: S105  (a credential type, not a secret)
+    MICROSOFT = "microsoft"
+    GOOGLE = "google"
+
+
+VIEW_SETTINGS = "view_settings"
+VIEW_BILLING = "view_billing"
+VIEW_BILLING_NOTIFICATIONS = "view_billing_notifications"
+VIEW_DASHBOARD = "view_dashboard"
+VIEW_SECURITY_AUDIT = "view_security_audit"
+ADD_ACCOUNTS = "add_accounts"
+SUBSCRIBE_ACCOUNTS = "subscribe_accounts"
+MANAGE_NOTIFICATIONS = "manage_notifications"
+ACCOUNT_VIEW_SETTINGS = "account_view_settings"
+ACCOUNT_VIEW_BILLING = "account_view_billing"
+ACCOUNT_VIEW_SUPPORT = "account_view_support"
+
+# In the order the portal lists them.
+PERMISSION_LABELS: dict[str, str] = {
+    VIEW_SETTINGS: "View settings",
+    VIEW_BILLING: "View billing and manage payment",
+    VIEW_BILLING_NOTIFICATIONS: "View billing notifications",
+    VIEW_DASHBOARD: "View dashboard",
+    VIEW_SECURITY_AUDIT: "View security audit",
+    ADD_ACCOUNTS: "Add accounts",
+    SUBSCRIBE_ACCOUNTS: "Subscribe accounts",
+    MANAGE_NOTIFICATIONS: "Manage notifications",
+    ACCOUNT_VIEW_SETTINGS: "View account settings",
+    ACCOUNT_VIEW_BILLING: "View billing",
+    ACCOUNT_VIEW_SUPPORT: "View support",
+}
+
+ACCOUNT_PERMISSIONS: frozenset[str] = frozenset({ACCOUNT_VIEW_SETTINGS, ACCOUNT_VIEW_BILLING, ACCOUNT_VIEW_SUPPORT})
+PORTAL_PERMISSIONS: frozenset[str] = frozenset(PERMISSION_LABELS) - ACCOUNT_PERMISSIONS
+ALL_PERMISSIONS: frozenset[str] = PORTAL_PERMISSIONS | ACCOUNT_PERMISSIONS
+# Account permissions only make sense to a user who can reach accounts at all.
+ACCOUNT_PREREQUISITES: frozenset[str] = frozenset({VIEW_DASHBOARD, ADD_ACCOUNTS})
+
+_SHOWN = 60  # how much of an unknown id a reason quotes
+
+
+def validate_permissions(role: Role | str, permissions: Iterable[str]) -> frozenset[str]:
+    """The permissions a user of ``role`` gets from the requested ``permissions``.
+
+    An administrator gets all of them whatever was asked. For a custom user every id
+    must be known, and account permissions need "view dashboard" or "add accounts".
+    """
+    if _role(role) is Role.ADMINISTRATOR:
+        return ALL_PERMISSIONS
+    granted = frozenset(permissions)
+    unknown = sorted(str(permission)[:_SHOWN] for permission in granted - ALL_PERMISSIONS)
+    if unknown:
+        raise ValidationFailed.for_field("permissions", f"unknown permission '{unknown[0]}'")
+    if granted & ACCOUNT_PERMISSIONS and not granted & ACCOUNT_PREREQUISITES:
+        raise ValidationFailed.for_field(
+            "permissions",
+            f"account permissions need '{VIEW_DASHBOARD}' or '{ADD_ACCOUNTS}' to be granted too",
+        )
+    return granted
+
+
+def has_permission(role: Role | str, permissions: Iterable[str], needed: str) -> bool:
+    """Whether a user of ``role`` holding ``permissions`` may do what ``needed`` guards.
+
+    An unknown role holds nothing. An account permission without its prerequisite does
+    not count (``validate_permissions`` refuses to store one; this also holds for old rows).
+    """
+    if needed not in ALL_PERMISSIONS:
+        raise ValueError(f"unknown permission {needed!r}")  # a typo in the calling code
+    try:
+        role = _role(role)
+    except ValidationFailed:
+        return False
+    if role is Role.ADMINISTRATOR:
+        return True
+    held = frozenset(permissions)
+    if needed in ACCOUNT_PERMISSIONS and not held & ACCOUNT_PREREQUISITES:
+        return False
+    return needed in held
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise ValidationFailed.for_field(
+            "role", f"must be one of {', '.join(member.value for member in Role)}"
+        ) from None

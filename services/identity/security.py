@@ -1,0 +1,217 @@
+"""Use cases of security settings: two-factor, IP restrictions, password policy."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from contracts.errors import Conflict, NotFound, ValidationFailed
+from contracts.events import IdentityEvent
+from contracts.identity import (
+    IpEntryRequest,
+    IpRestrictionsView,
+    PasswordPolicyView,
+    TwoFactorEnableReply,
+    TwoFactorSetupReply,
+)
+from servicekit.context import CallContext
+from servicekit.db import UnitOfWork
+from services.identity import totp
+from services.identity.auth import claim_totp_step, utc_now
+from services.identity.ip_policy import IpEntry, ensure_caller_stays_trusted
+from services.identity.mailer import Mailer, mail
+from services.identity.models import IpEntryRow, IpPolicy, PasswordPolicy, RecoveryCode, User
+from services.identity.secrets_box import SecretBox
+from services.identity.settings import IdentitySettings
+from services.identity.users import acting_user, require_administrator
+from services.identity.views import ip_entry_domain, ip_entry_view, ip_rules, password_policy
+
+# ---- two-factor -------------------------------------------------------------------
+
+
+def two_factor_setup(
+    uow: UnitOfWork, ctx: CallContext, box: SecretBox, settings: IdentitySettings
+) -> TwoFactorSetupReply:
+    user = acting_user(uow, ctx)
+    if user.totp_enabled_at is not None:
+        raise Conflict("two-factor authentication is already on; turn it off first")
+    secret = totp.new_secret()
+    user.totp_pending_secret_encrypted = box.seal(secret)
+    uow.commit()
+    return TwoFactorSetupReply(
+        secret=secret, otpauth_uri=totp.provisioning_uri(secret, user.email, settings.totp_issuer)
+    )
+
+
+def two_factor_enable(
+    uow: UnitOfWork, ctx: CallContext, code: str, box: SecretBox, now: datetime | None = None
+) -> TwoFactorEnableReply:
+    now = now or utc_now()
+    user = acting_user(uow, ctx)
+    if user.totp_enabled_at is not None:
+        raise Conflict("two-factor authentication is already on")
+    if user.totp_pending_secret_encrypted is None:
+        raise Conflict("start the two-factor setup first")
+    step = totp.matching_step(box.open(user.totp_pending_secret_encrypted), code, now, None)
+    if step is None:
+        raise ValidationFailed.for_field("code", "is not the current code of your authenticator app")
+    user.totp_secret_encrypted, user.totp_pending_secret_encrypted = user.totp_pending_secret_encrypted, None
+    user.totp_enabled_at, user.totp_last_step = now, step
+    codes = totp.new_recovery_codes()
+    uow.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    uow.session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
+    uow.emit(IdentityEvent.TWO_FACTOR_ENABLED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id)
+    uow.commit()
+    return TwoFactorEnableReply(recovery_codes=codes)
+
+
+def two_factor_disable(
+    uow: UnitOfWork, ctx: CallContext, code: str, box: SecretBox, now: datetime | None = None
+) -> None:
+    now = now or utc_now()
+    user = acting_user(uow, ctx)
+    if user.totp_enabled_at is None or user.totp_secret_encrypted is None:
+        raise Conflict("two-factor authentication is not on")
+    step = totp.matching_step(box.open(user.totp_secret_encrypted), code, now, user.totp_last_step)
+    if step is None or not claim_totp_step(uow, user.id, step):
+        raise ValidationFailed.for_field("code", "is not the current code of your authenticator app")
+    user.totp_secret_encrypted = user.totp_pending_secret_encrypted = None
+    user.totp_enabled_at = user.totp_last_step = None
+    uow.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    uow.emit(
+        IdentityEvent.TWO_FACTOR_DISABLED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id
+    )
+    uow.commit()
+
+
+# ---- password policy --------------------------------------------------------------
+
+
+def get_password_policy(uow: UnitOfWork, ctx: CallContext) -> PasswordPolicyView:
+    user = acting_user(uow, ctx)
+    policy = password_policy(uow.session, user.tenant_id)
+    return PasswordPolicyView(expiration_enabled=policy.expiration_enabled, max_age_days=policy.max_age_days)
+
+
+def set_password_policy(uow: UnitOfWork, ctx: CallContext, request: PasswordPolicyView) -> PasswordPolicyView:
+    admin = require_administrator(uow, ctx)
+    policy = uow.session.get(PasswordPolicy, admin.tenant_id)
+    if policy is None:
+        policy = PasswordPolicy(tenant_id=admin.tenant_id)
+        uow.session.add(policy)
+    policy.expiration_enabled, policy.max_age_days = request.expiration_enabled, request.max_age_days
+    policy.updated_at = utc_now()
+    uow.emit(IdentityEvent.PASSWORD_POLICY_CHANGED, request.to_wire(), tenant_id=admin.tenant_id)
+    uow.commit()
+    return request
+
+
+# ---- IP restrictions --------------------------------------------------------------
+
+
+def get_ip_restrictions(uow: UnitOfWork, ctx: CallContext) -> IpRestrictionsView:
+    user = acting_user(uow, ctx)
+    enabled, rows = ip_rules(uow.session, user.tenant_id)
+    return IpRestrictionsView(enabled=enabled, your_ip=ctx.caller.ip, entries=[ip_entry_view(r) for r in rows])
+
+
+def _build_entry(request: IpEntryRequest) -> IpEntry:
+    return IpEntry.build(request.description, request.addresses, request.range_from, request.range_to)
+
+
+def _store(row: IpEntryRow, entry: IpEntry) -> None:
+    row.description = entry.description
+    row.addresses = [str(a) for a in entry.addresses]
+    row.range_from = str(entry.range_from) if entry.range_from is not None else None
+    row.range_to = str(entry.range_to) if entry.range_to is not None else None
+
+
+def _apply_ip_change(
+    uow: UnitOfWork, ctx: CallContext, admin: User, change: str, mailer: Mailer, enabled: bool | None = None
+) -> IpRestrictionsView:
+    """Check the caller stays trusted with the change applied, then announce it."""
+    uow.session.flush()
+    policy = uow.session.get(IpPolicy, admin.tenant_id)
+    if policy is None:
+        policy = IpPolicy(tenant_id=admin.tenant_id, enabled=False)
+        uow.session.add(policy)
+    if enabled is not None:
+        policy.enabled = enabled
+    policy.updated_at = utc_now()
+    _, rows = ip_rules(uow.session, admin.tenant_id)
+    try:
+        ensure_caller_stays_trusted(policy.enabled, [ip_entry_domain(r) for r in rows], ctx.caller.ip or "")
+    except Exception:
+        uow.rollback()  # nothing is half-written
+        raise
+    envelope = uow.emit(
+        IdentityEvent.IP_RESTRICTIONS_CHANGED,
+        {"change": change, "enabled": policy.enabled, "entries": len(rows)},
+        tenant_id=admin.tenant_id,
+    )
+    view = IpRestrictionsView(enabled=policy.enabled, your_ip=ctx.caller.ip, entries=[ip_entry_view(r) for r in rows])
+    administrators = list(
+        uow.session.execute(
+            sa.select(User).where(
+                User.tenant_id == admin.tenant_id, User.role == "administrator", User.email_confirmed_at.is_not(None)
+            )
+        ).scalars()
+    )
+    uow.commit()
+    for recipient in administrators:
+        mailer.send(
+            mail(
+                "security_notice",
+                recipient.email,
+                {
+                    "title": "IP restrictions changed",
+                    "lines": [
+                        change,
+                        f"IP restrictions are {'on' if view.enabled else 'off'} with {len(rows)} entries.",
+                        f"Changed by {admin.email} from {ctx.caller.ip or 'an unknown address'}.",
+                    ],
+                },
+                f"ip-change:{envelope.event_id}:{recipient.id}",
+                admin.tenant_id,
+            )
+        )
+    return view
+
+
+def add_ip_entry(uow: UnitOfWork, ctx: CallContext, request: IpEntryRequest, mailer: Mailer) -> IpRestrictionsView:
+    admin = require_administrator(uow, ctx)
+    entry = _build_entry(request)
+    row = IpEntryRow(id=uuid.uuid4(), tenant_id=admin.tenant_id, created_at=utc_now())
+    _store(row, entry)
+    uow.session.add(row)
+    return _apply_ip_change(uow, ctx, admin, f"Entry added: {entry.description}", mailer)
+
+
+def update_ip_entry(
+    uow: UnitOfWork, ctx: CallContext, entry_id: uuid.UUID, request: IpEntryRequest, mailer: Mailer
+) -> IpRestrictionsView:
+    admin = require_administrator(uow, ctx)
+    row = uow.session.get(IpEntryRow, entry_id)
+    if row is None or row.tenant_id != admin.tenant_id:
+        raise NotFound("IP restriction entry not found")
+    entry = _build_entry(request)
+    _store(row, entry)
+    return _apply_ip_change(uow, ctx, admin, f"Entry changed: {entry.description}", mailer)
+
+
+def delete_ip_entry(uow: UnitOfWork, ctx: CallContext, entry_id: uuid.UUID, mailer: Mailer) -> IpRestrictionsView:
+    admin = require_administrator(uow, ctx)
+    row = uow.session.get(IpEntryRow, entry_id)
+    if row is None or row.tenant_id != admin.tenant_id:
+        raise NotFound("IP restriction entry not found")
+    description = row.description
+    uow.session.delete(row)
+    return _apply_ip_change(uow, ctx, admin, f"Entry removed: {description}", mailer)
+
+
+def set_ip_restrictions_enabled(uow: UnitOfWork, ctx: CallContext, enabled: bool, mailer: Mailer) -> IpRestrictionsView:
+    admin = require_administrator(uow, ctx)
+    change = "IP restrictions turned on" if enabled else "IP restrictions turned off"
+    return _apply_ip_change(uow, ctx, admin, change, mailer, enabled=enabled)

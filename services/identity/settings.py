@@ -1,0 +1,19 @@
+"""Identity settings (prefix ``IDENTITY_``), plus the portal's public URL for mail links."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IdentitySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
+
+    # Encrypts TOTP secrets at rest. Unset: a key file under PORTAL_VAR_DIR is made once.
+    secret_key: SecretStr | None = None
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24 * 30)
+    confirmation_hours: int = Field(default=24, ge=1, le=24 * 7)
+    # Links in mail are built from this, never from a request's Host header.
+    public_base_url: str = Field(default="http://localhost:8000", validation_alias="PORTAL_PUBLIC_BASE_URL")
+    totp_issuer: str = "Backup Portal"

@@ -1,0 +1,269 @@
+"""Use cases of user management: create, list, read, update, delete, resend confirmation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from eventlet import tpool
+
+from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from contracts.events import IdentityEvent
+from contracts.identity import CreateUserRequest, UpdateUserRequest, UserPage, UserView
+from servicekit.context import CallContext
+from servicekit.db import UnitOfWork
+from services.identity.auth import utc_now
+from services.identity.mailer import Mailer, mail
+from services.identity.models import EmailToken, User
+from services.identity.password_rules import check_password
+from services.identity.passwords import hash_password
+from services.identity.permissions import Role, validate_permissions
+from services.identity.settings import IdentitySettings
+from services.identity.tokens import hash_token, new_token
+from services.identity.views import user_view
+
+
+def acting_user(uow: UnitOfWork, ctx: CallContext) -> User:
+    """The signed-in user behind this call (the gateway put it in the caller context)."""
+    if ctx.caller.user_id is None:
+        raise PermissionDenied("sign in first")
+    user = uow.session.get(User, ctx.caller.user_id)
+    if user is None:
+        raise PermissionDenied("unknown caller")
+    return user
+
+
+def is_administrator(user: User) -> bool:
+    return user.role == Role.ADMINISTRATOR.value
+
+
+def require_administrator(uow: UnitOfWork, ctx: CallContext) -> User:
+    user = acting_user(uow, ctx)
+    if not is_administrator(user):
+        raise PermissionDenied("only an administrator may do this")
+    return user
+
+
+def _tenant_user(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    user = uow.session.get(User, user_id)
+    # Another tenant's user does not exist for this caller.
+    if user is None or user.tenant_id != tenant_id:
+        raise NotFound("user not found")
+    return user
+
+
+def _accessible(value: Any) -> list[str] | None:
+    return None if value == "all" or value is None else sorted({str(a) for a in value})
+
+
+def create_user(
+    uow: UnitOfWork,
+    ctx: CallContext,
+    request: CreateUserRequest,
+    mailer: Mailer,
+    settings: IdentitySettings,
+    now: datetime | None = None,
+) -> UserView:
+    now = now or utc_now()
+    if ctx.caller.is_system:
+        # Tenancy creates a partner's first administrator on the partner's own tenant.
+        if request.tenant_id is None:
+            raise ValidationFailed.for_field("tenant_id", "is required")
+        tenant_id, tenant_kind = request.tenant_id, request.tenant_kind or "partner"
+    else:
+        admin = require_administrator(uow, ctx)
+        tenant_id, tenant_kind = admin.tenant_id, admin.tenant_kind
+    email = request.email.strip()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise ValidationFailed.for_field("email", "is not an email address")
+    if uow.session.execute(sa.select(User.id).where(User.email_normalised == email.lower())).first():
+        raise Conflict(
+            "a user with this email already exists", {"fields": [{"field": "email", "reason": "already in use"}]}
+        )
+    role = Role(request.role)
+    permissions = validate_permissions(role, request.permissions)
+    password_hash = None
+    if request.password:
+        if request.credential_type != "password":
+            raise ValidationFailed.for_field("password", f"a {request.credential_type} user signs in without one")
+        check_password(request.password, "password", user_inputs=[email])
+        password_hash = tpool.execute(hash_password, request.password)
+    user = User(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        tenant_kind=tenant_kind,
+        email=email,
+        email_normalised=email.lower(),
+        display_name=request.display_name,
+        credential_type=request.credential_type,
+        password_hash=password_hash,
+        password_changed_at=now if password_hash else None,
+        role=role.value,
+        permissions=sorted(permissions) if role is Role.CUSTOM else [],
+        accessible_accounts=_accessible(request.accessible_accounts),
+        created_at=now,
+    )
+    uow.session.add(user)
+    uow.emit(
+        IdentityEvent.USER_CREATED,
+        {
+            "user_id": str(user.id),
+            "email": user.email,
+            "role": user.role,
+            "credential_type": user.credential_type,
+            "permissions": user.permissions,
+        },
+        tenant_id=tenant_id,
+    )
+    token, token_row = _new_confirmation(uow, user, settings, now)
+    uow.commit()
+    _send_confirmation(mailer, user, token, token_row, settings)
+    return user_view(user)
+
+
+def _new_confirmation(uow: UnitOfWork, user: User, settings: IdentitySettings, now: datetime) -> tuple[str, EmailToken]:
+    token = new_token()
+    row = EmailToken(
+        id=uuid.uuid4(),
+        token_hash=hash_token(token),
+        user_id=user.id,
+        purpose="confirm",
+        created_at=now,
+        expires_at=now + timedelta(hours=settings.confirmation_hours),
+    )
+    uow.session.add(row)
+    uow.emit(
+        IdentityEvent.CONFIRMATION_SENT,
+        {"user_id": str(user.id), "email": user.email, "expires_at": row.expires_at.isoformat()},
+        tenant_id=user.tenant_id,
+    )
+    return token, row
+
+
+def _send_confirmation(mailer: Mailer, user: User, token: str, row: EmailToken, settings: IdentitySettings) -> bool:
+    url = f"{settings.public_base_url.rstrip('/')}/confirm-email?token={token}"
+    return mailer.send(
+        mail(
+            "email_confirmation",
+            user.email,
+            {
+                "display_name": user.display_name or user.email,
+                "confirm_url": url,
+                "expires_hours": settings.confirmation_hours,
+                "needs_password": user.password_hash is None and user.credential_type == "password",
+            },
+            f"confirm:{row.id}",
+            user.tenant_id,
+        )
+    )
+
+
+def resend_confirmation(
+    uow: UnitOfWork,
+    ctx: CallContext,
+    user_id: uuid.UUID,
+    mailer: Mailer,
+    settings: IdentitySettings,
+    now: datetime | None = None,
+) -> bool:
+    now = now or utc_now()
+    admin = require_administrator(uow, ctx)
+    user = _tenant_user(uow, admin.tenant_id, user_id)
+    if user.email_confirmed_at is not None:
+        raise Conflict("this user has already confirmed the email address")
+    # Older links stop working: only the newest mail's link confirms.
+    uow.session.execute(
+        sa.update(EmailToken)
+        .where(EmailToken.user_id == user.id, EmailToken.used_at.is_(None))
+        .values(expires_at=now - timedelta(seconds=1))
+    )
+    token, row = _new_confirmation(uow, user, settings, now)
+    uow.commit()
+    return _send_confirmation(mailer, user, token, row, settings)
+
+
+def list_users(uow: UnitOfWork, ctx: CallContext, page: int, page_size: int, search: str | None) -> UserPage:
+    admin = require_administrator(uow, ctx)
+    query = sa.select(User).where(User.tenant_id == admin.tenant_id)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(sa.or_(User.email_normalised.like(pattern), sa.func.lower(User.display_name).like(pattern)))
+    total = uow.session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    rows = uow.session.execute(
+        query.order_by(User.email_normalised).offset((page - 1) * page_size).limit(page_size)
+    ).scalars()
+    return UserPage(items=[user_view(u) for u in rows], page=page, page_size=page_size, total=total)
+
+
+def get_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID) -> UserView:
+    me = acting_user(uow, ctx)
+    if me.id == user_id:
+        return user_view(me)
+    if not is_administrator(me):
+        raise NotFound("user not found")
+    return user_view(_tenant_user(uow, me.tenant_id, user_id))
+
+
+def _other_administrators(uow: UnitOfWork, user: User) -> int:
+    return uow.session.execute(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(User.tenant_id == user.tenant_id, User.id != user.id, User.role == Role.ADMINISTRATOR.value)
+    ).scalar_one()
+
+
+def update_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID, request: UpdateUserRequest) -> UserView:
+    admin = require_administrator(uow, ctx)
+    user = _tenant_user(uow, admin.tenant_id, user_id)
+    before = (user.role, tuple(user.permissions or []), tuple(user.accessible_accounts or ["all"]))
+    role = Role(request.role) if request.role else Role(user.role)
+    if role is Role.CUSTOM and user.role == Role.ADMINISTRATOR.value and _other_administrators(uow, user) == 0:
+        raise Conflict(
+            "a tenant keeps at least one administrator", {"fields": [{"field": "role", "reason": "last administrator"}]}
+        )
+    if request.permissions is not None or request.role is not None:
+        permissions = request.permissions if request.permissions is not None else user.permissions or []
+        granted = validate_permissions(role, permissions)
+        user.permissions = sorted(granted) if role is Role.CUSTOM else []
+    user.role = role.value
+    if request.accessible_accounts is not None:
+        user.accessible_accounts = _accessible(request.accessible_accounts)
+    if request.display_name is not None:
+        user.display_name = request.display_name
+    if request.credential_type is not None:
+        user.credential_type = request.credential_type
+    user.updated_at = utc_now()
+    after = (user.role, tuple(user.permissions or []), tuple(user.accessible_accounts or ["all"]))
+    uow.emit(
+        IdentityEvent.USER_UPDATED,
+        {"user_id": str(user.id), "email": user.email, "fields": sorted(request.model_fields_set)},
+        tenant_id=user.tenant_id,
+    )
+    if before != after:
+        uow.emit(
+            IdentityEvent.PERMISSIONS_CHANGED,
+            {
+                "user_id": str(user.id),
+                "email": user.email,
+                "role": user.role,
+                "permissions": user.permissions,
+                "accessible_accounts": user.accessible_accounts or "all",
+            },
+            tenant_id=user.tenant_id,
+        )
+    uow.commit()
+    return user_view(user)
+
+
+def delete_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID) -> None:
+    admin = require_administrator(uow, ctx)
+    user = _tenant_user(uow, admin.tenant_id, user_id)
+    if user.id == admin.id:
+        raise Conflict("you cannot delete yourself", {"fields": [{"field": "id", "reason": "is you"}]})
+    if user.role == Role.ADMINISTRATOR.value and _other_administrators(uow, user) == 0:
+        raise Conflict("a tenant keeps at least one administrator")
+    uow.session.delete(user)
+    uow.emit(IdentityEvent.USER_DELETED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id)
+    uow.commit()

@@ -1,0 +1,43 @@
+"""Use-case tests: the real handlers on a real (SQLite) database, no broker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contracts.notify import SendMailRequest
+from servicekit.testing import MigratedDatabase
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class FakeMailer:
+    """Collects mail requests instead of calling notify."""
+
+    def __init__(self) -> None:
+        self.sent: list[SendMailRequest] = []
+
+    def send(self, request: SendMailRequest) -> bool:
+        self.sent.append(request)
+        return True
+
+    def last_to(self, address: str) -> SendMailRequest:
+        return [m for m in self.sent if m.to == address][-1]
+
+
+@pytest.fixture
+def mailer() -> FakeMailer:
+    return FakeMailer()
+
+
+@pytest.fixture
+def identity_db(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[MigratedDatabase]:
+    monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path / "var"))
+    db = MigratedDatabase(
+        "identity", ROOT / "services" / "identity" / "migrations", f"sqlite:///{tmp_path}/identity.db"
+    )
+    yield db
+    db.dispose()
