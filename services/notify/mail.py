@@ -1,0 +1,178 @@
+"""Use cases of outgoing mail: enqueue (render and store) and deliver. Each commits its unit of work.
+
+Delivery is at-least-once: a mail is marked sent in the same transaction that holds its
+row lock, after the transport accepted it. A crash in between sends it again on the next
+pass, with the same Message-ID, so the copy is recognisable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.exc import IntegrityError
+
+from contracts.errors import Conflict
+from contracts.events import NotifyEvent
+from contracts.notify import SendMailReply, SendMailRequest
+from servicekit.db import UnitOfWork
+from servicekit.logging import get_logger
+from services.notify.messages import Addressing, build_message
+from services.notify.models import MailStatus, OutgoingMail
+from services.notify.rendering import MailRenderer, RenderedMail, default_renderer
+from services.notify.retry import RetryPolicy
+from services.notify.transports import DeliveryError, Transport, delivery_error
+
+log = get_logger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _by_key(uow: UnitOfWork, idempotency_key: str) -> OutgoingMail | None:
+    return uow.session.execute(
+        sa.select(OutgoingMail).where(OutgoingMail.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+
+
+def _duplicate(existing: OutgoingMail, request: SendMailRequest) -> SendMailReply:
+    if existing.template != request.template or existing.recipient.lower() != str(request.to).lower():
+        raise Conflict(
+            "idempotency_key was already used for a different mail",
+            {"fields": [{"field": "idempotency_key", "reason": "already used for a different mail"}]},
+        )
+    return SendMailReply(message_id=existing.id, status=existing.status, duplicate=True)
+
+
+def enqueue_mail(uow: UnitOfWork, request: SendMailRequest, renderer: MailRenderer | None = None,
+                 now: datetime | None = None) -> SendMailReply:
+    """Render the mail and queue it; the same idempotency key again queues nothing."""
+    existing = _by_key(uow, request.idempotency_key)
+    if existing is not None:
+        return _duplicate(existing, request)
+    rendered = (renderer or default_renderer()).render(request.template, request.context, request.to_name)
+    now = now or _utcnow()
+    mail = OutgoingMail(
+        id=uuid.uuid4(),
+        idempotency_key=request.idempotency_key,
+        tenant_id=request.tenant_id or uow.context.tenant_id,
+        template=request.template,
+        recipient=str(request.to),
+        recipient_name=request.to_name,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        status=MailStatus.QUEUED,
+        attempts=0,
+        next_attempt_at=now,
+        correlation_id=uow.context.correlation_id,
+        created_at=now,
+    )
+    uow.session.add(mail)
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        # Another worker queued the same key a moment ago: that one is the mail.
+        uow.rollback()
+        existing = _by_key(uow, request.idempotency_key)
+        if existing is None:
+            raise
+        return _duplicate(existing, request)
+    uow.commit()
+    log.info("mail queued", message_id=str(mail.id), template=mail.template)
+    return SendMailReply(message_id=mail.id, status=mail.status)
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    message_id: uuid.UUID
+    status: MailStatus
+    attempts: int
+    retry_at: datetime | None = None
+    error: str | None = None
+
+
+def _next_due(uow: UnitOfWork, now: datetime) -> OutgoingMail | None:
+    query = (
+        sa.select(OutgoingMail)
+        .where(OutgoingMail.status == MailStatus.QUEUED, OutgoingMail.next_attempt_at <= now)
+        .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
+        .limit(1)
+        # PostgreSQL: the row stays locked while it is sent, and a second instance skips
+        # it instead of waiting or sending it too. (SQLite ignores the clause; a SQLite
+        # database has a single instance.)
+        .with_for_update(skip_locked=True)
+    )
+    return uow.session.execute(query).scalar_one_or_none()
+
+
+def deliver_next(uow: UnitOfWork, transport: Transport, sender: str, policy: RetryPolicy,
+                 now: datetime | None = None) -> DeliveryOutcome | None:
+    """Send the oldest due mail, if any, and record what happened."""
+    now = now or _utcnow()
+    mail = _next_due(uow, now)
+    if mail is None:
+        uow.rollback()
+        return None
+    # Log lines and events of the delivery belong to the request that queued the mail.
+    if mail.correlation_id:
+        uow.context = replace(uow.context, correlation_id=mail.correlation_id)
+    with structlog.contextvars.bound_contextvars(
+        correlation_id=uow.context.correlation_id,
+        tenant_id=str(mail.tenant_id) if mail.tenant_id else None,
+    ):
+        outcome = _attempt(uow, mail, transport, sender, policy, now)
+    uow.commit()
+    return outcome
+
+
+def _attempt(uow: UnitOfWork, mail: OutgoingMail, transport: Transport, sender: str,
+             policy: RetryPolicy, now: datetime) -> DeliveryOutcome:
+    mail.attempts += 1
+    try:
+        message = build_message(
+            Addressing(mail.id, sender, mail.recipient, mail.recipient_name, mail.created_at),
+            RenderedMail(mail.subject, mail.text_body, mail.html_body),
+        )
+        transport.send(message)
+    except Exception as exc:
+        return _record_failure(uow, mail, delivery_error(exc), policy, now)
+    mail.status = MailStatus.SENT
+    mail.sent_at = now
+    mail.next_attempt_at = None
+    mail.last_error = None
+    _announce(uow, NotifyEvent.MAIL_SENT, mail)
+    log.info("mail sent", message_id=str(mail.id), template=mail.template, attempts=mail.attempts)
+    return DeliveryOutcome(mail.id, MailStatus.SENT, mail.attempts)
+
+
+def _record_failure(uow: UnitOfWork, mail: OutgoingMail, error: DeliveryError, policy: RetryPolicy,
+                    now: datetime) -> DeliveryOutcome:
+    mail.last_error = error.reason
+    delay = None if error.permanent else policy.delay_after(mail.attempts)
+    if delay is None:
+        mail.status = MailStatus.FAILED
+        mail.next_attempt_at = None
+        _announce(uow, NotifyEvent.MAIL_FAILED, mail)
+    else:
+        mail.next_attempt_at = now + delay
+    log.warning(
+        "mail delivery failed",
+        message_id=str(mail.id),
+        template=mail.template,
+        attempts=mail.attempts,
+        error=error.reason,
+        permanent=error.permanent,
+        retry_in_seconds=delay.total_seconds() if delay else None,
+    )
+    return DeliveryOutcome(mail.id, MailStatus(mail.status), mail.attempts, mail.next_attempt_at, error.reason)
+
+
+def _announce(uow: UnitOfWork, event: NotifyEvent, mail: OutgoingMail) -> None:
+    # Never the body or the context: they may carry a confirmation link.
+    uow.emit(event, {"message_id": str(mail.id), "template": mail.template, "attempts": mail.attempts},
+             tenant_id=mail.tenant_id)
