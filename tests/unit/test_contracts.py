@@ -19,7 +19,32 @@ from contracts.context import Caller
 from contracts.envelope import Actor, EventEnvelope
 from contracts.errors import BOUNDARY_ERRORS, ValidationFailed
 from contracts.health import HealthReply
+from contracts.identity import (
+    ChangePasswordRequest,
+    ConfirmEmailRequest,
+    CreateUserRequest,
+    IpEntryRequest,
+    IpEntryView,
+    IpRestrictionsView,
+    PasswordPolicyView,
+    Principal,
+    SignInReply,
+    SignInRequest,
+    TwoFactorEnableReply,
+    TwoFactorSetupReply,
+    UpdateUserRequest,
+    UserPage,
+    UserView,
+)
 from contracts.notify import SendMailReply, SendMailRequest
+
+USER = UserView(
+    id=uuid.uuid4(), tenant_id=uuid.uuid4(), tenant_kind="partner", email="u@example.com", display_name="U",
+    credential_type="password", role="custom", permissions=["view_dashboard"],
+    accessible_accounts=[uuid.uuid4()], email_confirmed=True, two_factor_enabled=False,
+    created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+)
+ENTRY = IpEntryView(id=uuid.uuid4(), description="office", addresses="203.0.113.7, 2001:db8::1")
 
 EXAMPLES: dict[type[WireModel], WireModel] = {
     Actor: Actor(user_id=uuid.uuid4(), email="a@example.com", ip="203.0.113.7", user_agent="curl/8"),
@@ -39,6 +64,23 @@ EXAMPLES: dict[type[WireModel], WireModel] = {
         idempotency_key="confirm:1", tenant_id=uuid.uuid4(),
     ),
     SendMailReply: SendMailReply(message_id=uuid.uuid4(), status="queued"),
+    SignInRequest: SignInRequest(email="u@example.com", password="pw", totp_code="123456"),
+    UserView: USER,
+    SignInReply: SignInReply(token="t" * 43, expires_at=datetime(2026, 1, 2, tzinfo=UTC), user=USER,
+                             password_expired=False),
+    Principal: Principal(session_id=uuid.uuid4(), user=USER, password_expired=True),
+    CreateUserRequest: CreateUserRequest(email="n@example.com", role="custom", permissions=["add_accounts"],
+                                         accessible_accounts="all"),
+    UpdateUserRequest: UpdateUserRequest(role="administrator", accessible_accounts=[uuid.uuid4()]),
+    ConfirmEmailRequest: ConfirmEmailRequest(token="x" * 43, password="a long passphrase"),
+    ChangePasswordRequest: ChangePasswordRequest(current_password="a", new_password="b", confirm_password="b"),
+    TwoFactorSetupReply: TwoFactorSetupReply(secret="JBSWY3DPEHPK3PXP", otpauth_uri="otpauth://totp/x"),
+    TwoFactorEnableReply: TwoFactorEnableReply(recovery_codes=["abcd-efgh-jkmn"]),
+    PasswordPolicyView: PasswordPolicyView(expiration_enabled=True, max_age_days=60),
+    IpEntryRequest: IpEntryRequest(description="office", range_from="198.51.100.1", range_to="198.51.100.9"),
+    IpEntryView: ENTRY,
+    IpRestrictionsView: IpRestrictionsView(enabled=True, your_ip="203.0.113.7", entries=[ENTRY]),
+    UserPage: UserPage(items=[USER], page=1, page_size=25, total=1),
 }
 
 
