@@ -1,0 +1,94 @@
+"""The HTTP gateway: authenticates, authorises and composes; owns no data.
+
+``create_app()`` builds it (tests pass settings and a fake RPC client factory);
+``app`` is the module-level instance that uvicorn serves (``python -m gateway``),
+created when first asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from gateway.errors import ErrorResponse, install_error_handlers
+from gateway.middleware import RequestContextMiddleware
+from gateway.routes import API_PREFIX, API_ROUTERS, health
+from gateway.rpc import NamekoRpcClient, RpcClient
+from gateway.settings import GatewaySettings
+from servicekit.logging import configure_logging
+from servicekit.settings import KitSettings
+
+TITLE = "Backup Reseller Portal API"
+DESCRIPTION = (
+    "The public HTTP API of the backup reseller portal (v1). JSON over HTTP; "
+    "authenticate with `Authorization: Bearer <token>` from sign-in. Every error answers "
+    '`{"error": {"code", "message", "details"}}`; every response carries '
+    "`X-Correlation-ID` (yours when you send a sane one, else a new one)."
+)
+
+RpcClientFactory = Callable[[GatewaySettings], RpcClient]
+
+
+def nameko_rpc_client(settings: GatewaySettings) -> RpcClient:
+    return NamekoRpcClient(
+        settings.amqp_uri,
+        default_timeout=settings.rpc_timeout_seconds,
+        connect_timeout=settings.amqp_connect_timeout_seconds,
+    )
+
+
+class _DropClosingChannelNoise(logging.Filter):
+    """py-amqp warns when a publish to a service that never started closes the channel."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "during closing channel" not in str(record.msg)
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    rpc_client_factory: RpcClientFactory | None = None,
+) -> FastAPI:
+    settings = settings or GatewaySettings()
+    kit = KitSettings()
+    configure_logging("gateway", level=kit.log_level, fmt=kit.log_format)
+    logging.getLogger("amqp").addFilter(_DropClosingChannelNoise())
+    rpc_client = (rpc_client_factory or nameko_rpc_client)(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        rpc_client.close()
+
+    app = FastAPI(
+        title=TITLE,
+        version="1",
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+        responses={"default": {"model": ErrorResponse, "description": "an error"}},
+    )
+    app.state.settings = settings
+    app.state.rpc_client = rpc_client
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
+    app.include_router(health.router)
+    api = APIRouter(prefix=API_PREFIX)
+    for router in API_ROUTERS:
+        api.include_router(router)
+    app.include_router(api)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    """``gateway.app:app``, built on first use: importing ``create_app`` (tests) neither
+    reads the environment nor reconfigures logging."""
+    if name == "app":
+        instance = create_app()
+        globals()["app"] = instance
+        return instance
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,12 @@
+"""HTTP routes. ``health`` sits at the root; capability routers go in ``API_ROUTERS``
+and are mounted under ``/api/v1`` by :func:`gateway.app.create_app`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+API_PREFIX = "/api/v1"
+
+API_ROUTERS: tuple[APIRouter, ...] = ()
+"""Routers of the v1 API (paths relative to ``/api/v1``), in the order they are mounted:
+import a capability's module here and add its ``router``."""

@@ -1,0 +1,49 @@
+"""Gateway settings: environment (prefix ``GATEWAY_``) first, embedded defaults second.
+
+The broker comes from ``AMQP_URI`` like everywhere else in the suite.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from servicekit.settings import DEFAULT_AMQP_URI
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    amqp_uri: str = Field(default=DEFAULT_AMQP_URI, validation_alias="AMQP_URI")
+    rpc_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    health_timeout_seconds: float = Field(
+        default=1.5,
+        gt=0,
+        le=30,
+        description="per-service deadline of GET /healthz; it must answer within 2 s",
+    )
+    amqp_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    public_base_url: str = "http://localhost:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "addresses or networks (comma-separated) whose X-Forwarded-For is believed; "
+            "empty: the client address is the socket peer"
+        ),
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in (p.strip() for p in value.split(",")) if part]
+        if isinstance(value, list | tuple):
+            return tuple(ipaddress.ip_network(str(item), strict=False) for item in value)
+        return value
