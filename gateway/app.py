@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from gateway.auth import SessionCache
 from gateway.errors import ErrorResponse, install_error_handlers
 from gateway.middleware import RequestContextMiddleware
 from gateway.routes import API_PREFIX, API_ROUTERS, health
@@ -74,6 +75,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.rpc_client = rpc_client
+    app.state.session_cache = SessionCache()
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
     app.include_router(health.router)

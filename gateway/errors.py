@@ -92,6 +92,9 @@ async def _portal_error(request: Request, exc: Exception) -> JSONResponse:
         log.warning("service_unavailable", detail=exc.message)
         details["correlation_id"] = correlation_id_of(request)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    retry_after = details.get("retry_after") if isinstance(details, dict) else None
+    if exc.status == 429 and isinstance(retry_after, int):
+        headers = {"Retry-After": str(retry_after)}
     message = exc.message or exc.code.replace("_", " ")
     return error_response(exc.status, exc.code, message, details, headers=headers)
 

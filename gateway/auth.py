@@ -1,0 +1,128 @@
+"""Authentication and authorisation of a request: who is calling, and may they?
+
+Every authenticated request is checked against identity (``check_session``), with a
+cache of a few seconds so a page's burst of requests costs one check. The signed-in
+user becomes the request's :class:`Caller`, which travels with every RPC the request
+makes; services re-check scope themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from contracts.context import Caller
+from contracts.errors import NotAuthenticated, PasswordExpired, PermissionDenied
+from contracts.identity import Principal
+from gateway.deps import Rpc
+
+SESSION_CACHE_SECONDS = 3.0
+SESSION_CACHE_SIZE = 10_000
+
+
+class SessionCache:
+    """(token hash, client address) → principal, for a few seconds; thread-safe."""
+
+    def __init__(self, ttl: float = SESSION_CACHE_SECONDS, size: int = SESSION_CACHE_SIZE) -> None:
+        self.ttl, self.size = ttl, size
+        self._items: OrderedDict[tuple[str, str | None], tuple[float, Principal]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str | None]) -> Principal | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] < time.monotonic():
+                self._items.pop(key, None)
+                return None
+            return item[1]
+
+    def put(self, key: tuple[str, str | None], principal: Principal) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.ttl, principal)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def forget_token(self, token_hash: str) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == token_hash]:
+                del self._items[key]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def token_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _principal(request: Request, rpc: Rpc) -> Principal:
+    token = bearer_token(request)
+    if token is None:
+        raise NotAuthenticated("sign in first (Authorization: Bearer <token>)")
+    caller: Caller = request.state.caller
+    cache: SessionCache = request.app.state.session_cache
+    key = (token_key(token), caller.ip)
+    principal = cache.get(key)
+    if principal is None:
+        principal = Principal.from_wire(rpc.call("identity", "check_session", token))
+        cache.put(key, principal)
+    user = principal.user
+    request.state.principal = principal
+    request.state.caller = caller.model_copy(update={
+        "user_id": user.id, "tenant_id": user.tenant_id, "email": user.email, "role": user.role,
+        "session_id": principal.session_id,
+    })
+    return principal
+
+
+def signed_in(request: Request, rpc: Rpc) -> Principal:
+    """Any valid session, even one whose password has expired (it may change it)."""
+    return _principal(request, rpc)
+
+
+def authorised(request: Request, rpc: Rpc) -> Principal:
+    """A valid session that may do more than change its expired password."""
+    principal = _principal(request, rpc)
+    if principal.password_expired:
+        raise PasswordExpired("your password has expired; change it to continue")
+    return principal
+
+
+SignedIn = Annotated[Principal, Depends(signed_in)]
+Authorised = Annotated[Principal, Depends(authorised)]
+
+
+def is_administrator(principal: Principal) -> bool:
+    return principal.user.role == "administrator"
+
+
+def require_permission(permission: str) -> Callable[..., Principal]:
+    """A dependency: an administrator, or a custom user granted ``permission``."""
+
+    def dependency(principal: Authorised) -> Principal:
+        if is_administrator(principal) or permission in principal.user.permissions:
+            return principal
+        raise PermissionDenied(f"you need the '{permission}' permission")
+
+    return dependency
+
+
+def require_administrator(principal: Authorised) -> Principal:
+    if not is_administrator(principal):
+        raise PermissionDenied("only an administrator may do this")
+    return principal
+
+
+Administrator = Annotated[Principal, Depends(require_administrator)]

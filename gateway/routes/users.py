@@ -1,0 +1,63 @@
+"""User management of the caller's tenant (administrators)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel
+
+from contracts.identity import CreateUserRequest, UpdateUserRequest, UserPage, UserView
+from gateway.auth import Administrator
+from gateway.deps import Rpc
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+class ResendReply(BaseModel):
+    mail_queued: bool
+
+
+@router.get("", response_model=UserPage)
+def list_users(
+    admin: Administrator,
+    rpc: Rpc,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 25,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+) -> UserPage:
+    return UserPage.from_wire(rpc.call("identity", "list_users", page, page_size, search))
+
+
+@router.post("", response_model=UserView, status_code=201,
+             summary="Invite a user: a confirmation mail with a link valid 24 hours goes out")
+def create_user(body: CreateUserRequest, admin: Administrator, rpc: Rpc) -> UserView:
+    wire = body.to_wire()
+    # Users join the caller's tenant; these two are for tenancy's own calls only.
+    wire.pop("tenant_id", None)
+    wire.pop("tenant_kind", None)
+    return UserView.from_wire(rpc.call("identity", "create_user", wire))
+
+
+@router.get("/{user_id}", response_model=UserView)
+def get_user(user_id: uuid.UUID, admin: Administrator, rpc: Rpc) -> UserView:
+    return UserView.from_wire(rpc.call("identity", "get_user", str(user_id)))
+
+
+@router.patch("/{user_id}", response_model=UserView)
+def update_user(user_id: uuid.UUID, body: UpdateUserRequest, admin: Administrator, rpc: Rpc) -> UserView:
+    return UserView.from_wire(
+        rpc.call("identity", "update_user", str(user_id), body.model_dump(mode="json", exclude_unset=True))
+    )
+
+
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_user(user_id: uuid.UUID, admin: Administrator, rpc: Rpc) -> Response:
+    rpc.call("identity", "delete_user", str(user_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{user_id}/resend-confirmation", response_model=ResendReply)
+def resend_confirmation(user_id: uuid.UUID, admin: Administrator, rpc: Rpc) -> ResendReply:
+    return ResendReply.model_validate(rpc.call("identity", "resend_confirmation", str(user_id)))
