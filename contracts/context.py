@@ -17,7 +17,13 @@ class Caller(WireModel):
     tenant_id: uuid.UUID | None = None
     email: str | None = None
     role: str | None = None
+    tenant_kind: str | None = None
+    permissions: list[str] | None = None
+    # None = every account in the caller's subtree; a list = the only accounts that exist for it.
+    accessible_accounts: list[uuid.UUID] | None = None
     session_id: uuid.UUID | None = None
+    # Set for the backup engine's ingest calls (API key), instead of a user.
+    engine_key_id: uuid.UUID | None = None
     ip: str | None = None
     user_agent: str | None = None
     is_system: bool = False

@@ -26,6 +26,7 @@ class IdentityEvent(StrEnum):
     IP_RESTRICTIONS_CHANGED = "ip_restrictions_changed"
     PASSWORD_POLICY_CHANGED = "password_policy_changed"
     ACCOUNT_ACCESSED = "account_accessed"
+    ENGINE_KEY_CREATED = "engine_key_created"
 
 
 class TenancyEvent(StrEnum):

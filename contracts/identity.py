@@ -127,3 +127,19 @@ class UserPage(WireModel):
     total: int
 
 
+
+
+class EngineKeyRequest(WireModel):
+    name: str = Field(min_length=1, max_length=200, description="which engine or region uses the key")
+
+
+class EngineKeyCreated(WireModel):
+    id: uuid.UUID
+    name: str
+    key: str = Field(description="shown once; only its hash is kept")
+    created_at: AwareDatetime
+
+
+class EngineIdentity(WireModel):
+    key_id: uuid.UUID
+    name: str

@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 
 from contracts.context import Caller
 from contracts.errors import NotAuthenticated, PasswordExpired, PermissionDenied
-from contracts.identity import Principal
+from contracts.identity import EngineIdentity, Principal
 from gateway.deps import Rpc
 
 SESSION_CACHE_SECONDS = 3.0
@@ -32,6 +32,7 @@ class SessionCache:
     def __init__(self, ttl: float = SESSION_CACHE_SECONDS, size: int = SESSION_CACHE_SIZE) -> None:
         self.ttl, self.size = ttl, size
         self._items: OrderedDict[tuple[str, str | None], tuple[float, Principal]] = OrderedDict()
+        self._engines: dict[tuple[str, str], tuple[float, EngineIdentity]] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str | None]) -> Principal | None:
@@ -48,6 +49,17 @@ class SessionCache:
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+    def get_engine(self, key: tuple[str, str]) -> EngineIdentity | None:
+        with self._lock:
+            item = self._engines.get(key)
+            return item[1] if item and item[0] >= time.monotonic() else None
+
+    def put_engine(self, key: tuple[str, str], identity: EngineIdentity) -> None:
+        with self._lock:
+            if len(self._engines) > self.size:
+                self._engines.clear()
+            self._engines[key] = (time.monotonic() + self.ttl, identity)
 
     def forget_token(self, token_hash: str) -> None:
         with self._lock:
@@ -82,7 +94,8 @@ def _principal(request: Request, rpc: Rpc) -> Principal:
     request.state.principal = principal
     request.state.caller = caller.model_copy(update={
         "user_id": user.id, "tenant_id": user.tenant_id, "email": user.email, "role": user.role,
-        "session_id": principal.session_id,
+        "tenant_kind": user.tenant_kind, "permissions": user.permissions, "session_id": principal.session_id,
+        "accessible_accounts": None if user.accessible_accounts == "all" else list(user.accessible_accounts),
     })
     return principal
 
@@ -126,3 +139,31 @@ def require_administrator(principal: Authorised) -> Principal:
 
 
 Administrator = Annotated[Principal, Depends(require_administrator)]
+
+
+def engine(request: Request, rpc: Rpc) -> EngineIdentity:
+    """The backup engine, by the API key an operator issued (``Authorization: Bearer bre_…``)."""
+    token = bearer_token(request)
+    if token is None:
+        raise NotAuthenticated("an engine key is required (Authorization: Bearer <key>)")
+    cache: SessionCache = request.app.state.session_cache
+    key = (token_key(token), "engine")
+    cached = cache.get_engine(key)
+    identity = cached or EngineIdentity.from_wire(rpc.call("identity", "check_engine_key", token))
+    if cached is None:
+        cache.put_engine(key, identity)
+    request.state.caller = request.state.caller.model_copy(update={"engine_key_id": identity.key_id,
+                                                                   "is_system": False})
+    return identity
+
+
+Engine = Annotated[EngineIdentity, Depends(engine)]
+
+
+def require_operator(principal: Authorised) -> Principal:
+    if principal.user.tenant_kind != "operator" or not is_administrator(principal):
+        raise PermissionDenied("only an operator may do this")
+    return principal
+
+
+Operator = Annotated[Principal, Depends(require_operator)]

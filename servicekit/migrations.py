@@ -9,12 +9,14 @@ from __future__ import annotations
 import threading
 import zlib
 from pathlib import Path
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
 
 from servicekit.tables import kit_metadata
+from servicekit.types import UtcDateTime
 
 
 def alembic_config(migrations_dir: Path, connection: sa.Connection | None = None) -> Config:
@@ -61,10 +63,18 @@ def run_env(service_metadata: sa.MetaData) -> None:
         _run(connection, target)
 
 
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Render the kit's column types as what they store, so migrations import nothing of ours."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(connection: sa.Connection, target: list[sa.MetaData]) -> None:
     context.configure(
         connection=connection,
         target_metadata=target,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.routes import auth, security, users
+from gateway.routes import auth, operator, security, users
 
 API_PREFIX = "/api/v1"
 
-API_ROUTERS: tuple[APIRouter, ...] = (auth.router, security.router, users.router)
+API_ROUTERS: tuple[APIRouter, ...] = (auth.router, security.router, users.router, operator.router)
 """Routers of the v1 API (paths relative to ``/api/v1``), in the order they are mounted:
 import a capability's module here and add its ``router``."""

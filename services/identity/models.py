@@ -124,3 +124,16 @@ class SignInThrottle(Base):
 
 
 metadata = Base.metadata
+
+
+class EngineKey(Base):
+    """API keys of the backup engine's ingest calls (hash only; shown once at creation)."""
+
+    __tablename__ = "engine_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid())
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)

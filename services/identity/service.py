@@ -8,14 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nameko.events import event_handler
 from nameko.rpc import RpcProxy
 from pydantic import SecretStr
 
+from contracts.envelope import EventEnvelope
 from contracts.errors import PermissionDenied, ValidationFailed
 from contracts.identity import (
     ChangePasswordRequest,
     ConfirmEmailRequest,
     CreateUserRequest,
+    EngineKeyRequest,
     IpEntryRequest,
     PasswordPolicyView,
     SignInRequest,
@@ -23,11 +26,12 @@ from contracts.identity import (
 )
 from servicekit.base import ServiceBase
 from servicekit.db import Database
+from servicekit.idempotency import idempotent_handler
 from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging
 from servicekit.rpc import rpc
 from servicekit.validation import parse
-from services.identity import auth, security, users
+from services.identity import auth, engine_keys, security, users
 from services.identity.bootstrap import bootstrap_operator, ensure_demo_administrator
 from services.identity.mailer import NotifyMailer
 from services.identity.password_rules import MIN_LENGTH
@@ -178,6 +182,29 @@ class IdentityService(ServiceBase):
     def resend_confirmation(self, user_id: str) -> dict[str, Any]:
         sent = users.resend_confirmation(self.db, self.context, parse_uuid(user_id, "id"), self.mailer, self.settings)
         return {"mail_queued": sent}
+
+    # ---- the backup engine -----------------------------------------------------------------
+
+    @rpc
+    def create_engine_key(self, request: dict[str, Any]) -> dict[str, Any]:
+        return engine_keys.create_engine_key(self.db, self.context, parse(EngineKeyRequest, request)).to_wire()
+
+    @rpc
+    def check_engine_key(self, key: str) -> dict[str, Any]:
+        if not isinstance(key, str) or len(key) > 200:
+            raise ValidationFailed.for_field("key", "is not an engine key")
+        return engine_keys.check_engine_key(self.db, key).to_wire()
+
+    # ---- reactions -----------------------------------------------------------------------------
+
+    @event_handler("tenancy", "partner_created")
+    @idempotent_handler()
+    def invite_partner_administrator(self, envelope: EventEnvelope) -> None:
+        payload = envelope.payload
+        users.create_tenant_administrator(
+            self.db, parse_uuid(payload["partner_id"], "partner_id"), "partner", payload["email"],
+            payload.get("contact_name") or payload.get("name"), self.mailer, self.settings,
+        )
 
     # ---- operations ----------------------------------------------------------------------
 

@@ -68,13 +68,18 @@ def create_user(
 ) -> UserView:
     now = now or utc_now()
     if ctx.caller.is_system:
-        # Tenancy creates a partner's first administrator on the partner's own tenant.
+        # Operations tooling and event handlers name the tenant themselves.
         if request.tenant_id is None:
             raise ValidationFailed.for_field("tenant_id", "is required")
         tenant_id, tenant_kind = request.tenant_id, request.tenant_kind or "partner"
     else:
         admin = require_administrator(uow, ctx)
         tenant_id, tenant_kind = admin.tenant_id, admin.tenant_kind
+        if request.tenant_id is not None and request.tenant_id != admin.tenant_id:
+            # An operator creates a new distributor's first administrator.
+            if admin.tenant_kind != "operator":
+                raise PermissionDenied("users are created in your own tenant")
+            tenant_id, tenant_kind = request.tenant_id, request.tenant_kind or "distributor"
     email = request.email.strip()
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         raise ValidationFailed.for_field("email", "is not an email address")
@@ -267,3 +272,22 @@ def delete_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID) -> None:
     uow.session.delete(user)
     uow.emit(IdentityEvent.USER_DELETED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id)
     uow.commit()
+
+
+def create_tenant_administrator(
+    uow: UnitOfWork, tenant_id: uuid.UUID, tenant_kind: str, email: str, display_name: str | None,
+    mailer: Mailer, settings: IdentitySettings,
+) -> UserView | None:
+    """The first administrator of a new partner (from tenancy's ``partner_created``).
+
+    Invited without a password: the confirmation mail lets them choose one. An email that
+    already has a user is left alone (returns None) rather than failing the event forever.
+    """
+    from servicekit.context import SYSTEM_CALLER
+
+    if uow.session.execute(sa.select(User.id).where(User.email_normalised == email.lower())).first():
+        return None
+    ctx = CallContext(uow.service, SYSTEM_CALLER, uow.context.correlation_id)
+    request = CreateUserRequest(email=email, display_name=display_name, role="administrator",
+                                tenant_id=tenant_id, tenant_kind=tenant_kind)
+    return create_user(uow, ctx, request, mailer, settings)

@@ -23,6 +23,9 @@ from contracts.identity import (
     ChangePasswordRequest,
     ConfirmEmailRequest,
     CreateUserRequest,
+    EngineIdentity,
+    EngineKeyCreated,
+    EngineKeyRequest,
     IpEntryRequest,
     IpEntryView,
     IpRestrictionsView,
@@ -81,6 +84,10 @@ EXAMPLES: dict[type[WireModel], WireModel] = {
     IpEntryView: ENTRY,
     IpRestrictionsView: IpRestrictionsView(enabled=True, your_ip="203.0.113.7", entries=[ENTRY]),
     UserPage: UserPage(items=[USER], page=1, page_size=25, total=1),
+    EngineKeyRequest: EngineKeyRequest(name="engine eu-1"),
+    EngineKeyCreated: EngineKeyCreated(id=uuid.uuid4(), name="engine eu-1", key="bre_" + "k" * 43,
+                                       created_at=datetime(2026, 1, 1, tzinfo=UTC)),
+    EngineIdentity: EngineIdentity(key_id=uuid.uuid4(), name="engine eu-1"),
 }
 
 
