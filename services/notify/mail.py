@@ -145,6 +145,7 @@ def _attempt(uow: UnitOfWork, mail: OutgoingMail, transport: Transport, sender: 
     mail.sent_at = now
     mail.next_attempt_at = None
     mail.last_error = None
+    _forget_credentials(mail)
     _announce(uow, NotifyEvent.MAIL_SENT, mail)
     log.info("mail sent", message_id=str(mail.id), template=mail.template, attempts=mail.attempts)
     return DeliveryOutcome(mail.id, MailStatus.SENT, mail.attempts)
@@ -157,6 +158,7 @@ def _record_failure(uow: UnitOfWork, mail: OutgoingMail, error: DeliveryError, p
     if delay is None:
         mail.status = MailStatus.FAILED
         mail.next_attempt_at = None
+        _forget_credentials(mail)
         _announce(uow, NotifyEvent.MAIL_FAILED, mail)
     else:
         mail.next_attempt_at = now + delay
@@ -170,6 +172,17 @@ def _record_failure(uow: UnitOfWork, mail: OutgoingMail, error: DeliveryError, p
         retry_in_seconds=delay.total_seconds() if delay else None,
     )
     return DeliveryOutcome(mail.id, MailStatus(mail.status), mail.attempts, mail.next_attempt_at, error.reason)
+
+
+# Mail whose body carries a one-time credential (a confirmation link's token). Its body is
+# kept only while it may still be sent: afterwards no database holds the token in clear.
+CREDENTIAL_TEMPLATES = frozenset({"email_confirmation"})
+REMOVED_BODY = "[removed after delivery: this mail carried a one-time link]"
+
+
+def _forget_credentials(mail: OutgoingMail) -> None:
+    if mail.template in CREDENTIAL_TEMPLATES:
+        mail.text_body = mail.html_body = REMOVED_BODY
 
 
 def _announce(uow: UnitOfWork, event: NotifyEvent, mail: OutgoingMail) -> None:

@@ -203,3 +203,14 @@ def test_delivery_events_carry_the_correlation_id_of_the_request_that_queued_the
 
     [event] = events(new_uow)
     assert event["correlation_id"] == queueing.context.correlation_id
+
+
+def test_a_delivered_confirmation_mail_keeps_no_link_in_the_database(new_uow):
+    enqueue_mail(new_uow(), request(), now=T0)
+    transport = FakeTransport()
+
+    deliver(new_uow, transport)
+
+    assert "SECRET-TOKEN" in transport.sent[0].get_body(("plain",)).get_content()
+    [mail] = mails(new_uow)
+    assert "SECRET-TOKEN" not in mail.text_body + mail.html_body
