@@ -1,0 +1,83 @@
+# Backup reseller portal — the commands. `make help` lists them.
+#
+# Everything a local run writes lives under var/ (databases, logs, mail, the
+# supervisord socket). The virtualenv is .venv/, installed exactly as README.md says.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Reinstall only when pyproject.toml changes.
+STAMP := $(VENV)/.installed-stamp
+
+export PORTAL_VAR_DIR ?= $(CURDIR)/var
+export PORTAL_GATEWAY_PORT ?= 8000
+SUPERVISORCTL := $(BIN)/supervisorctl -c config/supervisord.conf
+SERVICES := identity tenancy billing audit notify
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+
+ifeq ($(CI),true)
+PYTEST_FLAGS ?= --color=no --durations=15
+endif
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint bench up down status stop-service start-service clean
+
+help:
+	@echo "make run        the whole suite on this machine (supervisord; http://localhost:$(PORTAL_GATEWAY_PORT))"
+	@echo "make test       the whole test suite (needs RabbitMQ with management, and PostgreSQL)"
+	@echo "make lint       ruff check + mypy"
+	@echo "make bench      RPC round-trip benchmark -> bench/results.json"
+	@echo "make up / down  the suite in Docker Compose (RabbitMQ, PostgreSQL, Mailpit)"
+	@echo "make status     programs of a running 'make run', and /healthz"
+	@echo "make stop-service SERVICE=identity / make start-service SERVICE=identity"
+	@echo "make install    create .venv and install the project; make clean removes var/ and caches"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+# The operator account is created on identity's first start; these defaults are for a
+# local demo only (override them, or set them in the environment).
+run: install
+	bash scripts/ensure-rabbitmq
+	PORTAL_OPERATOR_EMAIL="$${PORTAL_OPERATOR_EMAIL:-operator@portal.example}" \
+	PORTAL_OPERATOR_PASSWORD="$${PORTAL_OPERATOR_PASSWORD:-operator-demo-2026}" \
+	exec $(BIN)/python scripts/run_suite.py
+
+test: install
+	$(BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy contracts servicekit services gateway
+
+bench: install
+	bash scripts/ensure-rabbitmq
+	$(BIN)/python bench/rpc_roundtrip.py
+
+up:
+	$(COMPOSE) up --build -d
+	@echo "gateway: http://localhost:8000 (docs at /docs); mail: http://localhost:8025; '$(COMPOSE) ps' for health"
+
+down:
+	$(COMPOSE) down
+
+status:
+	@$(SUPERVISORCTL) status || true
+	@$(BIN)/python scripts/run_suite.py --check-health || true
+
+stop-service start-service: install
+	@test -n "$(SERVICE)" || { echo "usage: make $@ SERVICE=<$(SERVICES) gateway>"; exit 2; }
+	$(SUPERVISORCTL) $(subst -service,,$@) portal:$(SERVICE)
+
+clean:
+	@if [ -f var/run/supervisord.pid ] && kill -0 "$$(cat var/run/supervisord.pid)" 2>/dev/null; then \
+		echo "the suite is running (make run): stop it first"; exit 1; fi
+	rm -rf var build .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,167 @@
+"""The whole suite as real processes, started exactly the way ``make run`` starts it.
+
+``suite`` runs ``scripts/run_suite.py`` (migrations, supervisord with
+``config/supervisord.conf``, wait for ``/healthz``, ``portal seed``) with its own
+``PORTAL_VAR_DIR``, a vhost of its own, a fresh database per service and a free gateway
+port, once per test session. The vhost is not the session's ``amqp_uri``: in-process
+services of other tests must never become competing consumers of this suite's queues.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from servicekit.testing import fresh_databases, fresh_vhost
+
+ROOT = Path(__file__).resolve().parents[2]
+LAUNCHER = ROOT / "scripts" / "run_suite.py"
+SUPERVISOR_CONFIG = ROOT / "config" / "supervisord.conf"
+SERVICES = ("identity", "tenancy", "billing", "audit", "notify")
+START_TIMEOUT = 120.0
+PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def poll(predicate: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
+    """The first truthy value of ``predicate()`` within ``timeout`` seconds, else None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def _die_with_pytest() -> None:
+    # A killed test run must not leave the suite behind: the launcher then gets SIGTERM.
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Suite:
+    base_url: str
+    var_dir: Path
+    env: dict[str, str]
+    launcher_log: Path
+    state: dict[str, Any] | None = None
+
+    def log_path(self, program: str) -> Path:
+        return self.var_dir / "log" / f"{program}.log"
+
+    @property
+    def log_paths(self) -> dict[str, Path]:
+        return {name: self.log_path(name) for name in (*SERVICES, "gateway")}
+
+    def get(self, path: str, timeout: float = 10, **kwargs: Any) -> requests.Response:
+        return requests.get(self.base_url + path, timeout=timeout, **kwargs)
+
+    def supervisorctl(self, *args: str) -> str:
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(SUPERVISOR_CONFIG), *args],
+            env=self.env, capture_output=True, text=True, timeout=60, check=False,
+        )
+        return result.stdout + result.stderr
+
+    def stop_service(self, name: str) -> None:
+        """Returns once supervisord has seen the program exit."""
+        output = self.supervisorctl("stop", f"portal:{name}")
+        assert "stopped" in output or "not running" in output, output
+
+    def start_service(self, name: str) -> None:
+        """Returns once the program has stayed up for its ``startsecs``."""
+        output = self.supervisorctl("start", f"portal:{name}")
+        assert "started" in output or "already started" in output, output
+
+    def diagnostics(self) -> str:
+        parts = [f"--- launcher ({self.launcher_log})", _tail(self.launcher_log, 40)]
+        for name, path in self.log_paths.items():
+            parts += [f"--- {name} ({path})", _tail(path, 15)]
+        return "\n".join(parts)
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no file)"
+
+
+def _read_state(path: Path) -> dict[str, Any] | None:
+    try:
+        state: dict[str, Any] = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return state if state.get("state") in ("ready", "unhealthy") else None
+
+
+def _suite_environment(amqp_uri: str, database_url: Callable[[str], str], var_dir: Path,
+                       port: int) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items()
+           if not key.endswith("_DATABASE_URL") and not key.startswith(("NOTIFY_SMTP_", "PYTEST_"))}
+    env.update(
+        AMQP_URI=amqp_uri,
+        PORTAL_VAR_DIR=str(var_dir),
+        PORTAL_GATEWAY_HOST="127.0.0.1",
+        PORTAL_GATEWAY_PORT=str(port),
+        GATEWAY_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        PORTAL_OPERATOR_EMAIL="operator@e2e.example",
+        PORTAL_OPERATOR_PASSWORD="operator-e2e-password",
+    )
+    for service in SERVICES:
+        env[f"{service.upper()}_DATABASE_URL"] = database_url(service)
+    return env
+
+
+@pytest.fixture(scope="session")
+def suite(postgres_admin_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
+    tmp = tmp_path_factory.mktemp("suite")
+    port = free_port()
+    with fresh_vhost("portal_e2e") as amqp_uri, fresh_databases(postgres_admin_url, tmp) as database_url:
+        env = _suite_environment(amqp_uri, database_url, tmp / "var", port)
+        suite = Suite(f"http://127.0.0.1:{port}", tmp / "var", env, tmp / "launcher.log")
+        with suite.launcher_log.open("wb") as out:
+            launcher = subprocess.Popen(  # the same command line as `make run`, quieter
+                [sys.executable, str(LAUNCHER), "--no-follow", "--ready-timeout", str(START_TIMEOUT - 10)],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_pytest,
+            )
+        try:
+            state = poll(lambda: launcher.poll() is not None or _read_state(tmp / "var" / "run" / "suite.json"),
+                         START_TIMEOUT, interval=0.25)
+            if not isinstance(state, dict) or state["state"] != "ready":
+                pytest.fail(f"the suite did not come up ({state!r}):\n{suite.diagnostics()}")
+            suite.state = state
+            yield suite
+        finally:
+            _stop(launcher, suite)
+
+
+def _stop(launcher: subprocess.Popen[bytes], suite: Suite) -> None:
+    if launcher.poll() is None:
+        launcher.send_signal(signal.SIGTERM)
+        try:
+            launcher.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            launcher.kill()
+            launcher.wait(timeout=10)
+            pytest.fail(f"the launcher did not stop on SIGTERM:\n{suite.diagnostics()}")
