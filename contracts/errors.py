@@ -7,6 +7,7 @@ details), so both must stay JSON-serialisable.
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 
@@ -14,8 +15,14 @@ class PortalError(Exception):
     code: ClassVar[str] = "internal_error"
     status: ClassVar[int] = 500
 
-    def __init__(self, message: str = "", details: dict[str, Any] | None = None) -> None:
-        super().__init__(message, details or {})
+    def __init__(self, message: str = "", details: dict[str, Any] | str | None = None) -> None:
+        # Details travel as one JSON string: nameko turns every non-string value inside
+        # exception args into a string (8 → "8"), which would change their types.
+        if isinstance(details, str):
+            encoded = details
+        else:
+            encoded = json.dumps(details or {}, default=str)
+        super().__init__(message, encoded)
 
     @property
     def message(self) -> str:
@@ -23,7 +30,10 @@ class PortalError(Exception):
 
     @property
     def details(self) -> dict[str, Any]:
-        return dict(self.args[1]) if len(self.args) > 1 and self.args[1] else {}
+        if len(self.args) < 2 or not self.args[1]:
+            return {}
+        decoded = json.loads(self.args[1]) if isinstance(self.args[1], str) else self.args[1]
+        return dict(decoded) if isinstance(decoded, dict) else {}
 
     def __str__(self) -> str:
         return self.message

@@ -125,6 +125,9 @@ def _suite_environment(amqp_uri: str, database_url: Callable[[str], str], var_di
         PORTAL_GATEWAY_HOST="127.0.0.1",
         PORTAL_GATEWAY_PORT=str(port),
         GATEWAY_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        PORTAL_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        # The tests stand in for clients at other addresses through X-Forwarded-For.
+        GATEWAY_TRUSTED_PROXIES="127.0.0.1",
         PORTAL_OPERATOR_EMAIL="operator@e2e.example",
         PORTAL_OPERATOR_PASSWORD="operator-e2e-password",
     )

@@ -17,7 +17,7 @@ import servicekit.rpc  # noqa: F401  (registers the boundary errors)
 from contracts.base import WireModel
 from contracts.context import Caller
 from contracts.envelope import Actor, EventEnvelope
-from contracts.errors import BOUNDARY_ERRORS, ValidationFailed
+from contracts.errors import BOUNDARY_ERRORS, Throttled, ValidationFailed
 from contracts.health import HealthReply
 from contracts.identity import (
     ChangePasswordRequest,
@@ -132,6 +132,12 @@ def test_boundary_error_crosses_rpc_as_the_same_type(error_type):
     assert back.code == error_type.code
     assert back.message == "it went wrong"
     assert back.details == {"fields": [{"field": "email", "reason": "already in use"}]}
+
+
+def test_error_details_keep_their_types_across_rpc():
+    back = deserialize(kombu_round_trip(serialize(Throttled("slow down", {"retry_after": 8, "strict": True}))))
+
+    assert back.details == {"retry_after": 8, "strict": True}
 
 
 def test_validation_failed_names_the_field():
