@@ -18,10 +18,7 @@ class PortalError(Exception):
     def __init__(self, message: str = "", details: dict[str, Any] | str | None = None) -> None:
         # Details travel as one JSON string: nameko turns every non-string value inside
         # exception args into a string (8 → "8"), which would change their types.
-        if isinstance(details, str):
-            encoded = details
-        else:
-            encoded = json.dumps(details or {}, default=str)
+        encoded = details if isinstance(details, str) else json.dumps(details or {}, default=str)
         super().__init__(message, encoded)
 
     @property

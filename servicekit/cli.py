@@ -7,6 +7,12 @@
 
 from __future__ import annotations
 
+# Patch first: ``portal seed`` talks nameko RPC, which needs a green standard library, and
+# patching after threading is imported leaves un-greened locks behind (and a traceback).
+import eventlet
+
+eventlet.monkey_patch()
+
 import argparse
 import importlib
 import sys
@@ -51,9 +57,6 @@ def cmd_revision(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    import eventlet
-
-    eventlet.monkey_patch()
     from servicekit.seed import DemoSettings, seed
 
     result = seed()
@@ -61,7 +64,10 @@ def cmd_seed(args: argparse.Namespace) -> int:
     print(
         f"demo data {state}: 1 distributor, {result['partners']} partners, {result['accounts']} accounts\n"
         f"  sign in as {result['admin_email']} / {DemoSettings().admin_password.get_secret_value()}"
-        " (PORTAL_DEMO_ADMIN_PASSWORD)"
+        " (PORTAL_DEMO_ADMIN_PASSWORD)\n"
+        f"  more users (same password): {', '.join(result['users'])}\n"
+        f"  {result['users'][1] if len(result['users']) > 1 else 'the security user'} has 2FA on;"
+        f" authenticator secret {result['two_factor_secret']}"
     )
     return 0
 

@@ -32,7 +32,8 @@ log = get_logger(__name__)
 
 def make_engine(url: str, pool_size: int = 12) -> sa.Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                                  hide_parameters=True)
 
         @sa_event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -44,7 +45,10 @@ def make_engine(url: str, pool_size: int = 12) -> sa.Engine:
 
         return engine
     # At least as many connections as the service has workers (STACK.md trap 1).
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # hide_parameters: a database error's text (logged, sent back over RPC) must never carry
+    # the statement's values, which can be personal data or secrets.
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                            hide_parameters=True)
 
 
 class UnitOfWork:

@@ -42,4 +42,6 @@ def seed(amqp_uri: str | None = None, timeout: float = 30) -> dict[str, Any]:
         "partners": tree["partners"],
         "accounts": tree["accounts"],
         "admin_email": demo.admin_email,
+        "users": [f"{local}@{demo.admin_email.split('@')[-1]}" for local in admin.get("users", [])],
+        "two_factor_secret": admin.get("two_factor_secret"),
     }

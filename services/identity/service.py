@@ -33,6 +33,7 @@ from servicekit.rpc import rpc
 from servicekit.validation import parse
 from services.identity import auth, engine_keys, security, users
 from services.identity.bootstrap import bootstrap_operator, ensure_demo_administrator
+from services.identity.demo import DEMO_TOTP_SECRET, DEMO_USERS, seed_demo_users
 from services.identity.mailer import NotifyMailer
 from services.identity.password_rules import MIN_LENGTH
 from services.identity.secrets_box import SecretBox, load_secret_box
@@ -214,5 +215,8 @@ class IdentityService(ServiceBase):
             raise PermissionDenied("the demo seed is for the operations tooling only")
         if len(password) < MIN_LENGTH:
             raise ValidationFailed.for_field("password", f"must be at least {MIN_LENGTH} characters")
-        created = ensure_demo_administrator(self.db, parse_uuid(tenant_id, "tenant_id"), email, SecretStr(password))
-        return {"created": created}
+        tenant = parse_uuid(tenant_id, "tenant_id")
+        created = ensure_demo_administrator(self.db, tenant, email, SecretStr(password))
+        users_created = seed_demo_users(self.db, tenant, email.split("@")[-1], SecretStr(password), self.box)
+        return {"created": created or bool(users_created), "users": [u[0] for u in DEMO_USERS],
+                "two_factor_secret": DEMO_TOTP_SECRET}
