@@ -6,9 +6,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from eventlet import tpool
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from contracts.errors import (
     AccessDenied,
@@ -38,6 +41,7 @@ from services.identity.views import ip_entry_domain, ip_rules, is_password_expir
 # Verified against when the email is unknown, so known and unknown emails take as long.
 _DUMMY_HASH = hash_password("dummy-password-for-timing")
 LAST_SEEN_WRITE_EVERY = timedelta(seconds=60)
+THROTTLE_WINDOW = timedelta(hours=1)
 
 
 def utc_now() -> datetime:
@@ -52,25 +56,31 @@ class Request:
     user_agent: str | None
 
 
-def _throttle_row(uow: UnitOfWork, key: str) -> SignInThrottle:
+def _retry_after(uow: UnitOfWork, key: str, now: datetime, free: int | None = None) -> int:
     row = uow.session.get(SignInThrottle, key)
     if row is None:
-        row = SignInThrottle(key=key, failures=0, last_failure_at=None)
-        uow.session.add(row)
-    return row
-
-
-def _retry_after(row: SignInThrottle, now: datetime, free: int | None = None) -> int:
+        return 0
     throttle = Throttle(failures=row.failures, last_failure_at=row.last_failure_at)
     return throttle.retry_after(now) if free is None else throttle.retry_after(now, free=free)
 
 
-def _fail(
-    uow: UnitOfWork, keys: list[SignInThrottle], user: User | None, email: str, reason: str, now: datetime
-) -> None:
-    for row in keys:
-        row.failures += 1
-        row.last_failure_at = now
+def _count_failure(uow: UnitOfWork, key: str, now: datetime) -> None:
+    """One atomic upsert: concurrent failures for the same key all count, none collide."""
+    dialect = uow.session.get_bind().dialect.name
+    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = SignInThrottle.__table__
+    stmt = insert(table).values(key=key, failures=1, last_failure_at=now)
+    # A count whose last failure is older than the window starts again: old mistakes fade.
+    stale = table.c.last_failure_at < now - THROTTLE_WINDOW
+    uow.session.execute(stmt.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={"failures": sa.case((stale, 1), else_=table.c.failures + 1), "last_failure_at": now},
+    ))
+
+
+def _fail(uow: UnitOfWork, keys: list[str], user: User | None, email: str, reason: str, now: datetime) -> None:
+    for key in keys:
+        _count_failure(uow, key, now)
     uow.emit(
         IdentityEvent.SIGN_IN_FAILED,
         {"email": email, "user_id": str(user.id) if user else None, "reason": reason},
@@ -89,9 +99,8 @@ def sign_in(
 ) -> SignInReply:
     now = now or utc_now()
     email = request.email.strip().lower()
-    email_key = _throttle_row(uow, f"email:{email}")
-    ip_key = _throttle_row(uow, f"ip:{origin.ip or 'unknown'}")
-    wait = max(_retry_after(email_key, now), _retry_after(ip_key, now, free=FREE_FAILURES_PER_IP))
+    email_key, ip_key = f"email:{email}", f"ip:{origin.ip or 'unknown'}"
+    wait = max(_retry_after(uow, email_key, now), _retry_after(uow, ip_key, now, free=FREE_FAILURES_PER_IP))
     if wait > 0:
         uow.rollback()
         raise Throttled(f"too many failed sign-ins; try again in {wait} s", {"retry_after": wait})
@@ -117,7 +126,9 @@ def sign_in(
             on_failure=lambda reason: _fail(uow, [email_key, ip_key], user, email, reason, now),
         )
 
-    email_key.failures, ip_key.failures = 0, 0
+    # Success clears the account's count; the address's count only decays (one good
+    # account must not reset the budget of an address that is guessing at others).
+    uow.session.execute(sa.update(SignInThrottle).where(SignInThrottle.key == email_key).values(failures=0))
     assert user.password_hash is not None
     if needs_rehash(user.password_hash):
         user.password_hash = tpool.execute(hash_password, request.password)

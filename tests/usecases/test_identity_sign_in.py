@@ -304,3 +304,43 @@ def test_account_permissions_need_dashboard_or_add_accounts(identity_db, admin, 
         )
 
     assert refused.value.details["fields"][0]["field"] == "permissions"
+
+
+def test_a_session_ends_at_its_absolute_expiry_even_when_busy(identity_db, admin):
+    reply = sign_in(identity_db)
+    at = datetime.now(UTC)
+    # Keep it busy: a check every 20 minutes keeps it from idling out...
+    while at < reply.expires_at - timedelta(minutes=20):
+        at += timedelta(minutes=20)
+        auth.check_session(identity_db.unit_of_work(), reply.token, HERE, SETTINGS, now=at)
+
+    with pytest.raises(SessionExpired):  # ...but not past its absolute lifetime
+        auth.check_session(identity_db.unit_of_work(), reply.token, HERE, SETTINGS,
+                           now=reply.expires_at + timedelta(seconds=1))
+
+
+def test_many_failures_from_one_address_are_throttled_across_accounts(identity_db, admin):
+    from services.identity.throttle import FREE_FAILURES_PER_IP
+
+    for i in range(FREE_FAILURES_PER_IP + 1):
+        with pytest.raises(InvalidCredentials):
+            sign_in(identity_db, email=f"guess{i}@northwind.example", password="guessing again")
+
+    with pytest.raises(Throttled):
+        sign_in(identity_db)
+    assert sign_in(identity_db, origin=auth.Request(ip="203.0.113.99", user_agent=None))  # elsewhere is fine
+
+
+def test_an_old_hash_is_upgraded_at_the_next_sign_in(identity_db, admin):
+    from argon2 import PasswordHasher
+
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(ADMIN_PASSWORD)
+    uow = identity_db.unit_of_work()
+    uow.session.get(User, admin.id).password_hash = weak
+    uow.commit()
+
+    sign_in(identity_db)
+
+    upgraded = identity_db.unit_of_work().session.get(User, admin.id).password_hash
+    assert upgraded != weak and "m=8192" not in upgraded
+    assert sign_in(identity_db)
