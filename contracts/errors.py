@@ -122,6 +122,12 @@ class EmailNotConfirmed(NotAuthenticated):
     code = "email_not_confirmed"
 
 
+class SsoNotConfigured(Conflict):
+    """Microsoft/Google sign-in is stored and shown, but no identity provider is set up yet."""
+
+    code = "sso_not_configured"
+
+
 SPECIFIC_ERRORS: tuple[type[PortalError], ...] = (
     InvalidCredentials,
     TwoFactorRequired,
@@ -130,5 +136,6 @@ SPECIFIC_ERRORS: tuple[type[PortalError], ...] = (
     PasswordExpired,
     OwnIpNotTrusted,
     EmailNotConfirmed,
+    SsoNotConfigured,
 )
 BOUNDARY_ERRORS = BOUNDARY_ERRORS + SPECIFIC_ERRORS

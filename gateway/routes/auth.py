@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
+from contracts.errors import SsoNotConfigured
 from contracts.identity import (
     ChangePasswordRequest,
     ConfirmEmailRequest,
@@ -36,6 +39,19 @@ class CodeRequest(BaseModel):
 )
 def sign_in(body: SignInRequest, rpc: Rpc) -> SignInReply:
     return SignInReply.from_wire(rpc.call("identity", "sign_in", body.to_wire()))
+
+
+@router.post(
+    "/auth/sso/{provider}",
+    status_code=status.HTTP_409_CONFLICT,
+    summary="Start a Microsoft or Google sign-in",
+    description="Answers 409 `sso_not_configured` until an identity provider is configured for the portal.",
+    responses={409: {"description": "`sso_not_configured`"}},
+)
+def sso_sign_in(provider: Literal["microsoft", "google"]) -> Response:
+    raise SsoNotConfigured(f"{provider.title()} sign-in is not configured for this portal yet; "
+                           "ask your administrator for an email and password account",
+                           {"provider": provider})
 
 
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")

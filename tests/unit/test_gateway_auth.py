@@ -118,3 +118,11 @@ def test_sign_out_forgets_the_cached_session():
     fake.answers[("identity", "check_session")] = NotAuthenticated("sign in first")
 
     assert http.get("/api/v1/me", headers=auth()).status_code == 401
+
+
+def test_sso_sign_in_says_clearly_that_it_is_not_configured():
+    response = client(FakeRpcClient()).post("/api/v1/auth/sso/microsoft")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "sso_not_configured"
+    assert client(FakeRpcClient()).post("/api/v1/auth/sso/myspace").status_code == 422
