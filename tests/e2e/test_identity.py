@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from servicekit.settings import normalise_database_url
+from servicekit.testing import wait_for
 from services.identity.throttle import FREE_FAILURES
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, error_code, signed_in, unique_ip
 
@@ -226,3 +227,44 @@ def test_a_custom_user_without_view_settings_cannot_read_security_settings(suite
 
     assert member.get("/api/v1/security/ip-restrictions").status_code == 403
     assert member.get("/api/v1/users").status_code == 403
+
+
+def test_changing_the_password_ends_the_other_sessions(suite, admin, mail):
+    user, laptop = confirmed_user(suite, admin, mail)
+    phone = signed_in(suite.base_url, user["email"], STRONG)
+
+    mismatch = laptop.post("/api/v1/me/password", json={
+        "current_password": STRONG, "new_password": "a fresh tide at noon", "confirm_password": "a fresh tide"})
+    assert mismatch.status_code == 422
+    assert mismatch.json()["error"]["details"]["fields"][0]["field"] == "confirm_password"
+    changed = laptop.post("/api/v1/me/password", json={
+        "current_password": STRONG, "new_password": "a fresh tide at noon", "confirm_password": "a fresh tide at noon"})
+    assert changed.status_code == 204
+
+    assert laptop.get("/api/v1/me").status_code == 200
+    wait_for(lambda: phone.get("/api/v1/me").status_code == 401, timeout=5,
+             message="the other session to end (the gateway caches a session for 3 s)")
+    assert Client(suite.base_url).sign_in(user["email"], "a fresh tide at noon").status_code == 200
+
+
+def test_an_idle_session_expires(suite, admin, mail, identity_db):
+    user, client = confirmed_user(suite, admin, mail)
+    with identity_db.begin() as connection:  # as if the last request was 31 minutes ago
+        connection.execute(sa.text("UPDATE sessions SET last_seen_at = :at WHERE user_id = :id"),
+                           {"at": datetime.now(UTC) - timedelta(minutes=31), "id": uuid.UUID(user["id"])})
+
+    expired = wait_for(lambda: (lambda r: r if r.status_code == 401 else None)(client.get("/api/v1/me")),
+                       timeout=5, message="the idle session to be refused")
+    assert error_code(expired) == "session_expired"
+
+
+def test_turning_two_factor_off_needs_a_current_code(suite, admin, mail):
+    user, client = confirmed_user(suite, admin, mail)
+    setup = client.post("/api/v1/me/two-factor/setup").json()
+    totp = pyotp.TOTP(setup["secret"])
+    client.post("/api/v1/me/two-factor/enable", json={"code": totp.at(datetime.now(UTC) - timedelta(seconds=30))})
+
+    wrong = client.delete("/api/v1/me/two-factor", json={"code": "000000" if totp.now() != "000000" else "111111"})
+    assert wrong.status_code == 422
+    assert client.delete("/api/v1/me/two-factor", json={"code": totp.now()}).status_code == 204
+    assert Client(suite.base_url).sign_in(user["email"], STRONG).status_code == 200
