@@ -3,6 +3,7 @@
     portal migrate [SERVICE ...]          apply migrations (all services by default)
     portal revision SERVICE -m MESSAGE    autogenerate a migration from the models
     portal seed                           demo data into a running suite (idempotent)
+    portal dead-letters list|show|replay  events handlers gave up on (servicekit.deadletters)
 """
 
 from __future__ import annotations
@@ -72,6 +73,29 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from urllib.parse import unquote, urlsplit
+
+    from servicekit import deadletters
+    from servicekit.settings import KitSettings
+
+    amqp_uri = KitSettings().amqp_uri
+    if args.action == "list":
+        vhost = unquote(urlsplit(amqp_uri).path[1:]) or "/"
+        for queue, depth in deadletters.dead_letter_queues(args.management_url, vhost):
+            print(f"{depth:8d}  {queue}")
+        return 0
+    if not args.queue:
+        print("name the handler's queue (see `portal dead-letters list`)", file=sys.stderr)
+        return 2
+    if args.action == "show":
+        for letter in deadletters.show(amqp_uri, args.queue, args.limit):
+            print(f"{letter.event_type}  {letter.event_id}  deliveries={letter.deliveries}  reason={letter.reason}")
+        return 0
+    print(f"replayed {deadletters.replay(amqp_uri, args.queue, args.limit)} event(s) onto {args.queue}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="portal")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     revision.set_defaults(func=cmd_revision)
     seed = sub.add_parser("seed", help="seed the demo data into a running suite (idempotent)")
     seed.set_defaults(func=cmd_seed)
+    dead = sub.add_parser("dead-letters", help="inspect and replay events handlers gave up on")
+    dead.add_argument("action", choices=["list", "show", "replay"])
+    dead.add_argument("queue", nargs="?", help="the handler's queue, evt-<source>-<type>--<service>.<method>")
+    dead.add_argument("--limit", type=int, default=100)
+    dead.add_argument("--management-url", default="http://guest:guest@127.0.0.1:15672")
+    dead.set_defaults(func=cmd_dead_letters)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nameko.events import event_handler
 from nameko.rpc import RpcProxy
 from pydantic import SecretStr
 
@@ -26,6 +25,7 @@ from contracts.identity import (
 )
 from servicekit.base import ServiceBase
 from servicekit.db import Database
+from servicekit.events import event_handler
 from servicekit.idempotency import idempotent_handler
 from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging
