@@ -31,11 +31,48 @@ class IdentityEvent(StrEnum):
 
 class TenancyEvent(StrEnum):
     TENANT_CREATED = "tenant_created"
+    TENANT_DELETED = "tenant_deleted"
+    PARTNER_CREATED = "partner_created"
+    PARTNER_UPDATED = "partner_updated"
+    SETTINGS_CHANGED = "settings_changed"
+    ACCOUNT_CREATED = "account_created"
+    ACCOUNT_SUBSCRIBED = "account_subscribed"
+    TRIAL_EXPIRED = "trial_expired"
+    TRIAL_DELETED = "trial_deleted"
+    ACCOUNT_REMOVED = "account_removed"
+    ACCOUNT_STATUS_CHANGED = "account_status_changed"
+    BACKUP_TASK_CHANGED = "backup_task_changed"
+    BACKUP_RUN_RECORDED = "backup_run_recorded"
+
+
+class BillingEvent(StrEnum):
+    BILLING_METHOD_CHOSEN = "billing_method_chosen"
+    BILLING_DETAILS_CHANGED = "billing_details_changed"
+    CARD_ADDED = "card_added"
+    CARD_ACTIVATED = "card_activated"
+    CARD_DELETED = "card_deleted"
+    INVOICE_ISSUED = "invoice_issued"
+    PAYMENT_RECEIVED = "payment_received"
+    PAYMENT_FAILED = "payment_failed"
 
 
 class NotifyEvent(StrEnum):
     MAIL_SENT = "mail_sent"
     MAIL_FAILED = "mail_failed"
+    RECIPIENT_ADDED = "recipient_added"
+    RECIPIENT_CHANGED = "recipient_changed"
+    RECIPIENT_REMOVED = "recipient_removed"
+    NOTIFICATION_SETTINGS_CHANGED = "notification_settings_changed"
+    REPORT_SENT = "report_sent"
+    INTEGRATION_ENABLED = "integration_enabled"
+    INTEGRATION_DISABLED = "integration_disabled"
+    INTEGRATION_CHANGED = "integration_changed"
+    ENDPOINT_DISABLED = "endpoint_disabled"
+
+
+class AuditEvent(StrEnum):
+    AUDIT_EXPORTED = "audit_exported"
+    AUDIT_PURGED = "audit_purged"
 
 
 SERVICES = ("identity", "tenancy", "billing", "audit", "notify")

@@ -1,11 +1,12 @@
-"""Contracts of the notify service's mail RPC."""
+"""Contracts of the notify service: mail, recipients and settings, reports, Backup Radar."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
-from pydantic import EmailStr, Field
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, EmailStr, Field
 
 from contracts.base import WireModel
 
@@ -23,3 +24,182 @@ class SendMailReply(WireModel):
     message_id: uuid.UUID
     status: str
     duplicate: bool = False
+
+
+# ---- recipients and settings -----------------------------------------------------------------
+
+
+class NotificationType(StrEnum):
+    SUMMARY_REPORT = "summary_report"
+    RECOVERY_NOTIFICATION = "recovery_notification"
+    EXCEPTIONS_NOTIFICATION = "exceptions_notification"
+    AUTO_DISCOVERY_NOTIFICATION = "auto_discovery_notification"
+    TRIAL_ACCOUNTS_REPORT = "trial_accounts_report"
+
+
+class Frequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"  # Monday to Monday (UTC)
+    MONTHLY = "monthly"  # calendar months (UTC)
+
+
+class CsvDelivery(StrEnum):
+    ATTACHMENT = "attachment"
+    LINK = "link"  # a signed URL that expires (NOTIFY_REPORT_LINK_DAYS)
+
+
+def _distinct(types: list[NotificationType]) -> list[NotificationType]:
+    return list(dict.fromkeys(types))
+
+
+NotificationTypes = Annotated[list[NotificationType], AfterValidator(_distinct), Field(max_length=10)]
+DisplayName = Annotated[str, Field(max_length=200)]
+PageNumber = Annotated[int, Field(ge=1, le=1_000_000)]
+PageSize = Annotated[int, Field(ge=1, le=200)]
+
+
+class RecipientRequest(WireModel):
+    email: Annotated[EmailStr, Field(max_length=320)]
+    display_name: DisplayName | None = None
+    types: NotificationTypes = Field(default_factory=list)
+
+
+class RecipientUpdate(WireModel):
+    """PATCH: only the fields given change."""
+
+    email: Annotated[EmailStr, Field(max_length=320)] | None = None
+    display_name: DisplayName | None = None
+    types: NotificationTypes | None = None
+
+
+class RecipientView(WireModel):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    email: str
+    display_name: str | None = None
+    types: list[NotificationType]
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class RecipientListQuery(WireModel):
+    type: NotificationType | None = Field(default=None, description="only recipients of this type")
+    page: PageNumber = 1
+    page_size: PageSize = 25
+
+
+class RecipientPage(WireModel):
+    items: list[RecipientView]
+    page: int
+    page_size: int
+    total: int
+
+
+class NotificationSettings(WireModel):
+    frequency: Frequency = Frequency.WEEKLY
+    csv_delivery: CsvDelivery = CsvDelivery.ATTACHMENT
+
+
+class ReportCsv(WireModel):
+    """A report's CSV detail, fetched through its signed link (kept byte for byte: not stripped)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+    filename: str
+    content: str
+
+
+# ---- Backup Radar ------------------------------------------------------------------------------------
+
+
+class IntegrationStatus(StrEnum):
+    OFF = "off"  # not enabled by an operator
+    NOT_CONFIGURED = "not_configured"  # enabled, no endpoint URL yet
+    ACTIVE = "active"
+    DISABLED = "disabled"  # the endpoint answered 410, or failed for too long: set the URL again
+
+
+class BackupRadarView(WireModel):
+    distributor_id: uuid.UUID
+    enabled: bool = Field(description="switched on by an operator")
+    status: IntegrationStatus
+    url: str | None = None
+    report_email: str | None = Field(default=None, description="Backup Radar's inbound address for the daily CSV")
+    secret: str | None = Field(default=None, description="whsec_…; shown to the distributor's administrators only")
+    secret_set: bool = False
+    disabled_reason: str | None = None
+    disabled_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
+
+
+class BackupRadarUpdate(WireModel):
+    """PUT: only the fields given change. ``enabled`` is an operator's; the rest the distributor's."""
+
+    enabled: bool | None = None
+    url: Annotated[str, Field(min_length=8, max_length=2000)] | None = None
+    report_email: Annotated[EmailStr, Field(max_length=320)] | None = None
+    rotate_secret: bool = False
+    distributor_id: uuid.UUID | None = Field(default=None, description="operators: whose integration")
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # out of attempts, or the endpoint is gone
+
+
+class DeliveryListQuery(WireModel):
+    status: DeliveryStatus | None = None
+    distributor_id: uuid.UUID | None = Field(default=None, description="operators: whose deliveries")
+    page: PageNumber = 1
+    page_size: PageSize = 25
+
+
+class DeliveryView(WireModel):
+    id: uuid.UUID
+    webhook_id: str = Field(description="the webhook-id header: the same on every attempt and replay")
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    created_at: AwareDatetime
+    next_attempt_at: AwareDatetime | None = None
+    last_attempt_at: AwareDatetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    delivered_at: AwareDatetime | None = None
+
+
+class DeliveryPage(WireModel):
+    items: list[DeliveryView]
+    page: int
+    page_size: int
+    total: int
+
+
+# ---- event payloads (routing keys in contracts.events.NotifyEvent) -------------------------------------
+
+
+class RecipientChanged(WireModel):
+    """``recipient_added``, ``recipient_changed`` (``fields`` names what changed) and ``recipient_removed``."""
+
+    recipient_id: uuid.UUID
+    email: str
+    types: list[NotificationType]
+    fields: list[str] = Field(default_factory=list)
+
+
+class IntegrationChanged(WireModel):
+    """``integration_enabled``, ``integration_disabled``, ``integration_changed`` and ``endpoint_disabled``."""
+
+    distributor_id: uuid.UUID
+    integration: Literal["backup_radar"] = "backup_radar"
+    fields: list[str] = Field(default_factory=list, description="what changed (never the secret itself)")
+    reason: str | None = None
+
+
+class ReportSent(WireModel):
+    report_id: uuid.UUID
+    report_type: str
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+    recipients: int

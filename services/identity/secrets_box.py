@@ -6,11 +6,9 @@ Fernet (AES-128-CBC + HMAC-SHA256) from ``cryptography``; the key comes from
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from cryptography.fernet import Fernet
 
+from servicekit.keyfile import read_or_create_key
 from servicekit.settings import KitSettings
 from services.identity.settings import IdentitySettings
 
@@ -31,19 +29,4 @@ def load_secret_box(settings: IdentitySettings | None = None, kit: KitSettings |
     if settings.secret_key is not None:
         return SecretBox(settings.secret_key.get_secret_value().encode())
     key_file = (kit or KitSettings()).var_dir / "identity-secret.key"
-    return SecretBox(_read_or_create_key(key_file))
-
-
-def _read_or_create_key(path: Path) -> bytes:
-    if path.exists():
-        return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key()
-    # O_EXCL: two processes starting together keep whichever key was written first.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
-    return key
+    return SecretBox(read_or_create_key(key_file))

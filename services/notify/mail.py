@@ -8,6 +8,7 @@ pass, with the same Message-ID, so the copy is recognisable.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -20,8 +21,8 @@ from contracts.events import NotifyEvent
 from contracts.notify import SendMailReply, SendMailRequest
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
-from services.notify.messages import Addressing, build_message
-from services.notify.models import MailStatus, OutgoingMail
+from services.notify.messages import Addressing, Attachment, build_message
+from services.notify.models import MailAttachment, MailStatus, OutgoingMail
 from services.notify.rendering import MailRenderer, RenderedMail, default_renderer
 from services.notify.retry import RetryPolicy
 from services.notify.transports import DeliveryError, Transport, delivery_error
@@ -48,9 +49,10 @@ def _duplicate(existing: OutgoingMail, request: SendMailRequest) -> SendMailRepl
     return SendMailReply(message_id=existing.id, status=existing.status, duplicate=True)
 
 
-def enqueue_mail(uow: UnitOfWork, request: SendMailRequest, renderer: MailRenderer | None = None,
-                 now: datetime | None = None) -> SendMailReply:
-    """Render the mail and queue it; the same idempotency key again queues nothing."""
+def queue_mail(uow: UnitOfWork, request: SendMailRequest, renderer: MailRenderer | None = None,
+               now: datetime | None = None, attachments: Sequence[Attachment] = ()) -> SendMailReply:
+    """Render the mail and add it to the unit of work, uncommitted: a reaction queues its mail
+    in the transaction of its other changes. The same idempotency key again queues nothing."""
     existing = _by_key(uow, request.idempotency_key)
     if existing is not None:
         return _duplicate(existing, request)
@@ -73,8 +75,22 @@ def enqueue_mail(uow: UnitOfWork, request: SendMailRequest, renderer: MailRender
         created_at=now,
     )
     uow.session.add(mail)
+    # The mail first: the attachments' foreign key needs its row.
+    uow.session.flush()
+    for position, attachment in enumerate(attachments):
+        uow.session.add(MailAttachment(id=uuid.uuid4(), mail_id=mail.id, position=position,
+                                       filename=attachment.filename, content_type=attachment.content_type,
+                                       content=attachment.content))
+    uow.session.flush()
+    log.info("mail queued", message_id=str(mail.id), template=mail.template, attachments=len(attachments))
+    return SendMailReply(message_id=mail.id, status=mail.status)
+
+
+def enqueue_mail(uow: UnitOfWork, request: SendMailRequest, renderer: MailRenderer | None = None,
+                 now: datetime | None = None) -> SendMailReply:
+    """Render the mail and queue it; the same idempotency key again queues nothing."""
     try:
-        uow.session.flush()
+        reply = queue_mail(uow, request, renderer, now)
     except IntegrityError:
         # Another worker queued the same key a moment ago: that one is the mail.
         uow.rollback()
@@ -82,9 +98,9 @@ def enqueue_mail(uow: UnitOfWork, request: SendMailRequest, renderer: MailRender
         if existing is None:
             raise
         return _duplicate(existing, request)
-    uow.commit()
-    log.info("mail queued", message_id=str(mail.id), template=mail.template)
-    return SendMailReply(message_id=mail.id, status=mail.status)
+    if not reply.duplicate:
+        uow.commit()
+    return reply
 
 
 @dataclass(frozen=True)
@@ -137,6 +153,7 @@ def _attempt(uow: UnitOfWork, mail: OutgoingMail, transport: Transport, sender: 
         message = build_message(
             Addressing(mail.id, sender, mail.recipient, mail.recipient_name, mail.created_at),
             RenderedMail(mail.subject, mail.text_body, mail.html_body),
+            _attachments_of(uow, mail),
         )
         transport.send(message)
     except Exception as exc:
@@ -145,7 +162,7 @@ def _attempt(uow: UnitOfWork, mail: OutgoingMail, transport: Transport, sender: 
     mail.sent_at = now
     mail.next_attempt_at = None
     mail.last_error = None
-    _forget_credentials(mail)
+    _forget_credentials(uow, mail)
     _announce(uow, NotifyEvent.MAIL_SENT, mail)
     log.info("mail sent", message_id=str(mail.id), template=mail.template, attempts=mail.attempts)
     return DeliveryOutcome(mail.id, MailStatus.SENT, mail.attempts)
@@ -158,7 +175,7 @@ def _record_failure(uow: UnitOfWork, mail: OutgoingMail, error: DeliveryError, p
     if delay is None:
         mail.status = MailStatus.FAILED
         mail.next_attempt_at = None
-        _forget_credentials(mail)
+        _forget_credentials(uow, mail)
         _announce(uow, NotifyEvent.MAIL_FAILED, mail)
     else:
         mail.next_attempt_at = now + delay
@@ -174,15 +191,24 @@ def _record_failure(uow: UnitOfWork, mail: OutgoingMail, error: DeliveryError, p
     return DeliveryOutcome(mail.id, MailStatus(mail.status), mail.attempts, mail.next_attempt_at, error.reason)
 
 
+def _attachments_of(uow: UnitOfWork, mail: OutgoingMail) -> list[Attachment]:
+    rows = uow.session.scalars(
+        sa.select(MailAttachment).where(MailAttachment.mail_id == mail.id).order_by(MailAttachment.position)
+    )
+    return [Attachment(row.filename, row.content_type, row.content) for row in rows]
+
+
 # Mail whose body carries a one-time credential (a confirmation link's token). Its body is
 # kept only while it may still be sent: afterwards no database holds the token in clear.
 CREDENTIAL_TEMPLATES = frozenset({"email_confirmation"})
 REMOVED_BODY = "[removed after delivery: this mail carried a one-time link]"
 
 
-def _forget_credentials(mail: OutgoingMail) -> None:
+def _forget_credentials(uow: UnitOfWork, mail: OutgoingMail) -> None:
     if mail.template in CREDENTIAL_TEMPLATES:
         mail.text_body = mail.html_body = REMOVED_BODY
+    # Attachments (reports, invoices) are kept only while the mail may still be sent.
+    uow.session.execute(sa.delete(MailAttachment).where(MailAttachment.mail_id == mail.id))
 
 
 def _announce(uow: UnitOfWork, event: NotifyEvent, mail: OutgoingMail) -> None:

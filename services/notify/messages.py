@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -12,6 +13,13 @@ from email.utils import format_datetime, parseaddr
 from services.notify.rendering import RenderedMail, one_line
 
 FALLBACK_DOMAIN = "portal.localhost"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -30,8 +38,10 @@ def message_id_header(message_id: uuid.UUID, sender: str) -> str:
     return f"<{message_id}@{domain if at and domain else FALLBACK_DOMAIN}>"
 
 
-def build_message(addressing: Addressing, content: RenderedMail) -> EmailMessage:
-    """multipart/alternative: the plain text first, the HTML as the preferred part."""
+def build_message(addressing: Addressing, content: RenderedMail,
+                  attachments: Sequence[Attachment] = ()) -> EmailMessage:
+    """multipart/alternative: the plain text first, the HTML as the preferred part; with
+    attachments, that inside a multipart/mixed followed by the files."""
     message = EmailMessage()
     message["From"] = addressing.sender
     name = one_line(addressing.recipient_name) if addressing.recipient_name else ""
@@ -44,4 +54,8 @@ def build_message(addressing: Addressing, content: RenderedMail) -> EmailMessage
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(content.text)
     message.add_alternative(content.html, subtype="html")
+    for attachment in attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=one_line(attachment.filename))
     return message

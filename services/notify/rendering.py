@@ -49,9 +49,47 @@ class SecurityNoticeContext(TemplateContext):
     )
 
 
+WebLink = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
+Line = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class NoticeContext(TemplateContext):
+    """A plain notice with an optional button (reminders, invoices, a disabled endpoint)."""
+
+    title: str = Field(min_length=1, max_length=200)
+    lines: list[Line] = Field(min_length=1, max_length=50)
+    action_url: WebLink | None = None
+    action_label: str = Field(default="Open the portal", max_length=100)
+
+
+class Figure(TemplateContext):
+    label: str = Field(min_length=1, max_length=100)
+    value: str = Field(max_length=100)
+
+
+class ScheduledReportContext(TemplateContext):
+    title: str = Field(min_length=1, max_length=200)
+    tenant_name: str = Field(min_length=1, max_length=200)
+    period_label: str = Field(min_length=1, max_length=100)
+    figures: list[Figure] = Field(default_factory=list, max_length=30)
+    lines: list[Line] = Field(default_factory=list, max_length=50)
+    csv_url: WebLink | None = None
+    csv_expires: str | None = Field(default=None, max_length=100)
+    csv_attached: bool = False
+
+
+class BackupRadarCsvContext(TemplateContext):
+    partner_name: str = Field(min_length=1, max_length=200)
+    report_date: str = Field(min_length=1, max_length=20)
+    rows: int = Field(ge=0)
+
+
 CATALOGUE: dict[str, type[TemplateContext]] = {
     "email_confirmation": EmailConfirmationContext,
     "security_notice": SecurityNoticeContext,
+    "notice": NoticeContext,
+    "scheduled_report": ScheduledReportContext,
+    "backup_radar_csv": BackupRadarCsvContext,
 }
 
 

@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_MAIL_FROM = "Backup Portal <no-reply@portal.localhost>"
 # Waits after the 1st, 2nd, ... failed attempt; the last one repeats until max_attempts.
 DEFAULT_RETRY_BACKOFF = (5.0, 30.0, 120.0, 600.0, 3600.0)
+# Webhooks: the first attempt at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h (7 attempts, ~17.6 h).
+DEFAULT_WEBHOOK_BACKOFF = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0)
 
 
 class NotifySettings(BaseSettings):
@@ -37,24 +39,43 @@ class NotifySettings(BaseSettings):
     delivery_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     delivery_batch_size: int = Field(default=20, ge=1, le=1000)
 
+    # Links in mail are built from this, never from a request's Host header.
+    public_base_url: str = Field(default="http://localhost:8000", validation_alias="PORTAL_PUBLIC_BASE_URL")
+    # Seals webhook secrets at rest and (derived) signs report links. Unset: a key file
+    # under PORTAL_VAR_DIR is made once (a local install); set it in production.
+    secret_key: SecretStr | None = None
+    report_link_days: int = Field(default=7, ge=1, le=90)
+    # How often the scheduler looks for reports whose period is over (nameko timer).
+    schedule_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    password_reminder_days: Annotated[tuple[int, ...], NoDecode] = (7, 1)
+
+    webhook_backoff_seconds: Annotated[tuple[float, ...], NoDecode] = DEFAULT_WEBHOOK_BACKOFF
+    webhook_max_attempts: int = Field(default=7, ge=1, le=100)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Failing this long without one success (and a message out of attempts): disabled.
+    webhook_disable_after_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # Development only: endpoints on loopback addresses (and plain http to them) are allowed.
+    webhooks_allow_loopback: bool = False
+
     @field_validator("smtp_host", "smtp_username", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # Compose files and shells often set NAME= to mean "not configured".
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("retry_backoff_seconds", mode="before")
+    @field_validator("retry_backoff_seconds", "webhook_backoff_seconds", "password_reminder_days", mode="before")
     @classmethod
     def _split_backoff(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part for part in value.strip().strip("[]").replace(" ", "").split(",") if part]
         return value
 
-    @field_validator("retry_backoff_seconds")
+    @field_validator("retry_backoff_seconds", "webhook_backoff_seconds", "password_reminder_days")
     @classmethod
     def _check_backoff(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         if not value or any(seconds <= 0 for seconds in value):
-            raise ValueError("give one or more positive numbers of seconds")
+            raise ValueError("give one or more positive numbers (seconds, or days for reminders)")
         return value
 
     @field_validator("mail_from")

@@ -9,6 +9,12 @@ CONFIRMATION = {"confirm_url": "https://portal.test/confirm?token=abc&x=1", "exp
 SAMPLES: dict[str, dict[str, Any]] = {
     "email_confirmation": CONFIRMATION,
     "security_notice": {"title": "IP restrictions changed", "lines": ["Enabled by ann@example.com"]},
+    "notice": {"title": "Invoice INV-2026-000001", "lines": ["Due on 2026-12-26."],
+               "action_url": "https://portal.test/api/v1/billing/invoices/INV-2026-000001.pdf"},
+    "scheduled_report": {"title": "Backup summary report", "tenant_name": "Northwind", "period_label": "2026-11-25",
+                         "figures": [{"label": "Accounts", "value": "3"}], "lines": ["Coho: 1 failed"],
+                         "csv_attached": True},
+    "backup_radar_csv": {"partner_name": "Contoso IT", "report_date": "2026-11-25", "rows": 4},
 }
 
 
@@ -109,3 +115,27 @@ def test_context_keys_no_template_knows_are_ignored(renderer):
     rendered = renderer.render("email_confirmation", {**CONFIRMATION, "from_a_newer_caller": 1})
 
     assert "from_a_newer_caller" not in rendered.text
+
+
+def test_a_report_with_a_link_names_the_link_and_its_expiry_instead_of_an_attachment(renderer):
+    link = "https://portal.test/api/v1/notifications/reports/x.csv?expires=1&signature=abc"
+    rendered = renderer.render("scheduled_report", {**SAMPLES["scheduled_report"], "csv_attached": False,
+                                                    "csv_url": link, "csv_expires": "2026-12-02 00:00 UTC"})
+
+    assert link in rendered.text and "until 2026-12-02 00:00 UTC" in rendered.text
+    assert "attached" not in rendered.text
+    assert rendered.subject == "Backup summary report: Northwind, 2026-11-25"
+
+
+def test_the_backup_radar_mail_subject_starts_the_way_its_parser_expects(renderer):
+    rendered = renderer.render("backup_radar_csv", SAMPLES["backup_radar_csv"])
+
+    assert rendered.subject.startswith("Backup Report CSV")
+    assert "Contoso IT" in rendered.subject and "2026-11-25" in rendered.subject
+
+
+def test_a_notice_button_refuses_a_script_link(renderer):
+    with pytest.raises(ValidationFailed) as caught:
+        renderer.render("notice", {**SAMPLES["notice"], "action_url": "javascript:alert(1)"})
+
+    assert fields_of(caught) == ["context.action_url"]

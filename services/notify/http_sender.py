@@ -1,0 +1,82 @@
+"""POSTing a webhook: to the address the SSRF guard checked, never following a redirect.
+
+``http.client`` follows no redirects by itself, and the connection is opened to the
+checked IP address while TLS (SNI and certificate) and the ``Host`` header use the URL's
+host name: a DNS answer that changes between the check and the connection changes nothing.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from servicekit.loops import short_error
+from services.notify.ssrf import Resolver, Target, UnsafeUrl, check_url, system_resolver
+
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class HttpOutcome:
+    status_code: int | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def gone(self) -> bool:
+        return self.status_code == 410
+
+
+class WebhookSender(Protocol):
+    def post(self, url: str, headers: Mapping[str, str], body: bytes) -> HttpOutcome: ...
+
+
+def _pinned(target: Target, timeout: float) -> http.client.HTTPConnection:
+    connection: http.client.HTTPConnection
+    if target.scheme == "https":
+        connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout,
+                                                 context=ssl.create_default_context())
+    else:
+        connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+
+    def connect_to_checked_address(_: Any, timeout: Any = None, source_address: Any = None) -> socket.socket:
+        return socket.create_connection((target.address, target.port), timeout, source_address)
+
+    # http.client opens its socket through this hook; TLS then wraps it for target.host.
+    connection._create_connection = connect_to_checked_address  # type: ignore[attr-defined]
+    return connection
+
+
+class PinnedHttpSender:
+    def __init__(self, timeout: float, allow_loopback: bool = False, resolve: Resolver = system_resolver) -> None:
+        self.timeout = timeout
+        self.allow_loopback = allow_loopback
+        self.resolve = resolve
+
+    def post(self, url: str, headers: Mapping[str, str], body: bytes) -> HttpOutcome:
+        try:
+            target = check_url(url, self.resolve, self.allow_loopback)
+        except UnsafeUrl as refused:
+            return HttpOutcome(None, f"not sent: the URL {refused.reason}")
+        connection = _pinned(target, self.timeout)
+        try:
+            connection.request("POST", target.path, body=body, headers=dict(headers))
+            response = connection.getresponse()
+            response.read(MAX_RESPONSE_BYTES)
+            status = response.status
+        except (OSError, http.client.HTTPException) as exc:
+            return HttpOutcome(None, short_error(exc))
+        finally:
+            connection.close()
+        if 300 <= status < 400:
+            return HttpOutcome(status, f"HTTP {status}: redirects are not followed")
+        if status >= 400 or status < 200:
+            return HttpOutcome(status, f"HTTP {status}")
+        return HttpOutcome(status)

@@ -1,0 +1,168 @@
+"""What notify reads from the other services, by RPC, as the system.
+
+Reports, Backup Radar and reminders run on timers and events: there is no signed-in
+caller, so these calls carry the system caller (tenancy scopes each query to the tenant
+named in it). Replies are read with tolerant models (unknown fields ignored).
+
+RPCs used (tenancy): ``get_tenant``, ``list_partners``, ``list_accounts``, ``get_account``,
+and ``list_backup_runs`` (requested from tenancy: runs of a subtree finished within a
+period, paged — docs/notifications.md). Identity: ``list_password_expiring`` (requested).
+Billing: ``get_billing_details`` and ``invoice_document``.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+from nameko.rpc import RpcProxy, ServiceProxy
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from contracts.billing import BillingDetails, BillingDetailsView, DocumentFormat, DocumentReply
+from contracts.context import CALLER_KEY
+from contracts.tenancy import AccountRow, AccountView, PartnerRow
+from servicekit.context import SYSTEM_CALLER
+from services.notify.messages import Attachment
+
+PAGE_SIZE = 200
+MAX_PAGES = 10_000
+
+
+class Reader(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class TenantInfo(Reader):
+    id: uuid.UUID
+    parent_id: uuid.UUID | None = None
+    kind: str
+    name: str
+    email: str | None = None
+
+
+class RunRow(Reader):
+    """One backup run as ``tenancy.list_backup_runs`` returns it."""
+
+    run_id: uuid.UUID
+    task_id: uuid.UUID
+    task_name: str
+    service: str
+    account_id: uuid.UUID
+    account_name: str
+    owner_id: uuid.UUID
+    status: str
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
+    size_bytes: int = 0
+    seats: int = 0
+
+
+class ExpiringPassword(Reader):
+    """One user as ``identity.list_password_expiring`` returns it."""
+
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID | None = None
+    email: str
+    display_name: str | None = None
+    password_expires_at: AwareDatetime
+
+
+class TenancyReads(Protocol):
+    def tenant(self, tenant_id: uuid.UUID) -> TenantInfo: ...
+
+    def partners(self, distributor_id: uuid.UUID) -> Iterator[PartnerRow]: ...
+
+    def accounts(self, owner_id: uuid.UUID, owner_kind: str) -> Iterator[AccountRow]: ...
+
+    def account(self, account_id: uuid.UUID) -> AccountView: ...
+
+    def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunRow]: ...
+
+
+class _AsSystem:
+    """A worker context whose calls carry the system caller (and the worker's correlation id)."""
+
+    def __init__(self, worker_ctx: Any) -> None:
+        self._worker_ctx = worker_ctx
+        self.container = worker_ctx.container
+        self.config = worker_ctx.config
+
+    @property
+    def context_data(self) -> dict[str, Any]:
+        data = dict(self._worker_ctx.context_data)
+        data[CALLER_KEY] = SYSTEM_CALLER.to_wire()
+        return data
+
+
+class SystemRpcProxy(RpcProxy):
+    """nameko's RpcProxy, calling as the system rather than as the worker's caller."""
+
+    def get_dependency(self, worker_ctx: Any) -> ServiceProxy:
+        return ServiceProxy(_AsSystem(worker_ctx), self.target_service, self.rpc_reply_listener, **self.options)
+
+
+def paged(fetch: Any, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item of a paged list RPC, ``PAGE_SIZE`` at a time."""
+    for page in range(1, MAX_PAGES + 1):
+        reply = fetch({**query, "page": page, "page_size": PAGE_SIZE})
+        items = reply.get("items", [])
+        yield from items
+        if not items or page * PAGE_SIZE >= int(reply.get("total", 0)):
+            return
+
+
+class TenancyRpc:
+    """:class:`TenancyReads` over RPC."""
+
+    def __init__(self, tenancy: Any) -> None:
+        self._tenancy = tenancy
+
+    def tenant(self, tenant_id: uuid.UUID) -> TenantInfo:
+        return TenantInfo.model_validate(self._tenancy.get_tenant(str(tenant_id)))
+
+    def partners(self, distributor_id: uuid.UUID) -> Iterator[PartnerRow]:
+        for page_item in paged(self._tenancy.list_partners, {"distributor_id": str(distributor_id)}):
+            yield PartnerRow.from_wire(page_item)
+
+    def accounts(self, owner_id: uuid.UUID, owner_kind: str) -> Iterator[AccountRow]:
+        key = "partner_id" if owner_kind == "partner" else "distributor_id"
+        for page_item in paged(self._tenancy.list_accounts, {key: str(owner_id)}):
+            yield AccountRow.from_wire(page_item)
+
+    def account(self, account_id: uuid.UUID) -> AccountView:
+        return AccountView.from_wire(self._tenancy.get_account(str(account_id)))
+
+    def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunRow]:
+        query = {"tenant_id": str(tenant_id), "finished_from": start.isoformat(), "finished_to": end.isoformat()}
+        for page_item in paged(self._tenancy.list_backup_runs, query):
+            yield RunRow.model_validate(page_item)
+
+
+def expiring_passwords(identity: Any, within_days: int) -> Iterator[ExpiringPassword]:
+    for item in paged(identity.list_password_expiring, {"within_days": within_days}):
+        yield ExpiringPassword.model_validate(item)
+
+
+class BillingReads(Protocol):
+    def details(self, distributor_id: uuid.UUID) -> BillingDetails | None: ...
+
+    def invoice_pdf(self, reference: str, distributor_id: uuid.UUID) -> Attachment: ...
+
+
+class BillingRpc:
+    """:class:`BillingReads` over RPC: ``get_billing_details`` and ``invoice_document``."""
+
+    def __init__(self, billing: Any) -> None:
+        self._billing = billing
+
+    def details(self, distributor_id: uuid.UUID) -> BillingDetails | None:
+        return BillingDetailsView.from_wire(self._billing.get_billing_details(str(distributor_id))).details
+
+    def invoice_pdf(self, reference: str, distributor_id: uuid.UUID) -> Attachment:
+        request = {"reference": reference, "format": DocumentFormat.PDF.value, "distributor_id": str(distributor_id)}
+        reply = DocumentReply.from_wire(self._billing.invoice_document(request))
+        return Attachment(reply.filename, reply.content_type, base64.b64decode(reply.content_base64))
+

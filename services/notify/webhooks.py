@@ -1,0 +1,243 @@
+"""Use cases of Backup Radar webhooks: queue, deliver with retries, disable, replay, list.
+
+Signed per the Standard Webhooks spec with the ``standardwebhooks`` library: headers
+``webhook-id`` (``msg_…``, the same on every retry and replay), ``webhook-timestamp``
+(seconds, the moment of this attempt) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>``
+of ``id.timestamp.body`` with the endpoint's ``whsec_`` secret). The body is stored as
+the exact text sent, so every attempt signs the same bytes.
+
+Delivery is at-least-once, one message at a time per transaction, the row locked while
+it is sent (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: competing instances skip it).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from standardwebhooks import Webhook
+
+from contracts.errors import Conflict, NotFound
+from contracts.events import NotifyEvent
+from contracts.notify import (
+    DeliveryListQuery,
+    DeliveryPage,
+    DeliveryStatus,
+    DeliveryView,
+    IntegrationChanged,
+    SendMailRequest,
+)
+from servicekit.context import CallContext
+from servicekit.db import UnitOfWork
+from servicekit.logging import get_logger
+from services.notify.access import integration_access
+from services.notify.http_sender import HttpOutcome, WebhookSender
+from services.notify.keys import NotifyKeys
+from services.notify.mail import queue_mail
+from services.notify.models import Integration, WebhookDelivery
+from services.notify.retry import RetryPolicy
+from services.notify.rows import insert_once, page_of
+
+log = get_logger(__name__)
+
+USER_AGENT = "BackupPortal-Webhooks/1.0"
+WEBHOOK_ID_PREFIX = "msg_"
+GONE_REASON = "the endpoint answered 410 Gone"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_webhook_id() -> str:
+    return WEBHOOK_ID_PREFIX + uuid.uuid4().hex
+
+
+def webhook_body(event_type: str, data: dict[str, Any], at: datetime) -> str:
+    """``{"type", "timestamp", "data"}`` (the Standard Webhooks payload shape), compact JSON."""
+    return json.dumps({"type": event_type, "timestamp": at.isoformat(), "data": data},
+                      separators=(",", ":"), sort_keys=True)
+
+
+def signed_headers(secret: str, webhook_id: str, body: str, at: datetime) -> dict[str, str]:
+    whole_second = datetime.fromtimestamp(int(at.timestamp()), UTC)
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(whole_second.timestamp())),
+        "webhook-signature": Webhook(secret).sign(webhook_id, whole_second, body),
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+    }
+
+
+def is_active(integration: Integration | None) -> bool:
+    return bool(integration and integration.enabled and integration.url and integration.disabled_at is None
+                and integration.secret_sealed)
+
+
+def active_integrations(uow: UnitOfWork) -> list[Integration]:
+    return list(uow.session.scalars(
+        sa.select(Integration).where(Integration.enabled.is_(True), Integration.url.is_not(None),
+                                     Integration.disabled_at.is_(None))
+    ))
+
+
+def queue_webhook(uow: UnitOfWork, tenant_id: uuid.UUID, source_key: str, event_type: str,
+                  data: dict[str, Any], now: datetime | None = None) -> bool:
+    """Queue one message for the distributor's endpoint; the same ``source_key`` again queues nothing."""
+    now = now or _utcnow()
+    return insert_once(uow.session, WebhookDelivery.__table__, {  # type: ignore[arg-type]
+        "id": uuid.uuid4(), "tenant_id": tenant_id, "source_key": source_key, "webhook_id": new_webhook_id(),
+        "event_type": event_type, "body": webhook_body(event_type, data, now), "status": DeliveryStatus.PENDING,
+        "attempts": 0, "next_attempt_at": now, "correlation_id": uow.context.correlation_id, "created_at": now,
+    })
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    delivery_id: uuid.UUID
+    webhook_id: str
+    status: DeliveryStatus
+    attempts: int
+    status_code: int | None = None
+    retry_at: datetime | None = None
+    endpoint_disabled: bool = False
+
+
+@dataclass(frozen=True)
+class WebhookRules:
+    policy: RetryPolicy
+    disable_after: timedelta
+    public_base_url: str
+
+
+def _next_due(uow: UnitOfWork, now: datetime) -> tuple[WebhookDelivery, Integration] | None:
+    query = (
+        sa.select(WebhookDelivery, Integration)
+        .join(Integration, Integration.tenant_id == WebhookDelivery.tenant_id)
+        .where(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now,
+               Integration.enabled.is_(True), Integration.url.is_not(None), Integration.disabled_at.is_(None))
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=WebhookDelivery)
+    )
+    row = uow.session.execute(query).first()
+    return (row[0], row[1]) if row else None
+
+
+def deliver_next_webhook(uow: UnitOfWork, sender: WebhookSender, keys: NotifyKeys, rules: WebhookRules,
+                         now: datetime | None = None, signed_at: datetime | None = None) -> WebhookOutcome | None:
+    """Send the oldest due message, if any, and record what happened.
+
+    ``now`` is the scheduling clock (a test clock in tests); ``signed_at`` the moment put
+    in ``webhook-timestamp`` (the real time unless given).
+    """
+    now = now or _utcnow()
+    due = _next_due(uow, now)
+    if due is None:
+        uow.rollback()
+        return None
+    delivery, integration = due
+    with structlog.contextvars.bound_contextvars(correlation_id=delivery.correlation_id,
+                                                 tenant_id=str(delivery.tenant_id)):
+        assert integration.url is not None and integration.secret_sealed is not None
+        headers = signed_headers(keys.unseal(integration.secret_sealed), delivery.webhook_id, delivery.body,
+                                 signed_at or _utcnow())
+        outcome = sender.post(integration.url, headers, delivery.body.encode())
+        result = _record(uow, delivery, integration, outcome, rules, now)
+    uow.commit()
+    return result
+
+
+def _record(uow: UnitOfWork, delivery: WebhookDelivery, integration: Integration, outcome: HttpOutcome,
+            rules: WebhookRules, now: datetime) -> WebhookOutcome:
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.last_status_code = outcome.status_code
+    delivery.last_error = outcome.error
+    disabled = False
+    if outcome.ok:
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.SUCCEEDED, now, None
+        integration.failing_since = None
+    else:
+        integration.failing_since = integration.failing_since or now
+        delay = None if outcome.gone else rules.policy.delay_after(delivery.attempts)
+        delivery.next_attempt_at = now + delay if delay is not None else None
+        if delay is None:
+            delivery.status = DeliveryStatus.FAILED
+        if outcome.gone:
+            disabled = disable_endpoint(uow, integration, GONE_REASON, now, rules)
+        elif delay is None and integration.failing_since <= now - rules.disable_after:
+            since = integration.failing_since.strftime("%Y-%m-%d %H:%M UTC")
+            disabled = disable_endpoint(uow, integration, f"every delivery failed since {since}", now, rules)
+    log.info("webhook attempt", delivery_id=str(delivery.id), event_type=delivery.event_type,
+             attempts=delivery.attempts, status_code=outcome.status_code, error=outcome.error,
+             outcome=delivery.status, endpoint_disabled=disabled)
+    return WebhookOutcome(delivery.id, delivery.webhook_id, DeliveryStatus(delivery.status), delivery.attempts,
+                          outcome.status_code, delivery.next_attempt_at, disabled)
+
+
+def disable_endpoint(uow: UnitOfWork, integration: Integration, reason: str, now: datetime,
+                     rules: WebhookRules) -> bool:
+    """Stop sending to the endpoint, announce it, and tell whoever set it up."""
+    if integration.disabled_at is not None:
+        return False
+    integration.disabled_at, integration.disabled_reason, integration.updated_at = now, reason, now
+    payload = IntegrationChanged(distributor_id=integration.tenant_id, reason=reason)
+    uow.emit(NotifyEvent.ENDPOINT_DISABLED, payload.to_wire(), tenant_id=integration.tenant_id)
+    if integration.contact_email:
+        queue_mail(uow, SendMailRequest(
+            template="notice", to=integration.contact_email, tenant_id=integration.tenant_id,
+            idempotency_key=f"endpoint-disabled:{integration.tenant_id}:{now.isoformat()}",
+            context={
+                "title": "Backup Radar webhooks were switched off",
+                "lines": [f"The portal stopped sending webhooks to your Backup Radar endpoint: {reason}.",
+                          "Messages are kept. Check the endpoint, then save its URL again under "
+                          "Notifications > Integrations to resume delivery."],
+                "action_url": rules.public_base_url.rstrip("/") + "/",
+            },
+        ), now=now)
+    log.warning("webhook endpoint disabled", reason=reason)
+    return True
+
+
+def delivery_view(row: WebhookDelivery) -> DeliveryView:
+    return DeliveryView(
+        id=row.id, webhook_id=row.webhook_id, event_type=row.event_type, status=DeliveryStatus(row.status),
+        attempts=row.attempts, created_at=row.created_at, next_attempt_at=row.next_attempt_at,
+        last_attempt_at=row.last_attempt_at, last_status_code=row.last_status_code, last_error=row.last_error,
+        delivered_at=row.delivered_at,
+    )
+
+
+def list_deliveries(uow: UnitOfWork, ctx: CallContext, query: DeliveryListQuery) -> DeliveryPage:
+    access = integration_access(ctx, query.distributor_id)
+    select = sa.select(WebhookDelivery).where(WebhookDelivery.tenant_id == access.distributor_id)
+    if query.status is not None:
+        select = select.where(WebhookDelivery.status == query.status)
+    rows, total = page_of(uow.session, select.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id),
+                          query.page, query.page_size)
+    return DeliveryPage(items=[delivery_view(r) for r in rows], page=query.page, page_size=query.page_size,
+                        total=total)
+
+
+def replay_delivery(uow: UnitOfWork, ctx: CallContext, delivery_id: uuid.UUID, distributor_id: uuid.UUID | None,
+                    now: datetime | None = None) -> DeliveryView:
+    """Send the message again now, with the same ``webhook-id`` and body (a fresh retry schedule)."""
+    access = integration_access(ctx, distributor_id)
+    delivery = uow.session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.tenant_id != access.distributor_id:
+        raise NotFound("delivery not found")
+    if not is_active(uow.session.get(Integration, access.distributor_id)):
+        raise Conflict("the endpoint is not active: enable it and set its URL first",
+                       {"reason": "endpoint_not_active"})
+    now = now or _utcnow()
+    delivery.status, delivery.attempts, delivery.next_attempt_at = DeliveryStatus.PENDING, 0, now
+    uow.commit()
+    log.info("webhook replay queued", delivery_id=str(delivery.id))
+    return delivery_view(delivery)
