@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from servicekit.context import SYSTEM_CALLER, CallContext, context_from_data
 from servicekit.logging import get_logger
 from servicekit.loops import PollingLoop
 from servicekit.migrations import upgrade
-from servicekit.outbox import OutboxRelay, record_event
+from servicekit.outbox import OutboxRelay, record_event, record_events
 from servicekit.settings import KitSettings, database_url_for
 
 log = get_logger(__name__)
@@ -69,10 +69,9 @@ class UnitOfWork:
             self._session = self._session_factory()
         return self._session
 
-    def emit(self, event_type: str, payload: dict[str, Any], tenant_id: uuid.UUID | None = None) -> EventEnvelope:
-        """Record an event in this transaction; it is published only if the transaction commits."""
+    def _envelope(self, event_type: str, payload: dict[str, Any], tenant_id: uuid.UUID | None) -> EventEnvelope:
         caller = self.context.caller
-        envelope = EventEnvelope(
+        return EventEnvelope(
             type=event_type,
             source=self.service,
             tenant_id=tenant_id if tenant_id is not None else caller.tenant_id,
@@ -80,9 +79,18 @@ class UnitOfWork:
             correlation_id=self.context.correlation_id,
             payload=payload,
         )
+
+    def emit(self, event_type: str, payload: dict[str, Any], tenant_id: uuid.UUID | None = None) -> EventEnvelope:
+        """Record an event in this transaction; it is published only if the transaction commits."""
+        envelope = self._envelope(event_type, payload, tenant_id)
         record_event(self.session, envelope)
         self._pending_events += 1
         return envelope
+
+    def emit_many(self, event_type: str, events: Sequence[tuple[dict[str, Any], uuid.UUID | None]]) -> None:
+        """:meth:`emit` for many events of one type, ``(payload, tenant_id)`` each, in one round trip."""
+        record_events(self.session, [self._envelope(event_type, payload, tenant_id) for payload, tenant_id in events])
+        self._pending_events += len(events)
 
     def commit(self) -> None:
         if self._session is None:

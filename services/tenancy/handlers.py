@@ -1,4 +1,4 @@
-"""Use cases of the tenant tree. Each takes a unit of work and commits it."""
+"""The tenant tree's building blocks that every use case shares: the root and new nodes."""
 
 from __future__ import annotations
 
@@ -7,14 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from contracts.context import OPERATOR_TENANT_ID
-from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.events import TenancyEvent
-from servicekit.context import CallContext
+from contracts.tenancy import DefaultSubscription
 from servicekit.db import UnitOfWork
-from services.tenancy.models import Tenant
-from services.tenancy.tree import TenantKind, child_path, is_within, may_have_parent, new_partner_code, root_path
+from services.tenancy.models import OwnerRollup, Tenant
+from services.tenancy.tree import TenantKind, child_path, may_have_parent, new_partner_code, root_path
+
+# Distributors and partners hold accounts directly, and so have a roll-up row.
+OWNER_KINDS = (TenantKind.DISTRIBUTOR, TenantKind.PARTNER)
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,10 @@ class NewTenant:
     email: str | None = None
     country: str | None = None
     data_center: str | None = None
+    contact_name: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    default_subscription: DefaultSubscription = DefaultSubscription.TRIAL_EXPIRING
 
 
 def ensure_operator_root(uow: UnitOfWork) -> Tenant:
@@ -45,18 +53,30 @@ def ensure_operator_root(uow: UnitOfWork) -> Tenant:
     return root
 
 
-def create_tenant(uow: UnitOfWork, new: NewTenant) -> Tenant:
+def email_conflict() -> Conflict:
+    return Conflict("email is already in use", {"fields": [{"field": "email", "reason": "already in use"}]})
+
+
+def check_email_free(uow: UnitOfWork, email: str, except_id: uuid.UUID | None = None) -> str:
+    """The normalised email, when no other tenant uses it (case-insensitively)."""
+    normalised = email.strip().lower()
+    query = sa.select(Tenant.id).where(Tenant.email_normalised == normalised)
+    if except_id is not None:
+        query = query.where(Tenant.id != except_id)
+    if uow.session.execute(query).first():
+        raise email_conflict()
+    return normalised
+
+
+def create_tenant(uow: UnitOfWork, new: NewTenant, now: datetime | None = None) -> Tenant:
+    """Add a node under ``new.parent_id``; announces ``tenant_created``. Does not commit."""
     session = uow.session
     parent = session.get(Tenant, new.parent_id)
     if parent is None:
         raise NotFound("parent tenant not found", {"field": "parent_id"})
     if not may_have_parent(new.kind, TenantKind(parent.kind)):
         raise ValidationFailed.for_field("parent_id", f"a {new.kind} cannot be created under a {parent.kind}")
-    normalised = new.email.lower() if new.email else None
-    if normalised and session.execute(
-        sa.select(Tenant.id).where(Tenant.email_normalised == normalised)
-    ).first():
-        raise Conflict("email is already in use", {"fields": [{"field": "email", "reason": "already in use"}]})
+    normalised = check_email_free(uow, new.email) if new.email else None
     tenant_id = uuid.uuid4()
     tenant = Tenant(
         id=tenant_id,
@@ -68,11 +88,25 @@ def create_tenant(uow: UnitOfWork, new: NewTenant) -> Tenant:
         code=new_partner_code() if new.kind is TenantKind.PARTNER else None,
         country=new.country,
         data_center=new.data_center,
+        contact_name=new.contact_name,
+        address=new.address,
+        phone=new.phone,
+        default_subscription=new.default_subscription.value,
         path=child_path(parent.path, tenant_id),
         depth=parent.depth + 1,
-        created_at=datetime.now(UTC),
+        created_at=now or datetime.now(UTC),
     )
     session.add(tenant)
+    try:
+        session.flush()  # the row exists before anything refers to it (no ORM relationships here)
+    except IntegrityError as exc:
+        # Two requests raced for the same email: the unique index decided.
+        if "email" in str(exc.orig):
+            raise email_conflict() from None
+        raise
+    if new.kind in OWNER_KINDS:
+        session.add(OwnerRollup(owner_id=tenant_id, accounts=0, tasks=0, size_bytes=0, seats=0,
+                                backup_no_backup=0, backup_successful=0, backup_partially_failed=0, backup_failed=0))
     uow.emit(
         TenancyEvent.TENANT_CREATED,
         {
@@ -85,24 +119,3 @@ def create_tenant(uow: UnitOfWork, new: NewTenant) -> Tenant:
         tenant_id=parent.id,
     )
     return tenant
-
-
-def visible_tenant(uow: UnitOfWork, ctx: CallContext, tenant_id: uuid.UUID) -> Tenant:
-    """A tenant the caller may see: its own or one below it; anything else does not exist."""
-    tenant = uow.session.get(Tenant, tenant_id)
-    if tenant is None:
-        raise NotFound("tenant not found")
-    if ctx.caller.is_system:
-        return tenant
-    if ctx.caller.tenant_id is None:
-        raise PermissionDenied("no caller tenant")
-    own = uow.session.get(Tenant, ctx.caller.tenant_id)
-    if own is None or not is_within(tenant.path, own.path):
-        raise NotFound("tenant not found")
-    return tenant
-
-
-def subtree_size(uow: UnitOfWork, tenant: Tenant) -> int:
-    return uow.session.execute(
-        sa.select(sa.func.count()).select_from(Tenant).where(Tenant.path.startswith(tenant.path, autoescape=True))
-    ).scalar_one()

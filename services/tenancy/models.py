@@ -1,4 +1,16 @@
-"""The tenancy service's tables (its own database; nobody else reads it)."""
+"""The tenancy service's tables (its own database; nobody else reads it).
+
+- ``tenants``: the tree (operator → distributor → partner → customer account), with the
+  profile of distributors and partners (Settings > Account);
+- ``accounts``: a customer account's subscription state and its backup roll-up;
+- ``owner_rollups``: per distributor/partner, the roll-up of the accounts directly under
+  it (the dashboard row), maintained incrementally;
+- ``backup_tasks``: tasks per account, each with the state of its latest run;
+- ``backup_runs``: every run the engine reported (history; ``run_id`` is the dedupe key).
+
+Roll-ups are changed by deltas when a run arrives or an account changes, never by
+scanning runs (services/tenancy/backups.py).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from servicekit.types import UtcDateTime
+
+TZ = UtcDateTime()
 
 
 class Base(DeclarativeBase):
@@ -36,12 +50,120 @@ class Tenant(Base):
     data_center: Mapped[str | None] = mapped_column(sa.String(40))
     path: Mapped[str] = mapped_column(sa.String(2000))
     depth: Mapped[int] = mapped_column(sa.Integer())
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    # Profile of distributors and partners (Settings > Account).
+    contact_name: Mapped[str | None] = mapped_column(sa.String(200))
+    address: Mapped[str | None] = mapped_column(sa.String(500))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    default_subscription: Mapped[str] = mapped_column(
+        sa.String(30), default="trial_expiring", server_default="trial_expiring"
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(TZ)
 
     __table_args__ = (
         sa.Index("ix_tenants_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),
         sa.CheckConstraint("kind IN ('operator', 'distributor', 'partner', 'account')", name="ck_tenants_kind"),
+        # Children of a node in name order (lists, search by name prefix).
+        sa.Index("ix_tenants_parent_kind_name", "parent_id", "kind", sa.text("lower(name)"), "id"),
     )
+
+
+class Account(Base):
+    """A customer account (a ``tenants`` row of kind ``account``): subscription and roll-up.
+
+    ``status`` is the stored lifecycle: trial, trial_expired, subscribed, removed; the
+    shown account status adds "expiring" from the clock (services/tenancy/subscriptions.py).
+    """
+
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    # The partner, or the distributor of a direct account; accounts do not move.
+    owner_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("tenants.id"))
+    subscription: Mapped[str] = mapped_column(sa.String(30))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    plan: Mapped[str | None] = mapped_column(sa.String(10))
+    auto_subscribe: Mapped[str | None] = mapped_column(sa.String(10))
+    trial_started_at: Mapped[datetime | None] = mapped_column(TZ)
+    trial_ends_at: Mapped[datetime | None] = mapped_column(TZ)
+    subscribed_at: Mapped[datetime | None] = mapped_column(TZ)
+    expired_at: Mapped[datetime | None] = mapped_column(TZ)
+    removed_at: Mapped[datetime | None] = mapped_column(TZ)
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    # Roll-up of the latest run of each task.
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger(), default=0, server_default="0")
+    seats: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    tasks: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    tasks_success: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    tasks_partial: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    tasks_failure: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    backup_status: Mapped[str] = mapped_column(sa.String(20), default="no_backup", server_default="no_backup")
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('trial', 'trial_expired', 'subscribed', 'removed')", name="ck_accounts_status"),
+        sa.Index("ix_accounts_owner_status", "owner_id", "status", "trial_ends_at"),
+        sa.Index("ix_accounts_owner_backup", "owner_id", "backup_status"),
+        sa.Index("ix_accounts_owner_size", "owner_id", "size_bytes"),
+        # The trial clock's candidates only.
+        sa.Index(
+            "ix_accounts_trial_ends",
+            "trial_ends_at",
+            postgresql_where=sa.text("status = 'trial'"),
+            sqlite_where=sa.text("status = 'trial'"),
+        ),
+    )
+
+
+class OwnerRollup(Base):
+    """The accounts directly under a distributor or partner, summed (a dashboard row)."""
+
+    __tablename__ = "owner_rollups"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    accounts: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    tasks: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger(), default=0, server_default="0")
+    seats: Mapped[int] = mapped_column(sa.BigInteger(), default=0, server_default="0")
+    backup_no_backup: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    backup_successful: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    backup_partially_failed: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    backup_failed: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+
+
+class BackupTask(Base):
+    __tablename__ = "backup_tasks"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    service: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    state: Mapped[str] = mapped_column(sa.String(10))
+    created_at: Mapped[datetime] = mapped_column(TZ)
+    activated_at: Mapped[datetime | None] = mapped_column(TZ)
+    paused_at: Mapped[datetime | None] = mapped_column(TZ)
+    # The latest run by (finished_at, run_id): an older run arriving late does not replace it.
+    runs: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    last_run_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid())
+    last_status: Mapped[str | None] = mapped_column(sa.String(10))
+    last_started_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_finished_at: Mapped[datetime | None] = mapped_column(TZ)
+    last_size_bytes: Mapped[int] = mapped_column(sa.BigInteger(), default=0, server_default="0")
+    last_seats: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+
+
+class BackupRun(Base):
+    __tablename__ = "backup_runs"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("backup_tasks.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(sa.String(10))
+    started_at: Mapped[datetime] = mapped_column(TZ)
+    finished_at: Mapped[datetime] = mapped_column(TZ)
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger())
+    seats: Mapped[int] = mapped_column(sa.Integer())
+    recorded_at: Mapped[datetime] = mapped_column(TZ)
+
+    __table_args__ = (sa.Index("ix_backup_runs_task_finished", "task_id", "finished_at"),)
 
 
 metadata = Base.metadata

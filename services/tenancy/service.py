@@ -1,21 +1,82 @@
-"""tenancy: the tenant tree, customer accounts, trials, backup tasks and roll-ups."""
+"""tenancy: the tenant tree, customer accounts, trials, backup tasks and roll-ups.
+
+Entrypoints only: parse the wire input, call a use case, return the wire output.
+
+Besides RPC, runs arrive as AMQP messages from the backup engine: exchange
+``engine.events`` (topic, durable), routing key ``backup_run_completed``, a JSON body
+``{"runs": [<run>, ...]}`` (or one run object), each run as ``POST /ingest/backup-runs``
+takes it (docs/tenancy.md).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contracts.errors import PermissionDenied
+from nameko.timer import Timer
+
+from contracts.errors import PermissionDenied, ValidationFailed
+from contracts.tenancy import (
+    MAX_INGEST_BATCH,
+    AccountCreateRequest,
+    AccountListQuery,
+    BackupRunReport,
+    BackupTaskRequest,
+    DistributorCreateRequest,
+    PartnerCreateRequest,
+    PartnerListQuery,
+    RemoveAccountRequest,
+    SubscribeTrialsRequest,
+    TaskState,
+    TenantProfileUpdate,
+    TrialExpiryRequest,
+)
 from servicekit.base import ServiceBase
 from servicekit.db import Database
+from servicekit.events import event_handler
 from servicekit.ids import parse_uuid
-from servicekit.logging import configure_logging
+from servicekit.logging import configure_logging, get_logger
 from servicekit.rpc import rpc
+from servicekit.validation import parse
+from services.tenancy import accounts, backups, partners, profiles, trials
+from services.tenancy.access import authorise, require_operator, visible_tenant
 from services.tenancy.demo import seed_demo_tree
-from services.tenancy.handlers import ensure_operator_root, visible_tenant
+from services.tenancy.handlers import ensure_operator_root
+from services.tenancy.settings import TenancySettings
+from services.tenancy.tree import TenantKind
 
 configure_logging("tenancy")
+log = get_logger(__name__)
+
+ENGINE_SOURCE = "engine"
+ENGINE_RUNS_EVENT = "backup_run_completed"
+
+
+class TrialClock(Timer):
+    """nameko's timer, its interval read from ``TENANCY_TRIAL_CLOCK_SECONDS`` when the service starts."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(interval=TenancySettings().trial_clock_seconds, **kwargs)
+
+    def setup(self) -> None:
+        self.interval = TenancySettings().trial_clock_seconds
+
+
+def parse_runs(runs: Any, field: str = "runs") -> list[BackupRunReport]:
+    if not isinstance(runs, list):
+        raise ValidationFailed.for_field(field, "must be a list of runs")
+    if len(runs) > MAX_INGEST_BATCH:
+        raise ValidationFailed.for_field(field, f"at most {MAX_INGEST_BATCH} runs a call")
+    return [parse(BackupRunReport, run, prefix=f"{field}.{index}") for index, run in enumerate(runs)]
+
+
+def engine_runs(body: Any) -> list[BackupRunReport]:
+    """The runs of an engine message: ``{"runs": [...]}`` or a single run object."""
+    if isinstance(body, dict) and "runs" in body:
+        return parse_runs(body["runs"])
+    return parse_runs([body])
 
 
 class TenancyService(ServiceBase):
@@ -23,9 +84,12 @@ class TenancyService(ServiceBase):
 
     db = Database(Path(__file__).parent / "migrations", on_start=ensure_operator_root)
 
+    # ---- the tree ------------------------------------------------------------------------
+
     @rpc
     def get_tenant(self, tenant_id: str) -> dict[str, Any]:
-        tenant = visible_tenant(self.db, self.context, parse_uuid(tenant_id, "tenant_id"))
+        scope = authorise(self.db, self.context)
+        tenant = visible_tenant(self.db, scope, parse_uuid(tenant_id, "tenant_id"))
         return {
             "id": str(tenant.id),
             "parent_id": str(tenant.parent_id) if tenant.parent_id else None,
@@ -34,6 +98,134 @@ class TenancyService(ServiceBase):
             "email": tenant.email,
             "code": tenant.code,
         }
+
+    @rpc
+    def create_distributor(self, request: dict[str, Any]) -> dict[str, Any]:
+        return partners.create_distributor(self.db, self.context, parse(DistributorCreateRequest, request)).to_wire()
+
+    @rpc
+    def delete_distributor(self, distributor_id: str) -> None:
+        partners.delete_distributor(self.db, self.context, parse_uuid(distributor_id, "distributor_id"))
+
+    @rpc
+    def create_partner(self, request: dict[str, Any]) -> dict[str, Any]:
+        return partners.create_partner(self.db, self.context, parse(PartnerCreateRequest, request)).to_wire()
+
+    @rpc
+    def get_partner(self, partner_id: str) -> dict[str, Any]:
+        return partners.get_partner(self.db, self.context, parse_uuid(partner_id, "partner_id")).to_wire()
+
+    @rpc
+    def update_partner(self, partner_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        return partners.update_partner(
+            self.db, self.context, parse_uuid(partner_id, "partner_id"), parse(TenantProfileUpdate, request)
+        ).to_wire()
+
+    @rpc
+    def list_partners(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        return partners.list_partners(self.db, self.context, parse(PartnerListQuery, query or {})).to_wire()
+
+    @rpc
+    def get_account_settings(self, tenant_id: str | None = None) -> dict[str, Any]:
+        target = parse_uuid(tenant_id, "tenant_id") if tenant_id is not None else None
+        return profiles.get_account_settings(self.db, self.context, target).to_wire()
+
+    @rpc
+    def update_account_settings(self, request: dict[str, Any], tenant_id: str | None = None) -> dict[str, Any]:
+        target = parse_uuid(tenant_id, "tenant_id") if tenant_id is not None else None
+        return profiles.update_account_settings(
+            self.db, self.context, parse(TenantProfileUpdate, request), target
+        ).to_wire()
+
+    # ---- customer accounts -------------------------------------------------------------------
+
+    @rpc
+    def create_account(self, request: dict[str, Any]) -> dict[str, Any]:
+        return accounts.create_account(self.db, self.context, parse(AccountCreateRequest, request)).to_wire()
+
+    @rpc
+    def get_account(self, account_id: str) -> dict[str, Any]:
+        return accounts.get_account(self.db, self.context, parse_uuid(account_id, "account_id")).to_wire()
+
+    @rpc
+    def list_accounts(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        return accounts.list_accounts(self.db, self.context, parse(AccountListQuery, query or {})).to_wire()
+
+    @rpc
+    def subscribe_trials(self, request: dict[str, Any]) -> dict[str, Any]:
+        return accounts.subscribe_trials(self.db, self.context, parse(SubscribeTrialsRequest, request)).to_wire()
+
+    @rpc
+    def delete_trial(self, account_id: str) -> None:
+        accounts.delete_trial(self.db, self.context, parse_uuid(account_id, "account_id"))
+
+    @rpc
+    def remove_account(self, account_id: str, request: dict[str, Any] | None = None) -> dict[str, Any]:
+        return accounts.remove_account(
+            self.db, self.context, parse_uuid(account_id, "account_id"), parse(RemoveAccountRequest, request or {})
+        ).to_wire()
+
+    # ---- backup tasks and runs -------------------------------------------------------------------
+
+    @rpc
+    def add_backup_task(self, account_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        return backups.add_backup_task(
+            self.db, self.context, parse_uuid(account_id, "account_id"), parse(BackupTaskRequest, request)
+        ).to_wire()
+
+    @rpc
+    def activate_backup_task(self, account_id: str, task_id: str) -> dict[str, Any]:
+        return self._set_task_state(account_id, task_id, TaskState.ACTIVE)
+
+    @rpc
+    def pause_backup_task(self, account_id: str, task_id: str) -> dict[str, Any]:
+        return self._set_task_state(account_id, task_id, TaskState.PAUSED)
+
+    def _set_task_state(self, account_id: str, task_id: str, state: TaskState) -> dict[str, Any]:
+        return backups.set_task_state(
+            self.db, self.context, parse_uuid(account_id, "account_id"), parse_uuid(task_id, "task_id"), state
+        ).to_wire()
+
+    @rpc
+    def ingest_backup_runs(self, runs: list[dict[str, Any]]) -> dict[str, Any]:
+        return backups.ingest_runs(self.db, self.context, parse_runs(runs)).to_wire()
+
+    @event_handler(ENGINE_SOURCE, ENGINE_RUNS_EVENT)
+    def record_engine_runs(self, body: Any) -> None:
+        """Runs published by the backup engine; idempotent on run_id like the RPC.
+
+        A failure (the database away) is retried with a growing pause, and after the kit's
+        delivery limit parked in the dead-letter queue (servicekit/events.py).
+        """
+        try:
+            reports = engine_runs(body)
+        except ValidationFailed as refused:
+            # A malformed message never becomes valid: drop it (acknowledged) and say why.
+            log.warning("engine runs message refused", error=refused.message)
+            return
+        backups.record_runs(self.db, reports)
+
+    # ---- the trial clock ------------------------------------------------------------------------------
+
+    @TrialClock.decorator
+    def expire_due_trials(self) -> None:
+        reply = trials.expire_trials(self.db, datetime.now(UTC), TenancySettings().trial_batch_size)
+        if reply.expired or reply.auto_subscribed:
+            log.info("trials ended", expired=reply.expired, auto_subscribed=reply.auto_subscribed)
+
+    @rpc
+    def run_trial_expiry(self, request: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The trial clock on demand (operators): every trial ended by ``as_of`` (default now)."""
+        scope = require_operator(self.db, self.context)
+        parsed = parse(TrialExpiryRequest, request or {})
+        within = None
+        if parsed.distributor_id is not None:
+            within = visible_tenant(self.db, scope, parsed.distributor_id, TenantKind.DISTRIBUTOR,
+                                    what="distributor").path
+        as_of = parsed.as_of or datetime.now(UTC)
+        return trials.expire_trials(self.db, as_of, TenancySettings().trial_batch_size, within).to_wire()
+
+    # ---- operations ----------------------------------------------------------------------------------
 
     @rpc
     def seed_demo(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,5 +40,18 @@ def identity_db(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Migr
     db = MigratedDatabase(
         "identity", ROOT / "services" / "identity" / "migrations", f"sqlite:///{tmp_path}/identity.db"
     )
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def tenancy_db(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[MigratedDatabase]:
+    """SQLite by default; ``USECASE_DB=postgres`` runs the same tests on a fresh PostgreSQL database."""
+    url = f"sqlite:///{tmp_path}/tenancy.db"
+    if os.environ.get("USECASE_DB") == "postgres":
+        from servicekit.settings import normalise_database_url
+
+        url = normalise_database_url(request.getfixturevalue("database_url")("tenancy"))
+    db = MigratedDatabase("tenancy", ROOT / "services" / "tenancy" / "migrations", url)
     yield db
     db.dispose()

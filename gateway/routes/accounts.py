@@ -1,0 +1,144 @@
+"""Customer accounts: the account lists, add, read, delete a trial, remove, subscribe trials,
+backup tasks."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from contracts.tenancy import (
+    AccountCreateRequest,
+    AccountPage,
+    AccountStatus,
+    AccountView,
+    BackupStatus,
+    BackupTaskRequest,
+    BackupTaskView,
+    ListSort,
+    RemoveAccountRequest,
+    SubscribeTrialsReply,
+    SubscribeTrialsRequest,
+)
+from gateway.auth import require_permission
+from gateway.deps import Rpc
+
+router = APIRouter(tags=["accounts"])
+can_add = Depends(require_permission("add_accounts"))
+can_view = Depends(require_permission("view_dashboard"))
+can_subscribe = Depends(require_permission("subscribe_accounts"))
+
+
+def list_filters(
+    search: Annotated[str | None, Query(min_length=1, max_length=200, description="part of name or email")] = None,
+    account_status: AccountStatus | None = None,
+    backup_status: BackupStatus | None = None,
+    sort: ListSort = "name",
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 25,
+) -> dict[str, Any]:
+    query = {"search": search, "account_status": account_status, "backup_status": backup_status,
+             "sort": sort, "page": page, "page_size": page_size}
+    return {key: value for key, value in query.items() if value is not None}
+
+
+ListFilters = Annotated[dict[str, Any], Depends(list_filters)]
+
+
+@router.get(
+    "/partners/{partner_id}/accounts",
+    response_model=AccountPage,
+    dependencies=[can_view],
+    summary="A partner's accounts with statuses, sizes, trial and backup counters",
+)
+def list_partner_accounts(partner_id: uuid.UUID, filters: ListFilters, rpc: Rpc) -> AccountPage:
+    return AccountPage.from_wire(rpc.call("tenancy", "list_accounts", {**filters, "partner_id": str(partner_id)}))
+
+
+@router.get(
+    "/direct-accounts",
+    response_model=AccountPage,
+    dependencies=[can_view],
+    summary="The distributor's direct accounts (operators name the distributor)",
+)
+def list_direct_accounts(
+    filters: ListFilters, rpc: Rpc, distributor_id: uuid.UUID | None = None,
+) -> AccountPage:
+    query = dict(filters)
+    if distributor_id is not None:
+        query["distributor_id"] = str(distributor_id)
+    return AccountPage.from_wire(rpc.call("tenancy", "list_accounts", query))
+
+
+@router.post(
+    "/accounts",
+    response_model=AccountView,
+    status_code=201,
+    dependencies=[can_add],
+    summary="Add an account under a partner, or a direct account (no partner_id)",
+    description="Without `subscription` the account starts with its owner's default subscription.",
+)
+def create_account(body: AccountCreateRequest, rpc: Rpc) -> AccountView:
+    return AccountView.from_wire(rpc.call("tenancy", "create_account", body.to_wire()))
+
+
+@router.post(
+    "/accounts/subscribe-trials",
+    response_model=SubscribeTrialsReply,
+    dependencies=[can_subscribe],
+    summary="Subscribe trial accounts (running or expired) to a plan; others are untouched",
+)
+def subscribe_trials(body: SubscribeTrialsRequest, rpc: Rpc) -> SubscribeTrialsReply:
+    return SubscribeTrialsReply.from_wire(rpc.call("tenancy", "subscribe_trials", body.to_wire()))
+
+
+@router.get("/accounts/{account_id}", response_model=AccountView, dependencies=[can_view])
+def get_account(account_id: uuid.UUID, rpc: Rpc) -> AccountView:
+    return AccountView.from_wire(rpc.call("tenancy", "get_account", str(account_id)))
+
+
+@router.delete(
+    "/accounts/{account_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[can_add],
+    summary="Delete a trial account",
+    responses={409: {"description": "`conflict`: only a trial can be deleted; remove a subscribed account"}},
+)
+def delete_trial(account_id: uuid.UUID, rpc: Rpc) -> Response:
+    rpc.call("tenancy", "delete_trial", str(account_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/accounts/{account_id}/remove",
+    response_model=AccountView,
+    dependencies=[can_add],
+    summary="Remove an account and all its backup data (needs approve_data_removal: true)",
+    responses={422: {"description": "`validation_failed` naming `approve_data_removal` when it is not true"}},
+)
+def remove_account(account_id: uuid.UUID, body: RemoveAccountRequest, rpc: Rpc) -> AccountView:
+    return AccountView.from_wire(rpc.call("tenancy", "remove_account", str(account_id), body.to_wire()))
+
+
+@router.post(
+    "/accounts/{account_id}/backup-tasks",
+    response_model=BackupTaskView,
+    status_code=201,
+    dependencies=[can_add],
+    summary="Add a backup task (inactive until activated)",
+)
+def add_backup_task(account_id: uuid.UUID, body: BackupTaskRequest, rpc: Rpc) -> BackupTaskView:
+    return BackupTaskView.from_wire(rpc.call("tenancy", "add_backup_task", str(account_id), body.to_wire()))
+
+
+@router.post("/accounts/{account_id}/backup-tasks/{task_id}/activate", response_model=BackupTaskView,
+             dependencies=[can_add])
+def activate_backup_task(account_id: uuid.UUID, task_id: uuid.UUID, rpc: Rpc) -> BackupTaskView:
+    return BackupTaskView.from_wire(rpc.call("tenancy", "activate_backup_task", str(account_id), str(task_id)))
+
+
+@router.post("/accounts/{account_id}/backup-tasks/{task_id}/pause", response_model=BackupTaskView,
+             dependencies=[can_add])
+def pause_backup_task(account_id: uuid.UUID, task_id: uuid.UUID, rpc: Rpc) -> BackupTaskView:
+    return BackupTaskView.from_wire(rpc.call("tenancy", "pause_backup_task", str(account_id), str(task_id)))

@@ -1,0 +1,29 @@
+"""The backup engine reports runs (API key an operator issued; POST /operator/engine-keys)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+
+from contracts.tenancy import MAX_INGEST_BATCH, BackupRunReport, IngestReply
+from gateway.auth import Engine
+from gateway.deps import Rpc
+
+router = APIRouter(prefix="/ingest", tags=["ingest"])
+
+
+@router.post(
+    "/backup-runs",
+    response_model=IngestReply,
+    summary="Report backup runs; idempotent on run_id, any order",
+    description=(
+        f"Up to {MAX_INGEST_BATCH} runs a call. A run already recorded counts as a duplicate; a run of an "
+        "unknown task is rejected on its own (`rejected`), the others are recorded. `size_bytes` is the "
+        "task's stored size after the run; the newest run of a task (by `finished_at`) sets its status."
+    ),
+)
+def ingest_backup_runs(
+    runs: Annotated[list[BackupRunReport], Body(max_length=MAX_INGEST_BATCH)], engine: Engine, rpc: Rpc,
+) -> IngestReply:
+    return IngestReply.from_wire(rpc.call("tenancy", "ingest_backup_runs", [run.to_wire() for run in runs]))

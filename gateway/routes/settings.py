@@ -1,0 +1,37 @@
+"""Settings > Account: the caller's own distributor or partner profile."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends
+
+from contracts.tenancy import TenantProfile, TenantProfileUpdate
+from gateway.auth import Administrator, require_permission
+from gateway.deps import Rpc
+
+router = APIRouter(prefix="/settings", tags=["settings"])
+
+
+@router.get(
+    "/account",
+    response_model=TenantProfile,
+    dependencies=[Depends(require_permission("view_settings"))],
+    summary="Name, email, address, phone, default subscription; the storage location (read-only)",
+)
+def get_account_settings(rpc: Rpc, tenant_id: uuid.UUID | None = None) -> TenantProfile:
+    args = [str(tenant_id)] if tenant_id is not None else []
+    return TenantProfile.from_wire(rpc.call("tenancy", "get_account_settings", *args))
+
+
+@router.put(
+    "/account",
+    response_model=TenantProfile,
+    summary="Change the given fields; `data_center` is read-only except to an operator (`tenant_id`)",
+    responses={422: {"description": "`validation_failed` naming `data_center` for anyone but an operator"}},
+)
+def update_account_settings(body: TenantProfileUpdate, admin: Administrator, rpc: Rpc,
+                            tenant_id: uuid.UUID | None = None) -> TenantProfile:
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    args = [str(tenant_id)] if tenant_id is not None else []
+    return TenantProfile.from_wire(rpc.call("tenancy", "update_account_settings", changes, *args))

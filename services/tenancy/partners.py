@@ -1,0 +1,238 @@
+"""Use cases of distributors and partners: create, read, edit, the dashboard's partner list.
+
+Adding a partner announces ``partner_created``; identity reacts by inviting the partner
+portal's first administrator at the partner's email.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from contracts.context import OPERATOR_TENANT_ID
+from contracts.errors import Conflict, PermissionDenied
+from contracts.events import TenancyEvent
+from contracts.tenancy import (
+    DefaultSubscription,
+    DistributorCreateRequest,
+    PartnerCreated,
+    PartnerCreateRequest,
+    PartnerListQuery,
+    PartnerPage,
+    PartnerRow,
+    TaskStatus,
+    TenantDeleted,
+    TenantProfile,
+    TenantProfileUpdate,
+)
+from servicekit.context import CallContext
+from servicekit.db import UnitOfWork
+from services.tenancy.access import ADD_ACCOUNTS, Scope, authorise, require_operator, visible_tenant
+from services.tenancy.handlers import NewTenant, create_tenant
+from services.tenancy.listing import count, page_of, search_condition
+from services.tenancy.models import Account, OwnerRollup, Tenant
+from services.tenancy.profiles import change_profile
+from services.tenancy.rows import task_status_case
+from services.tenancy.subscriptions import Lifecycle
+from services.tenancy.tree import TenantKind
+from services.tenancy.views import profile_view
+
+DIRECT_ACCOUNTS = "Direct Accounts"
+
+
+def _utc(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+# ---- partners ------------------------------------------------------------------------------------
+
+
+def _distributor_for(uow: UnitOfWork, scope: Scope, distributor_id: uuid.UUID | None) -> Tenant:
+    if distributor_id is not None:
+        return visible_tenant(uow, scope, distributor_id, TenantKind.DISTRIBUTOR, what="distributor")
+    if scope.tenant is None or scope.tenant.kind != TenantKind.DISTRIBUTOR:
+        raise PermissionDenied("partners are added by a distributor (operators name it: distributor_id)")
+    return scope.tenant
+
+
+def create_partner(uow: UnitOfWork, ctx: CallContext, request: PartnerCreateRequest,
+                   now: datetime | None = None) -> TenantProfile:
+    scope = authorise(uow, ctx, ADD_ACCOUNTS)
+    distributor = _distributor_for(uow, scope, request.distributor_id)
+    partner = create_tenant(
+        uow,
+        NewTenant(
+            TenantKind.PARTNER, distributor.id, request.name, request.email, request.country,
+            request.data_center.value, request.contact_name, request.address, request.phone,
+            request.default_subscription or DefaultSubscription(distributor.default_subscription),
+        ),
+        _utc(now),
+    )
+    assert partner.code is not None and partner.email is not None
+    uow.emit(
+        TenancyEvent.PARTNER_CREATED,
+        PartnerCreated(
+            partner_id=partner.id, parent_id=distributor.id, name=partner.name, email=partner.email,
+            contact_name=partner.contact_name, partner_code=partner.code, country=request.country,
+            data_center=request.data_center,
+        ).to_wire(),
+        tenant_id=distributor.id,
+    )
+    uow.commit()
+    return profile_view(partner)
+
+
+def get_partner(uow: UnitOfWork, ctx: CallContext, partner_id: uuid.UUID) -> TenantProfile:
+    scope = authorise(uow, ctx)
+    return profile_view(visible_tenant(uow, scope, partner_id, TenantKind.PARTNER, what="partner"))
+
+
+def update_partner(uow: UnitOfWork, ctx: CallContext, partner_id: uuid.UUID, update: TenantProfileUpdate,
+                   now: datetime | None = None) -> TenantProfile:
+    scope = authorise(uow, ctx, ADD_ACCOUNTS)
+    partner = visible_tenant(uow, scope, partner_id, TenantKind.PARTNER, what="partner")
+    return change_profile(uow, scope, partner, update, TenancyEvent.PARTNER_UPDATED, partner.parent_id, _utc(now))
+
+
+# ---- the partner list (dashboard rows) -----------------------------------------------------------------------
+
+
+def _rollups(scope: Scope) -> Any:
+    """Per owner: accounts, tasks, size, seats, failed and partially failed accounts.
+
+    The maintained roll-ups, or, for a user limited to some accounts, the same figures
+    over those accounts only (the others do not exist for it).
+    """
+    accessible = scope.account_filter()
+    if accessible is None:
+        return sa.select(
+            OwnerRollup.owner_id, OwnerRollup.accounts, OwnerRollup.tasks, OwnerRollup.size_bytes,
+            OwnerRollup.seats, OwnerRollup.backup_failed, OwnerRollup.backup_partially_failed,
+        ).subquery("rollup")
+
+    def with_status(status: str) -> Any:
+        return sa.func.sum(sa.case((Account.backup_status == status, 1), else_=0))
+
+    return (
+        sa.select(
+            Account.owner_id.label("owner_id"),
+            sa.func.count().label("accounts"),
+            sa.func.sum(Account.tasks).label("tasks"),
+            sa.func.sum(Account.size_bytes).label("size_bytes"),
+            sa.func.sum(Account.seats).label("seats"),
+            with_status("failed").label("backup_failed"),
+            with_status("partially_failed").label("backup_partially_failed"),
+        )
+        .where(accessible, Account.status != Lifecycle.REMOVED.value)
+        .group_by(Account.owner_id)
+        .subquery("rollup")
+    )
+
+
+def _row_query(rollup: Any) -> tuple[sa.Select[Any], sa.ColumnElement[str]]:
+    """Dashboard rows over ``rollup``, and the task status expression (to filter on)."""
+    status = task_status_case(rollup.c.accounts, rollup.c.tasks, rollup.c.backup_failed,
+                              rollup.c.backup_partially_failed)
+    query = sa.select(
+        Tenant.id, Tenant.name, Tenant.email, Tenant.code,
+        rollup.c.size_bytes, rollup.c.seats, rollup.c.accounts, status.label("task_status"),
+    ).join(rollup, rollup.c.owner_id == Tenant.id)
+    return query, status
+
+
+def _partner_row(row: Any, name: str | None = None) -> PartnerRow:
+    return PartnerRow(
+        id=row.id, name=name or row.name, email=row.email, partner_code=row.code,
+        size_bytes=int(row.size_bytes or 0), seats=int(row.seats or 0), accounts=int(row.accounts or 0),
+        task_status=TaskStatus(row.task_status),
+    )
+
+
+def _direct_row(uow: UnitOfWork, rollup: Any, distributor: Tenant) -> PartnerRow:
+    query, _ = _row_query(rollup)
+    row = uow.session.execute(query.where(Tenant.id == distributor.id)).first()
+    if row is None:  # a limited user with no direct account in reach
+        return PartnerRow(id=distributor.id, name=DIRECT_ACCOUNTS, email=distributor.email, size_bytes=0, seats=0,
+                          accounts=0, task_status=TaskStatus.NO_ACCOUNTS_YET)
+    return _partner_row(row, DIRECT_ACCOUNTS).model_copy(update={"partner_code": None})
+
+
+def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> PartnerPage:
+    """The partners of a distributor (default: the caller's), with the Direct Accounts row.
+
+    Operators without a distributor get every partner; a partner user sees its own row.
+    """
+    scope = authorise(uow, ctx)
+    session = uow.session
+    distributor: Tenant | None = None
+    if query.distributor_id is not None:
+        distributor = visible_tenant(uow, scope, query.distributor_id, TenantKind.DISTRIBUTOR, what="distributor")
+    elif scope.tenant is not None and scope.tenant.kind == TenantKind.DISTRIBUTOR:
+        distributor = scope.tenant
+    rollup = _rollups(scope)
+    rows_query, status = _row_query(rollup)
+    base = rows_query.where(Tenant.kind == TenantKind.PARTNER.value, scope.within())
+    if distributor is not None:
+        base = base.where(Tenant.parent_id == distributor.id)
+    total_partners = count(session, base)
+    filtered = base
+    if query.search:
+        filtered = filtered.where(search_condition(query.search))
+    if query.task_status is not None:
+        filtered = filtered.where(status == query.task_status.value)
+    if query.ids is not None:
+        filtered = filtered.where(Tenant.id.in_(query.ids))
+    order = {
+        "name": (sa.func.lower(Tenant.name), Tenant.id),
+        "-name": (sa.func.lower(Tenant.name).desc(), Tenant.id.desc()),
+        "size": (rollup.c.size_bytes, Tenant.id),
+        "-size": (rollup.c.size_bytes.desc(), Tenant.id.desc()),
+    }[query.sort]
+    rows, total = page_of(session, filtered.order_by(*order), query.page, query.page_size)
+    return PartnerPage(
+        items=[_partner_row(row) for row in rows],
+        page=query.page,
+        page_size=query.page_size,
+        total=total,
+        total_partners=total_partners,
+        direct=_direct_row(uow, rollup, distributor) if distributor is not None else None,
+    )
+
+
+# ---- distributors (operators) ---------------------------------------------------------------------------------
+
+
+def create_distributor(uow: UnitOfWork, ctx: CallContext, request: DistributorCreateRequest,
+                       now: datetime | None = None) -> TenantProfile:
+    require_operator(uow, ctx)
+    distributor = create_tenant(
+        uow,
+        NewTenant(
+            TenantKind.DISTRIBUTOR, request.parent_id or OPERATOR_TENANT_ID, request.name, request.email,
+            request.country, request.data_center.value, request.contact_name, request.address, request.phone,
+            request.default_subscription,
+        ),
+        _utc(now),
+    )
+    uow.commit()
+    return profile_view(distributor)
+
+
+def delete_distributor(uow: UnitOfWork, ctx: CallContext, distributor_id: uuid.UUID) -> None:
+    """Undo a distributor that has nothing under it yet (the gateway's compensation)."""
+    scope = require_operator(uow, ctx)
+    distributor = visible_tenant(uow, scope, distributor_id, TenantKind.DISTRIBUTOR, what="distributor")
+    session = uow.session
+    if session.execute(sa.select(Tenant.id).where(Tenant.parent_id == distributor.id).limit(1)).first():
+        raise Conflict("the distributor has partners or accounts; it cannot be deleted")
+    session.execute(sa.delete(OwnerRollup).where(OwnerRollup.owner_id == distributor.id))
+    session.delete(distributor)
+    uow.emit(
+        TenancyEvent.TENANT_DELETED,
+        TenantDeleted(tenant_id=distributor.id, kind=distributor.kind, name=distributor.name).to_wire(),
+        tenant_id=distributor.parent_id,
+    )
+    uow.commit()

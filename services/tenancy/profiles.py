@@ -1,0 +1,77 @@
+"""Profiles of distributors and partners: the partner edit and Settings > Account.
+
+Only the fields given change. The storage location (``data_center``) is read-only
+except to an operator: moving data is "contact Support".
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import Enum
+
+from contracts.errors import ValidationFailed
+from contracts.events import TenancyEvent
+from contracts.tenancy import ProfileChanged, TenantProfile, TenantProfileUpdate
+from servicekit.context import CallContext
+from servicekit.db import UnitOfWork
+from services.tenancy.access import ADMINISTRATOR, Scope, authorise, own_tenant, visible_tenant
+from services.tenancy.handlers import OWNER_KINDS, check_email_free
+from services.tenancy.models import Tenant
+from services.tenancy.views import profile_view
+
+NOT_EMPTY = ("name", "email", "country", "default_subscription")
+
+
+def apply_profile_update(uow: UnitOfWork, scope: Scope, tenant: Tenant, update: TenantProfileUpdate,
+                         now: datetime) -> list[str]:
+    """Apply the given fields to ``tenant``; returns the names of the fields that changed."""
+    given = {name: getattr(update, name) for name in sorted(update.model_fields_set)}
+    for name in NOT_EMPTY:
+        if name in given and given[name] is None:
+            raise ValidationFailed.for_field(name, "cannot be empty")
+    changed: list[str] = []
+    for name, value in given.items():
+        stored = value.value if isinstance(value, Enum) else value
+        if getattr(tenant, name) == stored:
+            continue
+        if name == "data_center" and not scope.is_operator:
+            raise ValidationFailed.for_field("data_center", "is read-only: an operator changes the storage location")
+        if name == "email":
+            tenant.email_normalised = check_email_free(uow, stored, except_id=tenant.id)
+        setattr(tenant, name, stored)
+        changed.append(name)
+    if changed:
+        tenant.updated_at = now
+    return changed
+
+
+def change_profile(uow: UnitOfWork, scope: Scope, tenant: Tenant, update: TenantProfileUpdate, event: str,
+                   announce_to: uuid.UUID | None, now: datetime) -> TenantProfile:
+    """Apply ``update``, announce ``event`` naming the changed fields (if any), commit."""
+    changed = apply_profile_update(uow, scope, tenant, update, now)
+    if changed:
+        uow.emit(event, ProfileChanged(tenant_id=tenant.id, kind=tenant.kind, fields=changed).to_wire(),
+                 tenant_id=announce_to)
+    uow.commit()
+    return profile_view(tenant)
+
+
+def settings_target(uow: UnitOfWork, scope: Scope, tenant_id: uuid.UUID | None) -> Tenant:
+    if tenant_id is not None:
+        return visible_tenant(uow, scope, tenant_id, *OWNER_KINDS)
+    return own_tenant(scope, "tenant_id", *OWNER_KINDS)
+
+
+def get_account_settings(uow: UnitOfWork, ctx: CallContext, tenant_id: uuid.UUID | None = None) -> TenantProfile:
+    scope = authorise(uow, ctx)
+    return profile_view(settings_target(uow, scope, tenant_id))
+
+
+def update_account_settings(uow: UnitOfWork, ctx: CallContext, update: TenantProfileUpdate,
+                            tenant_id: uuid.UUID | None = None, now: datetime | None = None) -> TenantProfile:
+    scope = authorise(uow, ctx, ADMINISTRATOR)
+    tenant = settings_target(uow, scope, tenant_id)
+    return change_profile(uow, scope, tenant, update, TenancyEvent.SETTINGS_CHANGED, tenant.id,
+                          now or datetime.now(UTC))
+

@@ -1,0 +1,165 @@
+"""Between rows and the pure domain: subscription state, roll-ups, and their SQL forms.
+
+The SQL expressions here mirror the pure rules (``subscriptions.account_status``,
+``rollups.task_status``) so that filters and counters run in the database; the use-case
+tests check that both agree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from contracts.tenancy import AccountStatus, BackupStatus, DefaultSubscription, Plan, RunStatus, TaskStatus
+from services.tenancy.models import Account, BackupTask, OwnerRollup
+from services.tenancy.rollups import AccountRollup, LatestRun, OwnerDelta
+from services.tenancy.subscriptions import Lifecycle, Subscription, expiring_from
+
+# ---- subscription state --------------------------------------------------------------------
+
+
+def subscription_of(account: Account) -> Subscription:
+    return Subscription(
+        status=Lifecycle(account.status),
+        plan=Plan(account.plan) if account.plan else None,
+        auto_subscribe=Plan(account.auto_subscribe) if account.auto_subscribe else None,
+        trial_started_at=account.trial_started_at,
+        trial_ends_at=account.trial_ends_at,
+        subscribed_at=account.subscribed_at,
+        expired_at=account.expired_at,
+        removed_at=account.removed_at,
+    )
+
+
+def subscription_values(sub: Subscription) -> dict[str, Any]:
+    """Column values of a subscription state (for a new row, or a conditional UPDATE)."""
+    return {
+        "status": str(sub.status),
+        "plan": str(sub.plan) if sub.plan else None,
+        "auto_subscribe": str(sub.auto_subscribe) if sub.auto_subscribe else None,
+        "trial_started_at": sub.trial_started_at,
+        "trial_ends_at": sub.trial_ends_at,
+        "subscribed_at": sub.subscribed_at,
+        "expired_at": sub.expired_at,
+        "removed_at": sub.removed_at,
+    }
+
+
+def move_subscription(session: Session, account: Account, before: Subscription, after: Subscription) -> bool:
+    """Write ``after`` only if the row still holds ``before``'s status: True when this call won.
+
+    Two instances (or a timer and an operator) racing for the same account: exactly one
+    update matches, the other changes nothing and announces nothing.
+    """
+    result = session.execute(
+        sa.update(Account)
+        .where(Account.id == account.id, Account.status == str(before.status))
+        .values(**subscription_values(after))
+        .execution_options(synchronize_session=False)
+    )
+    won = result.rowcount == 1  # type: ignore[attr-defined]
+    if won:
+        session.expire(account)  # later reads see the new state
+    return won
+
+
+def account_status_conditions(now: datetime) -> dict[AccountStatus, sa.ColumnElement[bool]]:
+    """SQL for each shown account status (``subscriptions.account_status``)."""
+    threshold = expiring_from(now)
+    trial = Account.status == Lifecycle.TRIAL.value
+    subscribed = Account.status == Lifecycle.SUBSCRIBED.value
+    return {
+        AccountStatus.TRIAL_STARTED: sa.and_(trial, Account.trial_ends_at > threshold),
+        AccountStatus.TRIAL_EXPIRING: sa.and_(trial, Account.trial_ends_at <= threshold),
+        AccountStatus.TRIAL_EXPIRED: Account.status == Lifecycle.TRIAL_EXPIRED.value,
+        AccountStatus.MONTHLY_SUBSCRIBED: sa.and_(subscribed, Account.plan == Plan.MONTHLY.value),
+        AccountStatus.ANNUAL_SUBSCRIBED: sa.and_(subscribed, Account.plan == Plan.ANNUAL.value),
+        AccountStatus.REMOVED: Account.status == Lifecycle.REMOVED.value,
+    }
+
+
+def subscription_choice(value: str | None, fallback: str) -> DefaultSubscription:
+    return DefaultSubscription(value or fallback)
+
+
+# ---- roll-ups ------------------------------------------------------------------------------------
+
+
+def rollup_of(account: Account) -> AccountRollup:
+    return AccountRollup(
+        size_bytes=account.size_bytes,
+        seats=account.seats,
+        tasks=account.tasks,
+        success=account.tasks_success,
+        partial=account.tasks_partial,
+        failure=account.tasks_failure,
+    )
+
+
+def write_rollup(account: Account, rollup: AccountRollup) -> None:
+    account.size_bytes = rollup.size_bytes
+    account.seats = rollup.seats
+    account.tasks = rollup.tasks
+    account.tasks_success = rollup.success
+    account.tasks_partial = rollup.partial
+    account.tasks_failure = rollup.failure
+    account.backup_status = rollup.backup_status.value
+
+
+def latest_of(task: BackupTask) -> LatestRun | None:
+    if task.last_run_id is None or task.last_finished_at is None or task.last_status is None:
+        return None
+    return LatestRun(task.last_run_id, RunStatus(task.last_status), task.last_finished_at,
+                     task.last_size_bytes, task.last_seats)
+
+
+_BACKUP_COLUMNS = {
+    BackupStatus.NO_BACKUP: "backup_no_backup",
+    BackupStatus.SUCCESSFUL: "backup_successful",
+    BackupStatus.PARTIALLY_FAILED: "backup_partially_failed",
+    BackupStatus.FAILED: "backup_failed",
+}
+
+
+_OWNER_COLUMNS = ("accounts", "tasks", "size_bytes", "seats", *_BACKUP_COLUMNS.values())
+_OWNER_TABLE: sa.Table = OwnerRollup.__table__  # type: ignore[assignment]
+# One statement for every owner: each column plus its delta (an executemany, one round trip).
+_ADD_TO_OWNER = (
+    sa.update(_OWNER_TABLE)
+    .where(_OWNER_TABLE.c.owner_id == sa.bindparam("owner"))
+    .values({column: _OWNER_TABLE.c[column] + sa.bindparam(f"d_{column}") for column in _OWNER_COLUMNS})
+)
+
+
+def apply_owner_deltas(session: Session, deltas: dict[uuid.UUID, OwnerDelta]) -> None:
+    """Add each delta to its owner's roll-up, in owner id order (a fixed lock order).
+
+    Increments in SQL (``x = x + d``): concurrent changes of one owner never lose an update.
+    """
+    rows = []
+    for owner_id in sorted(deltas):
+        delta = deltas[owner_id]
+        if not delta:
+            continue
+        row: dict[str, Any] = {"owner": owner_id, "d_accounts": delta.accounts, "d_tasks": delta.tasks,
+                               "d_size_bytes": delta.size_bytes, "d_seats": delta.seats}
+        for status, column in _BACKUP_COLUMNS.items():
+            row[f"d_{column}"] = delta.backup.get(status, 0)
+        rows.append(row)
+    if rows:
+        session.flush()  # accounts before owners: the lock order
+        session.connection().execute(_ADD_TO_OWNER, rows)
+
+
+def task_status_case(accounts: Any, tasks: Any, failed: Any, partially_failed: Any) -> sa.ColumnElement[str]:
+    """SQL of ``rollups.task_status`` over roll-up columns."""
+    return sa.case(
+        (accounts == 0, TaskStatus.NO_ACCOUNTS_YET.value),
+        (tasks == 0, TaskStatus.NO_TASKS_YET.value),
+        ((failed + partially_failed) > 0, TaskStatus.FAILURES.value),
+        else_=TaskStatus.SUCCESSFUL.value,
+    )
