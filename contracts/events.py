@@ -25,7 +25,6 @@ class IdentityEvent(StrEnum):
     RECOVERY_CODE_USED = "recovery_code_used"
     IP_RESTRICTIONS_CHANGED = "ip_restrictions_changed"
     PASSWORD_POLICY_CHANGED = "password_policy_changed"
-    ACCOUNT_ACCESSED = "account_accessed"
     ENGINE_KEY_CREATED = "engine_key_created"
 
 
@@ -43,6 +42,7 @@ class TenancyEvent(StrEnum):
     ACCOUNT_STATUS_CHANGED = "account_status_changed"
     BACKUP_TASK_CHANGED = "backup_task_changed"
     BACKUP_RUN_RECORDED = "backup_run_recorded"
+    ACCOUNT_ACCESSED = "account_accessed"
 
 
 class BillingEvent(StrEnum):

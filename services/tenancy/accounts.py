@@ -165,7 +165,13 @@ def create_account(uow: UnitOfWork, ctx: CallContext, request: AccountCreateRequ
 def get_account(uow: UnitOfWork, ctx: CallContext, account_id: uuid.UUID, now: datetime | None = None) -> AccountView:
     scope = authorise(uow, ctx)
     tenant, account = visible_account(uow, scope, account_id)
-    return load_view(uow, tenant, account, _utc(now))
+    view = load_view(uow, tenant, account, _utc(now))
+    if ctx.caller.user_id is not None and ctx.caller.tenant_id != account_id:
+        # A distributor's or partner's user opened a customer account: a security-audit fact.
+        uow.emit(TenancyEvent.ACCOUNT_ACCESSED, {"account_id": str(account_id), "account_name": view.name,
+                                                 "owner_id": str(view.owner_id)}, tenant_id=view.owner_id)
+        uow.commit()
+    return view
 
 
 # ---- the account list ------------------------------------------------------------------------------------------

@@ -269,3 +269,17 @@ def test_turning_two_factor_off_needs_a_current_code(suite, admin, mail):
     assert wrong.status_code == 422
     assert client.delete("/api/v1/me/two-factor", json={"code": totp.now()}).status_code == 204
     assert Client(suite.base_url).sign_in(user["email"], STRONG).status_code == 200
+
+
+def test_a_user_limited_to_some_accounts_finds_no_others(suite, admin, mail):
+    direct = admin.get("/api/v1/direct-accounts", params={"page_size": 200}).json()["items"]
+    assert len(direct) >= 2, direct
+    allowed, hidden = direct[0], direct[1]
+    _, member = confirmed_user(suite, admin, mail, accessible_accounts=[allowed["id"]])
+
+    listed = member.get("/api/v1/direct-accounts", params={"page_size": 200}).json()
+
+    assert [row["id"] for row in listed["items"]] == [allowed["id"]]
+    assert listed["total"] == 1
+    assert member.get(f"/api/v1/accounts/{allowed['id']}").status_code == 200
+    assert member.get(f"/api/v1/accounts/{hidden['id']}").status_code == 404
