@@ -1,17 +1,215 @@
-"""billing: billing method and details, card tokens, prices, usage, invoices, payments."""
+"""billing: billing method and details, card tokens, prices, usage, invoices, payments.
+
+Entrypoints only: parse the wire input, call a use case, return the wire output. Only a
+distributor's users (with "view billing") and operators get answers (services/billing/access.py).
+"""
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+from eventlet import tpool
+from nameko.timer import Timer
+
+from contracts.billing import (
+    BillingDetails,
+    BillingFilterRequest,
+    BillingMethodRequest,
+    BillingRunRequest,
+    CardAddRequest,
+    DocumentRequest,
+    HistoryQuery,
+    PayInvoiceRequest,
+    RecordPaymentRequest,
+    RollupQuery,
+    StatusQuery,
+)
+from contracts.envelope import EventEnvelope
+from contracts.errors import ValidationFailed
+from contracts.events import TenancyEvent
 from servicekit.base import ServiceBase
 from servicekit.db import Database
+from servicekit.events import event_handler
+from servicekit.idempotency import idempotent_handler
+from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging
+from servicekit.rpc import rpc
+from servicekit.validation import parse
+from services.billing import payments, profiles, projection, queries, runs
+from services.billing.access import billing_scope, require_operator
+from services.billing.pricebook import PriceBook, load_price_book
+from services.billing.processor import LocalTestProcessor, PaymentProcessor
+from services.billing.settings import BillingSettings
 
 configure_logging("billing")
+
+TENANCY = "tenancy"
+
+
+class BillingClock(Timer):
+    """nameko's timer, its interval read from ``BILLING_CLOCK_SECONDS`` when the service starts."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(interval=BillingSettings().clock_seconds, **kwargs)
+
+    def setup(self) -> None:
+        self.interval = BillingSettings().clock_seconds
+
+
+@functools.lru_cache(maxsize=4)
+def _local_processor(path: Path) -> LocalTestProcessor:
+    return LocalTestProcessor(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _price_book(path: Path | None) -> PriceBook:
+    return load_price_book(path)
+
+
+def _projector(event_type: TenancyEvent) -> Any:
+    """The idempotent handler of one of tenancy's event types (services/billing/projection.py)."""
+
+    def project(self: Any, envelope: EventEnvelope) -> None:
+        projection.apply(self.db, envelope)
+
+    project.__name__ = project.__qualname__ = f"BillingService.on_{event_type.value}"
+    # The kit's handler: a failure is retried with back-off, a poison event is dead-lettered.
+    return event_handler(TENANCY, event_type.value)(idempotent_handler()(project))
+
+
+def _today(value: date | None = None) -> date:
+    return value or datetime.now(UTC).date()
 
 
 class BillingService(ServiceBase):
     name = "billing"
 
     db = Database(Path(__file__).parent / "migrations")
+
+    @property
+    def settings(self) -> BillingSettings:
+        return BillingSettings()
+
+    @property
+    def book(self) -> PriceBook:
+        return _price_book(self.settings.price_book)
+
+    @property
+    def processor(self) -> PaymentProcessor:
+        return _local_processor(self.settings.processor_path())
+
+    def _scope(self, distributor_id: Any = None) -> Any:
+        return billing_scope(self.context, parse_uuid(distributor_id, "distributor_id") if distributor_id else None)
+
+    # ---- billing method and details ---------------------------------------------------------------
+
+    @rpc
+    def get_billing_method(self, distributor_id: str | None = None) -> dict[str, Any]:
+        return profiles.get_method(self.db, self._scope(distributor_id)).to_wire()
+
+    @rpc
+    def set_billing_method(self, request: dict[str, Any]) -> dict[str, Any]:
+        parsed = parse(BillingMethodRequest, request)
+        return profiles.choose_method(self.db, self._scope(parsed.distributor_id), parsed.method).to_wire()
+
+    @rpc
+    def get_billing_details(self, distributor_id: str | None = None) -> dict[str, Any]:
+        return profiles.get_details(self.db, self._scope(distributor_id)).to_wire()
+
+    @rpc
+    def set_billing_details(self, request: dict[str, Any]) -> dict[str, Any]:
+        parsed = parse(BillingDetails, request)
+        return profiles.set_details(self.db, self._scope(parsed.distributor_id), parsed, self.book).to_wire()
+
+    # ---- cards ----------------------------------------------------------------------------------------
+
+    @rpc
+    def list_cards(self, distributor_id: str | None = None) -> dict[str, Any]:
+        return profiles.list_cards(self.db, self._scope(distributor_id)).to_wire()
+
+    @rpc
+    def add_card(self, request: dict[str, Any], distributor_id: str | None = None) -> dict[str, Any]:
+        parsed = parse(CardAddRequest, request)
+        return profiles.add_card(self.db, self._scope(distributor_id), parsed, self.processor).to_wire()
+
+    @rpc
+    def activate_card(self, card_id: str, distributor_id: str | None = None) -> dict[str, Any]:
+        return profiles.activate_card(self.db, self._scope(distributor_id), parse_uuid(card_id, "id")).to_wire()
+
+    @rpc
+    def delete_card(self, card_id: str, distributor_id: str | None = None) -> None:
+        profiles.delete_card(self.db, self._scope(distributor_id), parse_uuid(card_id, "id"))
+
+    # ---- status, roll-ups, history, documents -----------------------------------------------------------
+
+    @rpc
+    def billing_status(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        parsed = parse(StatusQuery, query or {})
+        return queries.account_status_page(self.db, self._scope(parsed.distributor_id), parsed, self.book,
+                                           _today(parsed.as_of)).to_wire()
+
+    @rpc
+    def billing_rollups(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        parsed = parse(RollupQuery, query or {})
+        return queries.rollups(self.db, self._scope(parsed.distributor_id), parsed, _today(parsed.as_of)).to_wire()
+
+    @rpc
+    def billing_filter(self, request: dict[str, Any]) -> dict[str, Any]:
+        parsed = parse(BillingFilterRequest, request)
+        return queries.billing_filter(self.db, self._scope(parsed.distributor_id), parsed,
+                                      _today(parsed.as_of)).to_wire()
+
+    @rpc
+    def billing_history(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        parsed = parse(HistoryQuery, query or {})
+        return queries.history(self.db, self._scope(parsed.distributor_id), parsed).to_wire()
+
+    @rpc
+    def invoice_document(self, request: dict[str, Any]) -> dict[str, Any]:
+        parsed = parse(DocumentRequest, request)
+        document = queries.bill_document(self.db, self._scope(parsed.distributor_id), parsed.reference)
+        # PDF and CSV rendering is CPU work: off the eventlet hub (STACK.md trap 10).
+        return tpool.execute(queries.render, document, parsed.format).to_wire()
+
+    # ---- payments and billing runs -------------------------------------------------------------------------
+
+    @rpc
+    def pay_invoice(self, reference: str, request: dict[str, Any] | None = None) -> dict[str, Any]:
+        parsed = parse(PayInvoiceRequest, request or {})
+        if not isinstance(reference, str) or len(reference) > 30:
+            raise ValidationFailed.for_field("reference", "is not an invoice reference")
+        return payments.pay_invoice(self.db, self._scope(parsed.distributor_id), reference, parsed.card_id,
+                                    self.processor).to_wire()
+
+    @rpc
+    def record_payment(self, request: dict[str, Any]) -> dict[str, Any]:
+        require_operator(self.context)
+        parsed = parse(RecordPaymentRequest, request)
+        return payments.record_payment(self.db, self.context.caller.user_id, parsed, self.book).to_wire()
+
+    @rpc
+    def run_billing(self, request: dict[str, Any]) -> dict[str, Any]:
+        require_operator(self.context)
+        parsed = parse(BillingRunRequest, request)
+        return runs.run_billing(self.db, parsed.as_of, self.book, self.processor, parsed.distributor_id).to_wire()
+
+    @BillingClock.decorator
+    def billing_clock(self) -> None:
+        """Today's snapshots, the bills of ended periods, due card charges (all idempotent)."""
+        today = _today()
+        projection.fill_snapshots(self.db, today)
+        runs.run_billing(self.db, today, self.book, self.processor)
+
+    # ---- tenancy's events: one handler (one queue) per type, bound before tenancy publishes ------------
+
+    on_tenant_created = _projector(TenancyEvent.TENANT_CREATED)
+    on_account_created = _projector(TenancyEvent.ACCOUNT_CREATED)
+    on_account_subscribed = _projector(TenancyEvent.ACCOUNT_SUBSCRIBED)
+    on_trial_expired = _projector(TenancyEvent.TRIAL_EXPIRED)
+    on_account_removed = _projector(TenancyEvent.ACCOUNT_REMOVED)
+    on_trial_deleted = _projector(TenancyEvent.TRIAL_DELETED)
+    on_backup_task_changed = _projector(TenancyEvent.BACKUP_TASK_CHANGED)
+    on_backup_run_recorded = _projector(TenancyEvent.BACKUP_RUN_RECORDED)

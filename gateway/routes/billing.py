@@ -1,0 +1,145 @@
+"""Billing of the caller's distributor (DESIGN.md §5): method, status, history, documents,
+billing details and cards. Only a distributor sees money: the gateway asks for the "view
+billing" permission, and the billing service refuses partner and customer users itself."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+from pydantic import BaseModel
+
+from contracts.billing import (
+    AccountBillingPage,
+    BillingDetails,
+    BillingDetailsView,
+    BillingMethod,
+    BillingMethodView,
+    BillingStatus,
+    CardAddRequest,
+    CardList,
+    CardView,
+    DocumentFormat,
+    DocumentReply,
+    HistoryPage,
+    PaymentView,
+)
+from gateway.auth import require_permission
+from gateway.deps import Rpc
+
+router = APIRouter(prefix="/billing", tags=["billing"], dependencies=[Depends(require_permission("view_billing"))])
+
+Reference = Annotated[str, Path(pattern=r"^INV-[0-9]{4}-[0-9]{6,}$", description="e.g. INV-2026-000123")]
+Page = Annotated[int, Query(ge=1)]
+PageSize = Annotated[int, Query(ge=1, le=200)]
+
+
+class MethodBody(BaseModel):
+    method: BillingMethod
+
+
+class PayBody(BaseModel):
+    card_id: uuid.UUID | None = None
+
+
+def _own(model: BaseModel) -> dict[str, Any]:
+    """A request for the caller's own distributor: the operators' ``distributor_id`` goes."""
+    wire = model.model_dump(mode="json")
+    wire.pop("distributor_id", None)
+    return wire
+
+
+@router.get("/method", response_model=BillingMethodView, summary="The monthly billing method (null until chosen)")
+def get_method(rpc: Rpc) -> BillingMethodView:
+    return BillingMethodView.from_wire(rpc.call("billing", "get_billing_method"))
+
+
+@router.put("/method", response_model=BillingMethodView,
+            summary="Choose the monthly billing method, once: credit card or invoice (Support switches it later)")
+def set_method(body: MethodBody, rpc: Rpc) -> BillingMethodView:
+    return BillingMethodView.from_wire(rpc.call("billing", "set_billing_method", {"method": body.method.value}))
+
+
+@router.get("/status", response_model=AccountBillingPage, summary="Billing status per account")
+def billing_status(
+    rpc: Rpc,
+    partner_id: uuid.UUID | None = None,
+    direct: bool = False,
+    billing_status: BillingStatus | None = None,
+    as_of: Annotated[date | None, Query(description="judge Due/Overdue on this day (default today)")] = None,
+    page: Page = 1,
+    page_size: PageSize = 25,
+) -> AccountBillingPage:
+    query = {"partner_id": str(partner_id) if partner_id else None, "direct": direct,
+             "billing_status": billing_status.value if billing_status else None,
+             "as_of": as_of.isoformat() if as_of else None, "page": page, "page_size": page_size}
+    return AccountBillingPage.from_wire(rpc.call("billing", "billing_status",
+                                                 {k: v for k, v in query.items() if v is not None}))
+
+
+@router.get("/history", response_model=HistoryPage, summary="Bills, newest first")
+def billing_history(rpc: Rpc, page: Page = 1, page_size: PageSize = 25) -> HistoryPage:
+    return HistoryPage.from_wire(rpc.call("billing", "billing_history", {"page": page, "page_size": page_size}))
+
+
+def _document(rpc: Rpc, reference: str, fmt: DocumentFormat) -> Response:
+    reply = DocumentReply.from_wire(rpc.call("billing", "invoice_document",
+                                             {"reference": reference, "format": fmt.value}))
+    return Response(content=base64.b64decode(reply.content_base64), media_type=reply.content_type,
+                    headers={"Content-Disposition": f'attachment; filename="{reply.filename}"',
+                             "Cache-Control": "private, no-store"})
+
+
+@router.get("/invoices/{reference}.pdf", response_class=Response, summary="The invoice (or receipt) as a PDF",
+            responses={200: {"content": {"application/pdf": {}}, "description": "the PDF"}})
+def invoice_pdf(reference: Reference, rpc: Rpc) -> Response:
+    return _document(rpc, reference, DocumentFormat.PDF)
+
+
+@router.get("/invoices/{reference}.csv", response_class=Response,
+            summary="The detail of a consolidated bill as CSV (RFC 4180): one row per account and service",
+            responses={200: {"content": {"text/csv": {}}, "description": "the CSV"}})
+def invoice_csv(reference: Reference, rpc: Rpc) -> Response:
+    return _document(rpc, reference, DocumentFormat.CSV)
+
+
+@router.post("/invoices/{reference}/pay", response_model=PaymentView,
+             summary="Pay a bill now with a saved card (default: the active card)")
+def pay_invoice(reference: Reference, body: PayBody, rpc: Rpc) -> PaymentView:
+    request = {"card_id": str(body.card_id)} if body.card_id else {}
+    return PaymentView.from_wire(rpc.call("billing", "pay_invoice", reference, request))
+
+
+@router.get("/details", response_model=BillingDetailsView, summary="Billing details (null until entered)")
+def get_details(rpc: Rpc) -> BillingDetailsView:
+    return BillingDetailsView.from_wire(rpc.call("billing", "get_billing_details"))
+
+
+@router.put("/details", response_model=BillingDetailsView, summary="Replace the billing details")
+def set_details(body: BillingDetails, rpc: Rpc) -> BillingDetailsView:
+    return BillingDetailsView.from_wire(rpc.call("billing", "set_billing_details", _own(body)))
+
+
+@router.get("/cards", response_model=CardList, summary="Saved cards: display data only")
+def list_cards(rpc: Rpc) -> CardList:
+    return CardList.from_wire(rpc.call("billing", "list_cards"))
+
+
+@router.post("/cards", response_model=CardView, status_code=201,
+             summary="Save a card by the payment processor's token (never a card number)")
+def add_card(body: CardAddRequest, rpc: Rpc) -> CardView:
+    return CardView.from_wire(rpc.call("billing", "add_card", body.to_wire()))
+
+
+@router.post("/cards/{card_id}/activate", response_model=CardView, summary="Make this the active card")
+def activate_card(card_id: uuid.UUID, rpc: Rpc) -> CardView:
+    return CardView.from_wire(rpc.call("billing", "activate_card", str(card_id)))
+
+
+@router.delete("/cards/{card_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a saved card")
+def delete_card(card_id: uuid.UUID, rpc: Rpc) -> Response:
+    rpc.call("billing", "delete_card", str(card_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

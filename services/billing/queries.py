@@ -1,0 +1,324 @@
+"""What billing answers: status per account, roll-ups and filters for the dashboard,
+history, and the documents (PDF, CSV) of a bill. Read-only."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from contracts.billing import (
+    CONSOLIDATED_BILL,
+    ROLLUP_LABELS,
+    AccountBillingPage,
+    AccountBillingRow,
+    BillingFilterReply,
+    BillingFilterRequest,
+    DocumentFormat,
+    DocumentReply,
+    HistoryPage,
+    HistoryQuery,
+    HistoryRow,
+    InvoiceKind,
+    OwnerRollup,
+    RollupList,
+    RollupQuery,
+    RollupStatus,
+    StatusQuery,
+)
+from contracts.errors import NotFound
+from contracts.tenancy import Plan
+from servicekit.db import UnitOfWork
+from services.billing import documents, status
+from services.billing.access import BillingScope
+from services.billing.documents import BillDocument
+from services.billing.forecast import DEFAULT_WINDOW_DAYS, blended_unit_price, forecast_amount, forecast_seats
+from services.billing.invoicing import InvoiceLine, LineItem
+from services.billing.models import Account, Invoice, InvoiceLineRow, Owner, Task, UsageSnapshot
+from services.billing.money import ZERO
+from services.billing.payments import invoice_by_reference
+from services.billing.periods import active_days, month_of, renewal_date
+from services.billing.pricebook import PriceBook
+from services.billing.profiles import profile_of
+from services.billing.sql import money
+
+# ---- account bill summaries -------------------------------------------------------------------
+
+
+def bills_by_account(uow: UnitOfWork, distributor_id: uuid.UUID) -> dict[uuid.UUID, status.AccountBills]:
+    unpaid = Invoice.paid_at.is_(None)
+    rows = uow.session.execute(
+        sa.select(
+            InvoiceLineRow.account_id,
+            sa.func.count(),
+            sa.func.sum(sa.case((unpaid, InvoiceLineRow.amount), else_=None)),
+            sa.func.min(sa.case((unpaid, Invoice.due_date), else_=None)),
+            sa.func.max(sa.case((sa.and_(unpaid, Invoice.charge_failed.is_(True)), 1), else_=0)),
+        )
+        .join(Invoice, Invoice.id == InvoiceLineRow.invoice_id)
+        .where(Invoice.distributor_id == distributor_id)
+        .group_by(InvoiceLineRow.account_id)
+    )
+    return {
+        account_id: status.AccountBills(int(count), money(unpaid_amount) if unpaid_amount is not None else ZERO,
+                                        earliest_due, bool(failed))
+        for account_id, count, unpaid_amount, earliest_due, failed in rows
+    }
+
+
+def _accounts(uow: UnitOfWork, scope: BillingScope, partner_id: uuid.UUID | None, direct: bool,
+              account_ids: Iterable[uuid.UUID] | None) -> list[Account]:
+    query = sa.select(Account).where(Account.distributor_id == scope.distributor_id)
+    if partner_id is not None:
+        query = query.where(Account.partner_id == partner_id)
+    if direct:
+        query = query.where(Account.partner_id.is_(None))
+    wanted: frozenset[uuid.UUID] | None = frozenset(account_ids) if account_ids is not None else None
+    if scope.accessible_accounts is not None:
+        wanted = scope.accessible_accounts if wanted is None else wanted & scope.accessible_accounts
+    if wanted is not None:
+        query = query.where(Account.id.in_(list(wanted)))
+    return list(uow.session.execute(query.order_by(sa.func.lower(Account.name), Account.id)).scalars())
+
+
+def _shown(account: Account, bills: status.AccountBills) -> bool:
+    """Removed accounts stay listed while they still owe something."""
+    return account.status != "removed" or bills.unpaid_amount > 0
+
+
+# ---- forecast ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Usage:
+    daily: dict[uuid.UUID, dict[date, int]]
+    by_service: dict[uuid.UUID, list[tuple[str | None, int]]]
+
+
+def _usage(uow: UnitOfWork, account_ids: list[uuid.UUID], today: date) -> _Usage:
+    daily: dict[uuid.UUID, dict[date, int]] = {}
+    by_service: dict[uuid.UUID, list[tuple[str | None, int]]] = {}
+    if not account_ids:
+        return _Usage(daily, by_service)
+    first = today - timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+    for account_id, day, seats in uow.session.execute(
+        sa.select(UsageSnapshot.account_id, UsageSnapshot.day, sa.func.sum(UsageSnapshot.seats))
+        .where(UsageSnapshot.account_id.in_(account_ids), UsageSnapshot.day >= first, UsageSnapshot.day <= today)
+        .group_by(UsageSnapshot.account_id, UsageSnapshot.day)
+    ):
+        daily.setdefault(account_id, {})[day] = int(seats or 0)
+    for account_id, service, seats in uow.session.execute(
+        sa.select(Task.account_id, Task.service, sa.func.sum(Task.seats))
+        .where(Task.account_id.in_(account_ids)).group_by(Task.account_id, Task.service)
+    ):
+        by_service.setdefault(account_id, []).append((service, int(seats or 0)))
+    return _Usage(daily, by_service)
+
+
+def daily_series(observed: dict[date, int], today: date, fallback: int) -> list[int]:
+    """One value per day from the first observation to ``today``, carrying values forward."""
+    if not observed:
+        return [fallback] if fallback else []
+    series, value = [], 0
+    day = min(observed)
+    while day <= today:
+        value = observed.get(day, value)
+        series.append(value)
+        day += timedelta(days=1)
+    return series
+
+
+def _forecast(account: Account, usage: _Usage, book: PriceBook, currency: str, today: date) -> Decimal | None:
+    if account.status != "subscribed" or account.plan is None or account.subscribed_on is None:
+        return None
+    plan = Plan(account.plan)
+    observed = usage.daily.get(account.id, {})
+    series = daily_series(observed, today, account.seats)
+    if not series:
+        return ZERO
+    mix = usage.by_service.get(account.id, [])
+    unit = blended_unit_price([(seats, book.unit_price(currency, service, plan)) for service, seats in mix],
+                              book.unit_price(currency, None, plan))
+    bill_day = renewal_date(plan is Plan.ANNUAL, account.subscribed_on, today)
+    if plan is Plan.ANNUAL:
+        seats = forecast_seats(series, (bill_day - today).days)
+        return forecast_amount(seats or 0, unit)
+    period = month_of(today)
+    peak = max((seats for day, seats in observed.items() if period.contains(day)), default=0)
+    seats = forecast_seats(series, (period.end - today).days, floor=peak)
+    days = active_days(period, account.subscribed_on, account.removed_on)
+    return forecast_amount(seats or 0, unit, days, period.days)
+
+
+# ---- status ------------------------------------------------------------------------------------
+
+
+def _renewal(account: Account, today: date) -> date | None:
+    if account.status != "subscribed" or account.plan is None or account.subscribed_on is None:
+        return None
+    return renewal_date(account.plan == Plan.ANNUAL.value, account.subscribed_on, today)
+
+
+def account_status_page(uow: UnitOfWork, scope: BillingScope, query: StatusQuery, book: PriceBook,
+                        today: date) -> AccountBillingPage:
+    currency = profile_of(uow, scope.distributor_id).currency
+    bills = bills_by_account(uow, scope.distributor_id)
+    rows = []
+    for account in _accounts(uow, scope, query.partner_id, query.direct, query.account_ids):
+        summary = bills.get(account.id, status.AccountBills())
+        state = status.account_status(summary, today)
+        if _shown(account, summary) and (query.billing_status is None or state is query.billing_status):
+            rows.append((account, summary, state))
+    page = rows[(query.page - 1) * query.page_size:query.page * query.page_size]
+    usage = _usage(uow, [account.id for account, _, _ in page], today)
+    items = [
+        AccountBillingRow(
+            account_id=account.id, account_name=account.name, email=account.email, partner_id=account.partner_id,
+            billing_status=state, subscription=Plan(account.plan) if account.plan and account.status == "subscribed"
+            else None, renewal_date=_renewal(account, today), amount_due=summary.unpaid_amount, currency=currency,
+            next_payment_forecast=_forecast(account, usage, book, currency, today),
+        )
+        for account, summary, state in page
+    ]
+    uow.commit()
+    return AccountBillingPage(items=items, page=query.page, page_size=query.page_size, total=len(rows))
+
+
+# ---- roll-ups and filters ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _OwnerTotals:
+    owed: Decimal
+    exception: bool
+
+
+def _owner_totals(uow: UnitOfWork, distributor_id: uuid.UUID, today: date) -> dict[uuid.UUID | None, _OwnerTotals]:
+    """Unpaid amounts and exceptions per partner (None: the direct accounts)."""
+    exception = sa.or_(Invoice.charge_failed.is_(True), Invoice.due_date < today)
+    rows = uow.session.execute(
+        sa.select(InvoiceLineRow.partner_id, sa.func.sum(InvoiceLineRow.amount),
+                  sa.func.max(sa.case((exception, 1), else_=0)))
+        .join(Invoice, Invoice.id == InvoiceLineRow.invoice_id)
+        .where(Invoice.distributor_id == distributor_id, Invoice.paid_at.is_(None))
+        .group_by(InvoiceLineRow.partner_id)
+    )
+    return {partner_id: _OwnerTotals(money(owed), bool(flag)) for partner_id, owed, flag in rows}
+
+
+def _rollup(owner_id: uuid.UUID, direct: bool, totals: _OwnerTotals | None, currency: str) -> OwnerRollup:
+    state = status.rollup_status(totals.exception if totals else False)
+    return OwnerRollup(owner_id=owner_id, direct=direct, amount_owed=totals.owed if totals else ZERO,
+                       currency=currency, billing_status=state, label=ROLLUP_LABELS[state])
+
+
+def _partners(uow: UnitOfWork, distributor_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(uow.session.execute(
+        sa.select(Owner.id).where(Owner.parent_id == distributor_id, Owner.kind == "partner")
+    ).scalars())
+
+
+def rollups(uow: UnitOfWork, scope: BillingScope, query: RollupQuery, today: date) -> RollupList:
+    currency = profile_of(uow, scope.distributor_id).currency
+    totals = _owner_totals(uow, scope.distributor_id, today)
+    owners = query.owner_ids if query.owner_ids is not None else [*_partners(uow, scope.distributor_id),
+                                                                  scope.distributor_id]
+    items = [
+        _rollup(owner, True, totals.get(None), currency) if owner == scope.distributor_id
+        else _rollup(owner, False, totals.get(owner), currency)
+        for owner in owners
+    ]
+    uow.commit()
+    return RollupList(items=items)
+
+
+def billing_filter(uow: UnitOfWork, scope: BillingScope, request: BillingFilterRequest,
+                   today: date) -> BillingFilterReply:
+    if request.level == "owners":
+        totals = _owner_totals(uow, scope.distributor_id, today)
+        exceptions = {partner for partner, t in totals.items() if t.exception}
+        partners = set(_partners(uow, scope.distributor_id)) | {p for p in totals if p is not None}
+        want_exceptions = request.owner_status is RollupStatus.WITH_EXCEPTIONS
+        ids = sorted((p for p in partners if (p in exceptions) == want_exceptions), key=str)
+        uow.commit()
+        return BillingFilterReply(ids=ids, includes_direct=(None in exceptions) == want_exceptions)
+    owner = request.owner_id
+    direct = owner is None or owner == scope.distributor_id
+    bills = bills_by_account(uow, scope.distributor_id)
+    matching = [
+        account.id for account in _accounts(uow, scope, None if direct else owner, direct, None)
+        if _shown(account, bills.get(account.id, status.AccountBills()))
+        and status.account_status(bills.get(account.id, status.AccountBills()), today) is request.account_status
+    ]
+    uow.commit()
+    return BillingFilterReply(ids=matching)
+
+
+# ---- history and documents ---------------------------------------------------------------------------
+
+
+def history(uow: UnitOfWork, scope: BillingScope, query: HistoryQuery) -> HistoryPage:
+    base = sa.select(Invoice).where(Invoice.distributor_id == scope.distributor_id)
+    total = int(uow.session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one())
+    invoices = list(uow.session.execute(
+        base.order_by(Invoice.issue_date.desc(), Invoice.reference.desc())
+        .offset((query.page - 1) * query.page_size).limit(query.page_size)
+    ).scalars())
+    annual = [i.id for i in invoices if i.kind == InvoiceKind.ANNUAL.value]
+    names = dict(uow.session.execute(
+        sa.select(InvoiceLineRow.invoice_id, InvoiceLineRow.account_name).where(InvoiceLineRow.invoice_id.in_(annual))
+    ).all()) if annual else {}
+    items = [
+        HistoryRow(
+            reference=i.reference, account_id=i.account_id,
+            account_name=CONSOLIDATED_BILL if i.kind == InvoiceKind.CONSOLIDATED.value else names.get(i.id, ""),
+            issue_date=i.issue_date, due_date=i.due_date, amount=i.total, currency=i.currency,
+            consolidated=i.kind == InvoiceKind.CONSOLIDATED.value, period_start=i.period_start,
+            period_end=i.period_end, paid=i.paid_at is not None, document="receipt" if i.paid_at else "invoice",
+        )
+        for i in invoices
+    ]
+    uow.commit()
+    return HistoryPage(items=items, page=query.page, page_size=query.page_size, total=total)
+
+
+def _line(row: InvoiceLineRow) -> InvoiceLine:
+    items = tuple(LineItem(item.get("service"), int(item["seats"]), Decimal(item["unit_price"]),
+                           Decimal(item["amount"])) for item in row.items)
+    return InvoiceLine(row.account_id, row.account_name, row.partner_id, Plan(row.plan), row.seats, row.days,
+                       row.period_days, items)
+
+
+def bill_document(uow: UnitOfWork, scope: BillingScope, reference: str) -> BillDocument:
+    invoice = invoice_by_reference(uow, reference, scope.distributor_id)
+    rows = uow.session.execute(
+        sa.select(InvoiceLineRow).where(InvoiceLineRow.invoice_id == invoice.id)
+        .order_by(sa.func.lower(InvoiceLineRow.account_name), InvoiceLineRow.id)
+    ).scalars()
+    document = BillDocument(
+        reference=invoice.reference, consolidated=invoice.kind == InvoiceKind.CONSOLIDATED.value,
+        issue_date=invoice.issue_date, due_date=invoice.due_date, period_start=invoice.period_start,
+        period_end=invoice.period_end, currency=invoice.currency, total=invoice.total, bill_to=list(invoice.bill_to),
+        lines=[_line(row) for row in rows], paid_on=invoice.paid_at.date() if invoice.paid_at else None,
+        paid_by=(invoice.paid_by or "").replace("_", " ") or None,
+    )
+    uow.commit()
+    return document
+
+
+def render(document: BillDocument, fmt: DocumentFormat) -> DocumentReply:
+    """The document's bytes (CPU-bound: the service runs this off the eventlet hub)."""
+    if fmt is DocumentFormat.CSV:
+        if not document.consolidated:
+            raise NotFound("the detailed CSV is for consolidated bills")
+        content, content_type = documents.render_csv(document), "text/csv; charset=utf-8"
+    else:
+        content, content_type = documents.render_pdf(document), "application/pdf"
+    return DocumentReply(filename=f"{document.reference}.{fmt.value}", content_type=content_type,
+                         content_base64=base64.b64encode(content).decode("ascii"))
+

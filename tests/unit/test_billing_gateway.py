@@ -1,0 +1,130 @@
+"""The billing routes of the gateway, against a fake billing service."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from contracts.errors import PermissionDenied
+from contracts.identity import Principal, UserView
+from gateway.app import create_app
+from gateway.testing import FakeRpcClient
+
+AUTH = {"Authorization": "Bearer " + "t" * 43}
+DETAILS = {
+    "first_name": "Dana", "last_name": "Reyes", "billing_email": "ap@northwind.example", "company": "Northwind",
+    "company_tax_id": "GB123456789", "address_line1": "1 Harbour St", "city": "Leeds", "zip": "LS1 4AP",
+    "country": "GB", "phone": "+44 113 496 0000",
+}
+
+
+def principal(kind: str = "distributor", role: str = "administrator", permissions: tuple[str, ...] = ()) -> dict:
+    user = UserView(id=uuid.uuid4(), tenant_id=uuid.uuid4(), tenant_kind=kind, email="u@example.com",
+                    credential_type="password", role=role, permissions=list(permissions), accessible_accounts="all",
+                    email_confirmed=True, two_factor_enabled=False, created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    return Principal(session_id=uuid.uuid4(), user=user, password_expired=False).to_wire()
+
+
+def http(answers: dict, who: dict | None = None) -> tuple[TestClient, FakeRpcClient]:
+    fake = FakeRpcClient({("identity", "check_session"): who or principal(), **answers})
+    return TestClient(create_app(rpc_client_factory=lambda _: fake)), fake
+
+
+def billing_calls(fake: FakeRpcClient) -> list:
+    return [c.call for c in fake.calls if c.call.service == "billing"]
+
+
+def test_the_pdf_comes_back_as_a_pdf_attachment():
+    document = {"filename": "INV-2026-000001.pdf", "content_type": "application/pdf",
+                "content_base64": base64.b64encode(b"%PDF-1.4 fake").decode()}
+    client, fake = http({("billing", "invoice_document"): document})
+
+    response = client.get("/api/v1/billing/invoices/INV-2026-000001.pdf", headers=AUTH)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"] == 'attachment; filename="INV-2026-000001.pdf"'
+    assert response.content == b"%PDF-1.4 fake"
+    assert billing_calls(fake)[0].args == ({"reference": "INV-2026-000001", "format": "pdf"},)
+
+
+def test_the_csv_asks_for_the_csv():
+    document = {"filename": "INV-2026-000001.csv", "content_type": "text/csv; charset=utf-8",
+                "content_base64": base64.b64encode(b"reference\r\n").decode()}
+    client, fake = http({("billing", "invoice_document"): document})
+
+    response = client.get("/api/v1/billing/invoices/INV-2026-000001.csv", headers=AUTH)
+
+    assert response.headers["content-type"].startswith("text/csv")
+    assert billing_calls(fake)[0].args[0]["format"] == "csv"
+
+
+def test_a_malformed_reference_never_reaches_billing():
+    client, fake = http({})
+    assert client.get("/api/v1/billing/invoices/..%2Fetc.pdf", headers=AUTH).status_code in (404, 422)
+    assert billing_calls(fake) == []
+
+
+def test_a_card_number_in_billing_details_is_refused_at_the_gateway():
+    client, fake = http({("billing", "set_billing_details"): {}})
+
+    response = client.put("/api/v1/billing/details", headers=AUTH,
+                          json={**DETAILS, "address_line2": "4242 4242 4242 4242"})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["fields"][0]["field"] == "address_line2"
+    assert "4242" not in response.text
+    assert billing_calls(fake) == []
+
+
+def test_a_cvc_next_to_a_token_is_refused():
+    client, fake = http({("billing", "add_card"): {}})
+    response = client.post("/api/v1/billing/cards", headers=AUTH, json={"token": "tok_visa", "cvc": "123"})
+    assert response.status_code == 422 and billing_calls(fake) == []
+
+
+def test_a_distributor_cannot_slip_another_distributor_into_its_details():
+    client, fake = http({("billing", "set_billing_details"): lambda request: {
+        "distributor_id": str(uuid.uuid4()), "details": None}})
+    client.put("/api/v1/billing/details", headers=AUTH, json={**DETAILS, "distributor_id": str(uuid.uuid4())})
+    assert "distributor_id" not in billing_calls(fake)[0].args[0]
+
+
+def test_a_user_without_view_billing_is_refused_before_billing_is_asked():
+    client, fake = http({}, who=principal(role="custom", permissions=("view_dashboard",)))
+    assert client.get("/api/v1/billing/history", headers=AUTH).status_code == 403
+    assert billing_calls(fake) == []
+
+
+def test_billings_own_refusal_of_a_partner_is_a_403():
+    client, _ = http({("billing", "billing_history"): PermissionDenied("only a distributor sees billing")},
+                     who=principal(kind="partner"))
+    response = client.get("/api/v1/billing/history", headers=AUTH)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("post", "/api/v1/operator/billing-runs"), ("post", "/api/v1/operator/billing/payments"),
+    ("put", f"/api/v1/operator/distributors/{uuid.uuid4()}/billing/method"),
+])
+def test_operator_billing_routes_refuse_a_distributor(method, path):
+    client, fake = http({})
+    response = getattr(client, method)(path, headers=AUTH, json={})
+    assert response.status_code in (403, 422)
+    assert billing_calls(fake) == []
+
+
+def test_the_status_filters_travel_to_billing():
+    client, fake = http({("billing", "billing_status"): {"items": [], "page": 2, "page_size": 10, "total": 0}})
+    partner = uuid.uuid4()
+
+    client.get(f"/api/v1/billing/status?partner_id={partner}&billing_status=overdue&as_of=2027-01-01&page=2"
+               "&page_size=10", headers=AUTH)
+
+    assert billing_calls(fake)[0].args[0] == {"partner_id": str(partner), "direct": False,
+                                              "billing_status": "overdue", "as_of": "2027-01-01", "page": 2,
+                                              "page_size": 10}

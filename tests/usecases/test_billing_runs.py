@@ -1,0 +1,472 @@
+"""Billing on the real use cases and a real (SQLite) database: tenancy's events in, bills out."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from contracts.billing import (
+    BillingFilterRequest,
+    BillingMethod,
+    BillingStatus,
+    CardAddRequest,
+    HistoryQuery,
+    PaymentMethod,
+    RecordPaymentRequest,
+    RollupQuery,
+    RollupStatus,
+    StatusQuery,
+)
+from contracts.context import Caller
+from contracts.errors import Conflict, ValidationFailed
+from contracts.tenancy import BackupService, DefaultSubscription, Plan
+from servicekit.context import CallContext
+from servicekit.idempotency import claim
+from servicekit.testing import MigratedDatabase
+from services.billing import payments, profiles, projection, queries, runs, simulate
+from services.billing.access import billing_scope
+from services.billing.models import Account, Invoice, Payment, UsageSnapshot
+from services.billing.pricebook import load_price_book
+from services.billing.processor import LocalTestProcessor
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOK = load_price_book()
+TODAY = date(2026, 12, 5)
+OPERATOR = uuid.UUID("00000000-0000-4000-8000-000000000001")
+
+
+def at(day: date, hour: int = 3) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+@pytest.fixture
+def billing_db(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[MigratedDatabase]:
+    monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path / "var"))
+    db = MigratedDatabase("billing", ROOT / "services" / "billing" / "migrations", f"sqlite:///{tmp_path}/billing.db")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def processor(tmp_path: Any) -> LocalTestProcessor:
+    return LocalTestProcessor(tmp_path / "processor.db")
+
+
+def feed(db: MigratedDatabase, *envelopes: Any) -> None:
+    """What the idempotent handlers do with each event."""
+    for envelope in envelopes:
+        uow = db.unit_of_work()
+        if claim(uow.session, envelope.event_id, "test"):
+            projection.apply(uow, envelope)
+            uow.commit()
+
+
+class Tree:
+    """A distributor with a partner, and helpers that add accounts the way tenancy announces them."""
+
+    def __init__(self, db: MigratedDatabase) -> None:
+        self.db = db
+        self.distributor = uuid.uuid4()
+        self.partner = uuid.uuid4()
+        feed(db, simulate.tenant_created(self.distributor, OPERATOR, "distributor", "Northwind"),
+             simulate.tenant_created(self.partner, self.distributor, "partner", "Contoso IT", "P-7K2M9Q"))
+
+    def account(self, name: str, plan: Plan | None, subscribed: date | None, seats: dict[BackupService, int],
+                run_days: list[date], direct: bool = False) -> uuid.UUID:
+        account_id, owner = uuid.uuid4(), self.distributor if direct else self.partner
+        kind = "distributor" if direct else "partner"
+        events = [simulate.tenant_created(account_id, owner, "account", name),
+                  simulate.account_created(account_id, owner, kind, name, DefaultSubscription.TRIAL_EXPIRING)]
+        if plan is not None and subscribed is not None:
+            events.append(simulate.account_subscribed(account_id, owner, plan, at(subscribed, 9)))
+        for service, count in seats.items():
+            task = uuid.uuid4()
+            events.append(simulate.task_added(task, account_id, service))
+            events += [simulate.run_recorded(task, account_id, owner, at(day), count) for day in run_days]
+        feed(self.db, *events)
+        return account_id
+
+    def caller(self, kind: str = "distributor", **extra: Any) -> CallContext:
+        tenant = {"distributor": self.distributor, "partner": self.partner, "operator": OPERATOR}.get(kind, uuid.uuid4())
+        return CallContext("billing", Caller(user_id=uuid.uuid4(), tenant_id=tenant, tenant_kind=kind,
+                                             role="administrator", **extra), "test")
+
+    def scope(self, kind: str = "distributor") -> Any:
+        return billing_scope(self.caller(kind), self.distributor if kind == "operator" else None)
+
+
+@pytest.fixture
+def tree(billing_db: MigratedDatabase) -> Tree:
+    return Tree(billing_db)
+
+
+def november_of_a_small_distributor(tree: Tree) -> dict[str, uuid.UUID]:
+    """The hand-checked month: November 2026 (30 days), USD."""
+    return {
+        # 10 Exchange + 10 OneDrive seats all month: 10 x 2.50 + 10 x 2.00 = 45.00
+        "alpine": tree.account("Alpine Dental", Plan.MONTHLY, date(2026, 10, 12),
+                               {BackupService.EXCHANGE: 10, BackupService.ONEDRIVE: 10}, [date(2026, 10, 30)]),
+        # subscribed 16 Nov, 7 seats: 7 x 2.50 x 15/30 = 8.75
+        "birch": tree.account("Birch Legal", Plan.MONTHLY, date(2026, 11, 16), {BackupService.EXCHANGE: 7},
+                              [date(2026, 11, 16), date(2026, 11, 20)]),
+        # a direct account, 3 Dropbox seats from 28 Nov: 3 x 2.25 x 3/30 = 0.675 -> 0.68
+        "dune": tree.account("Dune Studio", Plan.MONTHLY, date(2026, 11, 28), {BackupService.DROPBOX: 3},
+                             [date(2026, 11, 28)], direct=True),
+        # still a trial: not billed
+        "trial": tree.account("Elm Trial", None, None, {BackupService.EXCHANGE: 50}, [date(2026, 11, 3)]),
+    }
+
+
+def account_row(db: MigratedDatabase, account_id: uuid.UUID) -> Account:
+    uow = db.unit_of_work()
+    row = uow.session.get(Account, account_id)
+    uow.session.expunge_all()
+    return row
+
+
+def snapshot_days(db: MigratedDatabase, task_id: uuid.UUID) -> dict[date, int]:
+    uow = db.unit_of_work()
+    return dict(uow.session.execute(sa.select(UsageSnapshot.day, UsageSnapshot.seats)
+                                    .where(UsageSnapshot.task_id == task_id)).all())
+
+
+def run(db: MigratedDatabase, processor: LocalTestProcessor, as_of: date = date(2026, 12, 1)) -> Any:
+    return runs.run_billing(db.unit_of_work(), as_of, BOOK, processor, today=TODAY)
+
+
+def invoices(db: MigratedDatabase) -> list[Invoice]:
+    uow = db.unit_of_work()
+    rows = list(uow.session.execute(sa.select(Invoice).order_by(Invoice.reference)).scalars())
+    uow.session.expunge_all()  # plain values, still readable after the next unit of work
+    return rows
+
+
+# ---- projection --------------------------------------------------------------------------------------
+
+
+def test_accounts_learn_their_distributor_whatever_order_the_events_arrive_in(billing_db):
+    distributor, partner, account = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    feed(billing_db,
+         simulate.run_recorded(uuid.uuid4(), account, partner, at(date(2026, 11, 2)), 4),
+         simulate.account_subscribed(account, partner, Plan.MONTHLY, at(date(2026, 11, 1))),
+         simulate.account_created(account, partner, "partner", "Late Partner Ltd"),
+         simulate.tenant_created(partner, distributor, "partner", "Contoso IT"))
+
+    row = account_row(billing_db, account)
+    assert (row.distributor_id, row.partner_id, row.plan, row.status, row.seats) == (
+        distributor, partner, "monthly", "subscribed", 4)
+    assert row.subscribed_on == date(2026, 11, 1)
+
+
+def test_a_lifecycle_only_moves_forward(billing_db, tree):
+    account = tree.account("Fir Co", Plan.MONTHLY, date(2026, 11, 1), {}, [])
+    feed(billing_db, simulate.account_removed(account, tree.partner, "Fir Co", at(date(2026, 11, 10))),
+         simulate.trial_expired(account, tree.partner, at(date(2026, 11, 5))))
+
+    row = account_row(billing_db, account)
+    assert (row.status, row.removed_on) == ("removed", date(2026, 11, 10))
+
+
+def test_the_same_event_twice_is_projected_once(billing_db, tree):
+    task, account = uuid.uuid4(), tree.account("Gum Co", Plan.MONTHLY, date(2026, 11, 1), {}, [])
+    event = simulate.run_recorded(task, account, tree.partner, at(date(2026, 11, 2)), 9)
+    feed(billing_db, event, event)
+
+    assert billing_db.unit_of_work().session.get(Account, account).seats == 9
+
+
+def test_a_late_run_corrects_the_days_carried_forward_after_it(billing_db, tree):
+    task, account = uuid.uuid4(), tree.account("Hazel", Plan.MONTHLY, date(2026, 11, 1), {}, [])
+    feed(billing_db, simulate.run_recorded(task, account, tree.partner, at(date(2026, 11, 1)), 5))
+    for day in (2, 3, 4):
+        projection.fill_snapshots(billing_db.unit_of_work(), date(2026, 11, day))
+    feed(billing_db, simulate.run_recorded(task, account, tree.partner, at(date(2026, 11, 2)), 8))
+
+    assert snapshot_days(billing_db, task) == {date(2026, 11, 1): 5, date(2026, 11, 2): 8, date(2026, 11, 3): 8,
+                                               date(2026, 11, 4): 8}
+    assert account_row(billing_db, account).seats == 8  # the newest run
+
+
+def test_a_first_run_reported_after_its_days_were_filled_fills_them_in(billing_db, tree):
+    task, account = uuid.uuid4(), tree.account("Holly", Plan.MONTHLY, date(2026, 11, 1), {}, [])
+    for day in (1, 2, 3):
+        projection.fill_snapshots(billing_db.unit_of_work(), date(2026, 11, day))
+    feed(billing_db, simulate.run_recorded(task, account, tree.partner, at(date(2026, 11, 1)), 6))
+
+    assert snapshot_days(billing_db, task) == {date(2026, 11, 1): 6, date(2026, 11, 2): 6, date(2026, 11, 3): 6}
+
+
+# ---- billing runs --------------------------------------------------------------------------------------
+
+
+def test_a_month_of_usage_gives_the_expected_consolidated_invoice_to_the_cent(billing_db, tree, processor):
+    ids = november_of_a_small_distributor(tree)
+
+    reply = run(billing_db, processor)
+
+    assert (reply.consolidated_invoices, reply.annual_invoices, reply.accounts_billed) == (1, 0, 3)
+    [invoice] = invoices(billing_db)
+    assert invoice.total == Decimal("54.43")  # 45.00 + 8.75 + 0.68
+    assert (invoice.reference, invoice.kind, invoice.period_start, invoice.period_end) == (
+        "INV-2026-000001", "consolidated", date(2026, 11, 1), date(2026, 11, 30))
+    assert (invoice.issue_date, invoice.due_date, invoice.method) == (date(2026, 12, 1), date(2026, 12, 31), "invoice")
+    event = billing_db.events("invoice_issued")[-1]
+    assert event["tenant_id"] == str(tree.distributor)
+    assert event["payload"]["amount"] == "54.43" and event["payload"]["lines"] == 3
+    document = queries.bill_document(billing_db.unit_of_work(), tree.scope(), invoice.reference)
+    assert {line.account_id: line.amount for line in document.lines} == {
+        ids["alpine"]: Decimal("45.00"), ids["birch"]: Decimal("8.75"), ids["dune"]: Decimal("0.68")}
+
+
+def test_running_the_same_period_twice_issues_nothing_new(billing_db, tree, processor):
+    november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+
+    again = run(billing_db, processor, as_of=date(2026, 12, 3))
+
+    assert (again.consolidated_invoices, again.annual_invoices, again.already_billed) == (0, 0, 1)
+    assert len(invoices(billing_db)) == 1
+    assert len(billing_db.events("invoice_issued")) == 1
+
+
+def test_a_period_already_billed_gives_its_reference_number_back(billing_db, tree, processor):
+    from services.billing.issuing import next_reference
+
+    november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+    uow = billing_db.unit_of_work()
+    assert next_reference(uow, 2026) == "INV-2026-000002"
+    uow.rollback()  # as an issuer that found its period billed does
+
+    tree.account("Ivy", Plan.ANNUAL, date(2026, 12, 2), {BackupService.TEAMS: 2}, [date(2026, 12, 2)])
+    run(billing_db, processor, as_of=date(2026, 12, 2))
+    assert [i.reference for i in invoices(billing_db)] == ["INV-2026-000001", "INV-2026-000002"]
+
+
+def test_an_annual_account_gets_its_own_invoice_due_in_thirty_days(billing_db, tree, processor):
+    account = tree.account("Juniper", Plan.ANNUAL, date(2026, 11, 20), {BackupService.EXCHANGE: 12},
+                           [date(2026, 11, 20)])
+
+    reply = run(billing_db, processor, as_of=date(2026, 11, 20))
+
+    assert reply.annual_invoices == 1
+    [invoice] = invoices(billing_db)
+    assert (invoice.kind, invoice.account_id, invoice.total) == ("annual", account, Decimal("324.00"))  # 12 x 27.00
+    assert (invoice.issue_date, invoice.due_date) == (date(2026, 11, 20), date(2026, 12, 20))
+    assert (invoice.period_start, invoice.period_end) == (date(2026, 11, 20), date(2027, 11, 19))
+    assert run(billing_db, processor, as_of=date(2026, 11, 25)).annual_invoices == 0
+
+
+def test_an_annual_term_with_nothing_protected_waits_for_seats(billing_db, tree, processor):
+    account = tree.account("Kelp", Plan.ANNUAL, date(2026, 11, 20), {}, [])
+    assert run(billing_db, processor, as_of=date(2026, 11, 20)).annual_invoices == 0
+
+    feed(billing_db, simulate.run_recorded(uuid.uuid4(), account, tree.partner, at(date(2026, 11, 22)), 3))
+    assert run(billing_db, processor, as_of=date(2026, 11, 22)).annual_invoices == 1
+
+
+def test_a_run_for_a_day_to_come_is_refused(billing_db, processor):
+    with pytest.raises(ValidationFailed):
+        run(billing_db, processor, as_of=date(2026, 12, 6))
+
+
+# ---- status, payments, roll-ups -------------------------------------------------------------------------
+
+
+def status_of(db: MigratedDatabase, tree: Tree, account: uuid.UUID, today: date) -> Any:
+    page = queries.account_status_page(db.unit_of_work(), tree.scope(), StatusQuery(account_ids=[account]), BOOK,
+                                       today)
+    return page.items[0]
+
+
+def test_an_unpaid_invoice_is_due_then_overdue_the_day_after_and_paying_makes_it_current(billing_db, tree, processor):
+    ids = november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+    [invoice] = invoices(billing_db)
+
+    due = status_of(billing_db, tree, ids["alpine"], date(2026, 12, 31))
+    assert (due.billing_status, due.amount_due, due.subscription) == (BillingStatus.DUE, Decimal("45.00"), Plan.MONTHLY)
+    assert status_of(billing_db, tree, ids["alpine"], date(2027, 1, 1)).billing_status is BillingStatus.OVERDUE
+    assert status_of(billing_db, tree, ids["trial"], date(2027, 1, 1)).billing_status is BillingStatus.NONE
+
+    payments.record_payment(billing_db.unit_of_work(), uuid.uuid4(), RecordPaymentRequest(
+        reference=invoice.reference, method=PaymentMethod.PAYPAL, amount=Decimal("54.43"), currency="USD"), BOOK)
+
+    paid = status_of(billing_db, tree, ids["alpine"], date(2027, 1, 1))
+    assert (paid.billing_status, paid.amount_due) == (BillingStatus.CURRENT, Decimal("0.00"))
+    assert billing_db.events("payment_received")[-1]["payload"]["method"] == "paypal"
+
+
+def test_the_status_row_carries_renewal_and_forecast(billing_db, tree, processor):
+    ids = november_of_a_small_distributor(tree)
+    row = status_of(billing_db, tree, ids["alpine"], date(2026, 12, 5))
+
+    assert row.renewal_date == date(2027, 1, 1)
+    assert row.next_payment_forecast == Decimal("45.00")  # flat 20 seats, 2.25 blended, a whole month
+
+
+def test_roll_ups_and_filters_separate_partners_with_exceptions(billing_db, tree, processor):
+    ids = november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+    scope = tree.scope()
+
+    on_time = queries.rollups(billing_db.unit_of_work(), scope, RollupQuery(), date(2026, 12, 10))
+    late = queries.rollups(billing_db.unit_of_work(), scope, RollupQuery(), date(2027, 1, 1))
+
+    by_owner = {(r.owner_id, r.direct): (r.amount_owed, r.billing_status) for r in on_time.items}
+    assert by_owner == {(tree.partner, False): (Decimal("53.75"), RollupStatus.ON_TRACK),
+                        (tree.distributor, True): (Decimal("0.68"), RollupStatus.ON_TRACK)}
+    assert {r.label for r in late.items} == {"With exceptions"}
+    owners = queries.billing_filter(billing_db.unit_of_work(), scope, BillingFilterRequest(
+        level="owners", owner_status=RollupStatus.WITH_EXCEPTIONS, as_of=date(2027, 1, 1)), date(2027, 1, 1))
+    assert (owners.ids, owners.includes_direct) == ([tree.partner], True)
+    overdue = queries.billing_filter(billing_db.unit_of_work(), scope, BillingFilterRequest(
+        level="accounts", owner_id=tree.partner, account_status=BillingStatus.OVERDUE), date(2027, 1, 1))
+    assert set(overdue.ids) == {ids["alpine"], ids["birch"]}
+
+
+def test_bank_transfer_is_refused_for_a_small_invoice_and_amounts_must_match(billing_db, tree, processor):
+    november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+    [invoice] = invoices(billing_db)
+
+    with pytest.raises(ValidationFailed) as refused:
+        payments.record_payment(billing_db.unit_of_work(), None, RecordPaymentRequest(
+            reference=invoice.reference, method=PaymentMethod.BANK_TRANSFER, amount=invoice.total, currency="USD"),
+            BOOK)
+    assert refused.value.details["fields"][0]["field"] == "method"
+    with pytest.raises(ValidationFailed):
+        payments.record_payment(billing_db.unit_of_work(), None, RecordPaymentRequest(
+            reference=invoice.reference, method=PaymentMethod.PAYPAL, amount=Decimal("1.00"), currency="USD"), BOOK)
+
+
+def test_a_bank_transfer_pays_an_invoice_over_a_thousand_dollars(billing_db, tree, processor):
+    tree.account("Large Co", Plan.ANNUAL, date(2026, 11, 20), {BackupService.EXCHANGE: 40}, [date(2026, 11, 20)])
+    run(billing_db, processor, as_of=date(2026, 11, 20))
+    [invoice] = invoices(billing_db)  # 40 x 27.00 = 1,080.00
+
+    view = payments.record_payment(billing_db.unit_of_work(), None, RecordPaymentRequest(
+        reference=invoice.reference, method=PaymentMethod.BANK_TRANSFER, amount=Decimal("1080.00"), currency="USD",
+        external_reference="BANK-REF 2026/118"), BOOK)
+
+    assert view.status.value == "succeeded"
+    assert invoices(billing_db)[0].paid_by == "bank_transfer"
+
+
+# ---- the credit-card method ---------------------------------------------------------------------------
+
+
+def card_method(db: MigratedDatabase, tree: Tree, token: str, processor: LocalTestProcessor) -> None:
+    profiles.choose_method(db.unit_of_work(), tree.scope(), BillingMethod.CREDIT_CARD)
+    profiles.add_card(db.unit_of_work(), tree.scope(), CardAddRequest(token=token), processor)
+
+
+def test_the_card_method_charges_the_consolidated_bill_once(billing_db, tree, processor):
+    november_of_a_small_distributor(tree)
+    card_method(billing_db, tree, "tok_visa", processor)
+
+    reply = run(billing_db, processor)
+    run(billing_db, processor, as_of=date(2026, 12, 2))
+
+    assert (reply.charges_succeeded, reply.charges_failed) == (1, 0)
+    [invoice] = invoices(billing_db)
+    assert (invoice.method, invoice.due_date, invoice.paid_by) == ("credit_card", date(2026, 12, 1), "card")
+    assert processor.charges() == 1
+    received = billing_db.events("payment_received")[-1]["payload"]
+    assert (received["amount"], received["method"]) == ("54.43", "card")
+
+
+@pytest.mark.parametrize(("token", "code"), [("tok_chargeDeclined", "card_declined"),
+                                             ("tok_insufficientFunds", "insufficient_funds")])
+def test_a_failed_charge_is_recorded_as_failed_and_not_retried(billing_db, tree, processor, token, code):
+    ids = november_of_a_small_distributor(tree)
+    card_method(billing_db, tree, token, processor)
+
+    reply = run(billing_db, processor)
+    run(billing_db, processor, as_of=date(2026, 12, 4))
+
+    assert (reply.charges_succeeded, reply.charges_failed) == (0, 1)
+    assert processor.charges() == 1
+    assert billing_db.events("payment_failed")[-1]["payload"]["failure_code"] == code
+    [invoice] = invoices(billing_db)
+    assert invoice.paid_at is None and invoice.charge_failed
+    rollup = queries.rollups(billing_db.unit_of_work(), tree.scope(), RollupQuery(owner_ids=[tree.partner]),
+                             date(2026, 12, 1))
+    assert rollup.items[0].billing_status is RollupStatus.WITH_EXCEPTIONS
+    assert status_of(billing_db, tree, ids["alpine"], date(2026, 12, 1)).billing_status is BillingStatus.DUE
+
+
+def test_the_distributor_pays_a_failed_bill_with_another_card(billing_db, tree, processor):
+    november_of_a_small_distributor(tree)
+    card_method(billing_db, tree, "tok_chargeDeclined", processor)
+    run(billing_db, processor)
+    good = profiles.add_card(billing_db.unit_of_work(), tree.scope(), CardAddRequest(token="tok_mastercard"),
+                             processor)
+    [invoice] = invoices(billing_db)
+
+    view = payments.pay_invoice(billing_db.unit_of_work(), tree.scope(), invoice.reference, good.id, processor)
+
+    assert view.status.value == "succeeded"
+    with pytest.raises(Conflict):
+        payments.pay_invoice(billing_db.unit_of_work(), tree.scope(), invoice.reference, good.id, processor)
+    uow = billing_db.unit_of_work()
+    keys = set(uow.session.execute(sa.select(Payment.idempotency_key)).scalars())
+    assert keys == {f"auto:{invoice.id}", f"pay:{invoice.id}:2"}
+
+
+def test_an_interrupted_charge_is_completed_with_its_own_key_not_charged_again(billing_db, tree, processor):
+    november_of_a_small_distributor(tree)
+    card_method(billing_db, tree, "tok_visa", processor)
+
+    class Crashing:
+        name = "local_test"
+
+        def charge(self, *args: Any) -> Any:
+            processor.charge(*args)  # the processor charged ...
+            raise ConnectionError("... and the answer was lost")
+
+    run(billing_db, Crashing())  # type: ignore[arg-type]
+    [invoice] = invoices(billing_db)
+    assert invoice.paid_at is None
+    later = datetime.now(UTC) + payments.PENDING_GRACE * 2
+    assert payments.settle_pending(billing_db.unit_of_work(), processor, now=later) == 1
+
+    assert invoices(billing_db)[0].paid_at is not None
+    assert processor.charges() == 1
+
+
+# ---- history and documents ------------------------------------------------------------------------------
+
+
+def test_history_lists_consolidated_and_annual_bills_newest_first(billing_db, tree, processor):
+    november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+    tree.account("Laurel", Plan.ANNUAL, date(2026, 12, 3), {BackupService.GMAIL: 2}, [date(2026, 12, 3)])
+    run(billing_db, processor, as_of=date(2026, 12, 3))
+
+    page = queries.history(billing_db.unit_of_work(), tree.scope(), HistoryQuery())
+
+    assert [(r.reference, r.account_name, r.consolidated, r.amount) for r in page.items] == [
+        ("INV-2026-000002", "Laurel", False, Decimal("54.00")),  # 2 x (2.50 x 12 x 0.9)
+        ("INV-2026-000001", "Consolidated bill", True, Decimal("54.43")),
+    ]
+    assert page.total == 2
+
+
+def test_another_distributor_sees_none_of_it(billing_db, tree, processor):
+    november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+    other = billing_scope(CallContext("billing", Caller(user_id=uuid.uuid4(), tenant_id=uuid.uuid4(),
+                                                        tenant_kind="distributor", role="administrator"), "t"))
+
+    assert queries.history(billing_db.unit_of_work(), other, HistoryQuery()).items == []
+    assert queries.account_status_page(billing_db.unit_of_work(), other, StatusQuery(), BOOK, TODAY).items == []
+    with pytest.raises(Exception, match="not found"):
+        queries.bill_document(billing_db.unit_of_work(), other, "INV-2026-000001")
