@@ -516,3 +516,35 @@ class TenantDeleted(WireModel):
     tenant_id: uuid.UUID
     kind: str
     name: str
+
+
+class RunListQuery(WireModel):
+    """Runs of a subtree finished within a period (notify's reports), oldest first."""
+
+    tenant_id: uuid.UUID
+    finished_from: AwareDatetime
+    finished_to: AwareDatetime
+    page: Page = 1
+    page_size: PageSize = 200
+
+
+class RunListRow(WireModel):
+    run_id: uuid.UUID
+    task_id: uuid.UUID
+    task_name: str
+    service: str
+    account_id: uuid.UUID
+    account_name: str
+    owner_id: uuid.UUID
+    status: str
+    started_at: AwareDatetime
+    finished_at: AwareDatetime
+    size_bytes: int
+    seats: int
+
+
+class RunListPage(WireModel):
+    items: list[RunListRow]
+    page: int
+    page_size: int
+    total: int

@@ -160,6 +160,14 @@ class IdentityService(ServiceBase):
         return users.list_users(self.db, self.context, page, page_size, search).to_wire()
 
     @rpc
+    def list_password_expiring(self, query: dict[str, Any]) -> dict[str, Any]:
+        within = query.get("within_days", 7) if isinstance(query, dict) else None
+        if not isinstance(within, int) or not 0 <= within <= 365:
+            raise ValidationFailed.for_field("within_days", "must be a whole number of days from 0 to 365")
+        page, page_size = _page(query.get("page", 1), query.get("page_size", 200))
+        return users.list_password_expiring(self.db, self.context, within, page, page_size)
+
+    @rpc
     def create_user(self, request: dict[str, Any]) -> dict[str, Any]:
         return users.create_user(
             self.db, self.context, parse(CreateUserRequest, request), self.mailer, self.settings

@@ -16,7 +16,7 @@ from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.identity.auth import utc_now
 from services.identity.mailer import Mailer, mail
-from services.identity.models import EmailToken, User
+from services.identity.models import EmailToken, PasswordPolicy, User
 from services.identity.password_rules import check_password
 from services.identity.passwords import hash_password
 from services.identity.permissions import Role, validate_permissions
@@ -291,3 +291,27 @@ def create_tenant_administrator(
     request = CreateUserRequest(email=email, display_name=display_name, role="administrator",
                                 tenant_id=tenant_id, tenant_kind=tenant_kind)
     return create_user(uow, ctx, request, mailer, settings)
+
+
+def list_password_expiring(uow: UnitOfWork, ctx: CallContext, within_days: int, page: int, page_size: int,
+                           now: datetime | None = None) -> dict[str, Any]:
+    """Users whose password expires within ``within_days`` under their tenant's policy (reminders)."""
+    if not ctx.caller.is_system:
+        raise PermissionDenied("for the suite's own reminders only")
+    now = now or utc_now()
+    policies = sa.select(PasswordPolicy).where(PasswordPolicy.expiration_enabled.is_(True)).subquery()
+    rows = uow.session.execute(
+        sa.select(User, policies.c.max_age_days)
+        .join(policies, policies.c.tenant_id == User.tenant_id)
+        .where(User.password_hash.is_not(None), User.password_changed_at.is_not(None),
+               User.email_confirmed_at.is_not(None))
+        .order_by(User.id)
+    ).all()
+    due = []
+    for user, max_age in rows:
+        expires = user.password_changed_at + timedelta(days=max_age)
+        if now <= expires <= now + timedelta(days=within_days):
+            due.append({"user_id": str(user.id), "tenant_id": str(user.tenant_id), "email": user.email,
+                        "display_name": user.display_name, "password_expires_at": expires.isoformat()})
+    start = (page - 1) * page_size
+    return {"items": due[start:start + page_size], "page": page, "page_size": page_size, "total": len(due)}

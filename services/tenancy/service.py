@@ -28,6 +28,7 @@ from contracts.tenancy import (
     PartnerCreateRequest,
     PartnerListQuery,
     RemoveAccountRequest,
+    RunListQuery,
     SubscribeTrialsRequest,
     TaskState,
     TenantProfileUpdate,
@@ -40,7 +41,7 @@ from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging, get_logger
 from servicekit.rpc import rpc
 from servicekit.validation import parse
-from services.tenancy import accounts, backups, partners, profiles, trials
+from services.tenancy import accounts, backups, partners, profiles, runs, trials
 from services.tenancy.access import authorise, require_operator, visible_tenant
 from services.tenancy.demo import seed_demo_tree
 from services.tenancy.handlers import ensure_operator_root
@@ -146,6 +147,10 @@ class TenancyService(ServiceBase):
     @rpc
     def get_account(self, account_id: str) -> dict[str, Any]:
         return accounts.get_account(self.db, self.context, parse_uuid(account_id, "account_id")).to_wire()
+
+    @rpc
+    def list_backup_runs(self, query: dict[str, Any]) -> dict[str, Any]:
+        return runs.list_backup_runs(self.db, self.context, parse(RunListQuery, query)).to_wire()
 
     @rpc
     def list_accounts(self, query: dict[str, Any] | None = None) -> dict[str, Any]:

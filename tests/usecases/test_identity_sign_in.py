@@ -344,3 +344,19 @@ def test_an_old_hash_is_upgraded_at_the_next_sign_in(identity_db, admin):
     upgraded = identity_db.unit_of_work().session.get(User, admin.id).password_hash
     assert upgraded != weak and "m=8192" not in upgraded
     assert sign_in(identity_db)
+
+
+def test_reminders_list_the_passwords_that_expire_soon(identity_db, admin):
+    security.set_password_policy(identity_db.unit_of_work(), _ctx(identity_db, admin),
+                                 PasswordPolicyView(expiration_enabled=True, max_age_days=30))
+    uow = identity_db.unit_of_work()
+    uow.session.get(User, admin.id).password_changed_at = datetime.now(UTC) - timedelta(days=25)
+    uow.commit()
+
+    uow = identity_db.unit_of_work()
+    soon = users.list_password_expiring(uow, uow.context, within_days=7, page=1, page_size=50)
+    uow = identity_db.unit_of_work()
+    later = users.list_password_expiring(uow, uow.context, within_days=3, page=1, page_size=50)
+
+    assert [item["email"] for item in soon["items"]] == [ADMIN_EMAIL]
+    assert later["total"] == 0
