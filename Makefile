@@ -57,9 +57,15 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy contracts servicekit services gateway
 
+# The whole benchmark suite (PostgreSQL and RabbitMQ needed); figures in bench/results-*.json
+# and docs/benchmarks.md. BENCH_SCALE=0.1 runs everything at a tenth of the size.
+BENCH_SCALE ?= 1
 bench: install
 	bash scripts/ensure-rabbitmq
 	$(BIN)/python bench/rpc_roundtrip.py
+	$(BIN)/python bench/tenancy_bench.py --scale $(BENCH_SCALE)
+	$(BIN)/python bench/billing_bench.py --scale $(BENCH_SCALE)
+	$(BIN)/python bench/audit_bench.py --entries $$($(BIN)/python -c "print(int(1000000 * $(BENCH_SCALE)))")
 
 up:
 	$(COMPOSE) up --build -d
