@@ -16,6 +16,7 @@ eventlet.monkey_patch()
 
 import argparse
 import importlib
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +26,7 @@ from alembic import command
 from contracts.events import SERVICES
 from servicekit.db import make_engine
 from servicekit.migrations import alembic_config, upgrade
-from servicekit.settings import database_url_for
+from servicekit.settings import database_url_for, normalise_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +38,10 @@ def migrations_dir(service: str) -> Path:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     for service in args.services or SERVICES:
-        url = database_url_for(service)
+        # A service may run as a restricted role (audit: insert and select only); its
+        # migrations then run as the owner named by <SERVICE>_MIGRATION_DATABASE_URL.
+        owner_url = os.environ.get(f"{service.upper()}_MIGRATION_DATABASE_URL")
+        url = normalise_database_url(owner_url) if owner_url else database_url_for(service)
         engine = make_engine(url)
         upgrade(engine, migrations_dir(service), service)
         engine.dispose()

@@ -5,10 +5,30 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.routes import auth, operator, security, users
+from gateway.routes import (
+    accounts,
+    audit,
+    auth,
+    billing,
+    dashboard,
+    ingest,
+    integrations,
+    notifications,
+    operator,
+    operator_billing,
+    operator_tenancy,
+    partners,
+    security,
+    settings,
+    users,
+)
 
 API_PREFIX = "/api/v1"
 
-API_ROUTERS: tuple[APIRouter, ...] = (auth.router, security.router, users.router, operator.router)
+API_ROUTERS: tuple[APIRouter, ...] = (auth.router, security.router, users.router, operator.router,
+                                      partners.router, accounts.router, settings.router, ingest.router,
+                                      operator_tenancy.router, audit.router, billing.router,
+                                      operator_billing.router, notifications.router, integrations.router,
+                                      dashboard.router)
 """Routers of the v1 API (paths relative to ``/api/v1``), in the order they are mounted:
 import a capability's module here and add its ``router``."""

@@ -1,0 +1,204 @@
+"""The security audit end to end: actions through the gateway become entries of the right trail."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from servicekit.testing import wait_for
+from tests.e2e.identity_client import DEMO_ADMIN, OPERATOR, Client, Mailbox, error_code, signed_in
+
+pytestmark = pytest.mark.e2e
+
+STRONG = "a lantern over the quiet bay"
+CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+          "Chrome/126.0.0.0 Safari/537.36")
+
+
+@pytest.fixture(scope="module")
+def admin(suite) -> Client:
+    return signed_in(suite.base_url, *DEMO_ADMIN)
+
+
+@pytest.fixture(scope="module")
+def operator(suite) -> Client:
+    return signed_in(suite.base_url, *OPERATOR)
+
+
+def entries(client: Client, **params: Any) -> list[dict[str, Any]]:
+    response = client.get("/api/v1/audit", params={"page_size": 200, **params})
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+def wait_for_entries(client: Client, predicate, message: str, **params: Any) -> list[dict[str, Any]]:
+    return wait_for(lambda: [e for e in entries(client, **params) if predicate(e)], timeout=20, message=message)
+
+
+def confirmed(suite, email: str, known: set[str] | None = None) -> Client:
+    """Confirm the invitation mailed to ``email`` (the suite's Maildir) and sign in."""
+    token = Mailbox(suite.var_dir).new_confirmation_token(email, known)
+    client = Client(suite.base_url)
+    assert client.post("/api/v1/auth/confirm-email", json={"token": token, "password": STRONG}).status_code == 204
+    assert client.sign_in(email, STRONG).status_code == 200
+    return client
+
+
+def invited_user(suite, admin: Client, permissions: list[str]) -> tuple[dict[str, Any], Client]:
+    email = f"auditor-{uuid.uuid4().hex[:8]}@northwind-backup.example"
+    created = admin.post("/api/v1/users", json={"email": email, "role": "custom", "permissions": permissions})
+    assert created.status_code == 201, created.text
+    return created.json(), confirmed(suite, email)
+
+
+def test_a_sign_in_appears_once_with_its_columns(suite, admin):
+    client = Client(suite.base_url)
+    response = client.post("/api/v1/auth/sign-in", json={"email": DEMO_ADMIN[0], "password": DEMO_ADMIN[1]},
+                           headers={"User-Agent": CHROME})
+    assert response.status_code == 200
+
+    [entry] = wait_for_entries(admin, lambda e: e["ip"] == client.ip, "the sign-in entry",
+                               activity="sign_in", performed_by=DEMO_ADMIN[0])
+
+    assert entry["status"] == "completed"
+    assert entry["description"] == f"Native sign in (OK) Chrome from ip {client.ip}"
+    assert entry["performed_by"] == DEMO_ADMIN[0] and entry["user_agent"] == CHROME
+
+
+def test_a_user_without_the_permission_is_refused_until_it_is_granted(suite, admin):
+    user, client = invited_user(suite, admin, ["view_dashboard"])
+
+    refused = client.get("/api/v1/audit")
+    assert refused.status_code == 403 and error_code(refused) == "permission_denied"
+    assert client.get("/api/v1/audit/export.csv").status_code == 403
+
+    granted = admin.patch(f"/api/v1/users/{user['id']}",
+                          json={"permissions": ["view_dashboard", "view_security_audit"]})
+    assert granted.status_code == 200
+    [entry] = wait_for_entries(admin, lambda e: user["email"] in e["description"], "the permissions entry",
+                               activity="permissions_changed")
+    assert entry["description"] == (f"Permissions changed: {user['email']}: role Custom; "
+                                    "permissions: view dashboard, view security audit; all accounts")
+    assert (entry["status"], entry["performed_by"], entry["ip"]) == ("completed", DEMO_ADMIN[0], admin.ip)
+    # The session's permissions are re-read within seconds (the gateway's session cache).
+    wait_for(lambda: client.get("/api/v1/audit").status_code == 200, message="the granted permission")
+
+
+def test_a_failed_sign_in_appears_once_as_failed(suite, admin):
+    user, _ = invited_user(suite, admin, ["view_dashboard"])
+    intruder = Client(suite.base_url)
+
+    assert intruder.sign_in(user["email"], "not the password at all").status_code == 401
+
+    [entry] = wait_for_entries(admin, lambda e: e["ip"] == intruder.ip, "the failed sign-in",
+                               activity="sign_in", status="failed")
+    assert entry["performed_by"] == user["email"]
+    assert entry["description"] == f"Native sign in (Failed: wrong email or password) e2e-tests from ip {intruder.ip}"
+
+
+def test_an_ip_restriction_change_appears_once(suite, admin):
+    description = f"e2e office {uuid.uuid4().hex[:6]}"
+    added = admin.post("/api/v1/security/ip-restrictions/entries",
+                       json={"description": description, "addresses": "198.51.100.77"})
+    assert added.status_code in (200, 201), added.text
+
+    [entry] = wait_for_entries(admin, lambda e: description in e["description"], "the IP restrictions entry",
+                               activity="security_settings_changed")
+    assert entry["description"].startswith(f"IP restrictions: Entry added: {description} (restrictions off, ")
+    assert (entry["status"], entry["performed_by"], entry["ip"]) == ("completed", DEMO_ADMIN[0], admin.ip)
+    entry_id = next(e["id"] for e in added.json()["entries"] if e["description"] == description)
+    assert admin.delete(f"/api/v1/security/ip-restrictions/entries/{entry_id}").status_code in (200, 204)
+
+
+def test_a_distributor_sees_its_partners_sign_in_and_the_partner_not_the_distributors(suite, admin):
+    email = f"partner-{uuid.uuid4().hex[:8]}@contoso-e2e.example"
+    known = Mailbox(suite.var_dir).confirmation_tokens(email)
+    created = admin.post("/api/v1/partners", json={"name": f"Audit Partner {email[8:14]}", "email": email,
+                                                   "country": "US", "data_center": "us-east-1"})
+    assert created.status_code == 201, created.text
+    partner = confirmed(suite, email, known)
+
+    [seen] = wait_for_entries(admin, lambda e: e["ip"] == partner.ip, "the partner's sign-in in the distributor's trail",
+                              activity="sign_in", performed_by=email)
+    assert seen["tenant_id"] == created.json()["id"]
+    own = entries(partner)
+    assert own and {e["tenant_id"] for e in own} <= {created.json()["id"]}
+    assert entries(partner, performed_by=DEMO_ADMIN[0]) == []
+
+
+def test_an_exported_formula_comes_out_neutralised_and_the_export_is_audited(suite, operator):
+    formula = f'=HYPERLINK("http://evil.example/{uuid.uuid4().hex[:6]}","click")'
+    assert Client(suite.base_url).sign_in(formula, "whatever it is").status_code == 401
+    performer = formula.lower()  # identity records the address as it compares it
+    wait_for_entries(operator, lambda e: True, "the failed sign-in of a formula", performed_by=performer)
+
+    response = operator.get("/api/v1/audit/export.csv", params={"performed_by": performer, "activity": "sign_in"})
+
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.text, newline="")))
+    assert rows[0][:5] == ["Date (UTC)", "Activity", "Status", "Account", "Performed by"]
+    assert [row[4] for row in rows[1:]] == ["'" + performer]
+    assert not any(cell.startswith("=") for row in rows for cell in row)
+    [exported] = wait_for_entries(operator, lambda e: e["description"].startswith(
+        "Notification: exported security audit (activity sign_in; performed by"), "the export's own entry",
+        activity="notification", performed_by=OPERATOR[0])
+    assert exported["ip"] == operator.ip
+
+
+def test_a_billing_details_change_appears_once(suite, admin):
+    company = f"Northwind Audit {uuid.uuid4().hex[:6]}"
+    changed = admin.put("/api/v1/billing/details", json={
+        "first_name": "Dana", "last_name": "Kim", "billing_email": "billing@northwind-backup.example",
+        "company": company, "company_tax_id": "US-12-3456789", "address_line1": "1 Harbour Way",
+        "city": "Seattle", "zip": "98101", "country": "US", "phone": "+1 206 555 0100"})
+    assert changed.status_code == 200, changed.text
+
+    found = wait_for_entries(admin, lambda e: e["ip"] == admin.ip, "the billing details entry",
+                             activity="billing_details_changed")
+    assert len(found) >= 1 and found[0]["description"].startswith("Billing details changed: ")
+    assert found[0]["performed_by"] == DEMO_ADMIN[0]
+
+
+def test_an_account_removal_appears_once_with_the_account(suite, admin):
+    name = f"Removal Test {uuid.uuid4().hex[:6]}"
+    created = admin.post("/api/v1/accounts", json={"name": name, "email": f"it-{uuid.uuid4().hex[:6]}@remove.example",
+                                                   "subscription": "subscribe_monthly"})
+    assert created.status_code == 201, created.text
+    account_id = created.json()["id"]
+    removed = admin.post(f"/api/v1/accounts/{account_id}/remove", json={"approve_data_removal": True})
+    assert removed.status_code == 200, removed.text
+
+    [entry] = wait_for_entries(admin, lambda e: True, "the removal entry", activity="account_removed",
+                               account=account_id)
+    assert (entry["account_id"], entry["account_name"]) == (account_id, name)
+    assert entry["description"] == f"Account removed with all its data: {name}"
+
+
+def test_verify_reports_an_entry_edited_in_the_database(suite, admin):
+    url = suite.env["AUDIT_DATABASE_URL"]
+    if not url.startswith("postgres"):
+        pytest.skip("edits the PostgreSQL database directly")
+    [victim] = entries(admin, page_size=1)
+    command = [sys.executable, "-m", "services.audit.verify", "--database-url", url]
+    assert subprocess.run(command, capture_output=True, text=True, timeout=120, check=False).returncode == 0
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")  # the owner, triggers off: behind the service's back
+        conn.execute("UPDATE audit_entries SET description = 'nothing to see' WHERE event_id = %s", (victim["id"],))
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SET session_replication_role = replica")
+            conn.execute("UPDATE audit_entries SET description = %s WHERE event_id = %s",
+                         (victim["description"], victim["id"]))
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "hash_mismatch): entry" in result.stdout and victim["id"] in result.stdout
