@@ -293,6 +293,15 @@ def mail(outcome: str, status: AuditStatus) -> Callable[[EventEnvelope, Payload]
     return describe
 
 
+def notification_change(label: str, name_key: str | None = None) -> Callable[[EventEnvelope, Payload], Draft]:
+    """Recipients, notification settings and integrations: what changed, never a secret."""
+
+    def describe(env: EventEnvelope, p: Payload) -> Draft:
+        return Draft(with_name(f"Notification: {label}", text(p, name_key) if name_key else None))
+
+    return describe
+
+
 # ---- audit itself -----------------------------------------------------------------------------------------------
 
 FILTER_LABELS = {"date_from": "from", "date_to": "to", "activity": "activity", "status": "status",
@@ -377,6 +386,19 @@ AUDITED: dict[tuple[str, str], Rule] = {
     ("billing", BillingEvent.PAYMENT_FAILED): Rule(A.PAYMENT, payment_failed),
     ("notify", NotifyEvent.MAIL_SENT): Rule(A.NOTIFICATION, mail("sent", AuditStatus.COMPLETED)),
     ("notify", NotifyEvent.MAIL_FAILED): Rule(A.NOTIFICATION, mail("could not be delivered", AuditStatus.FAILED)),
+    ("notify", NotifyEvent.RECIPIENT_ADDED): Rule(A.NOTIFICATION, notification_change("recipient added", "email")),
+    ("notify", NotifyEvent.RECIPIENT_CHANGED): Rule(A.NOTIFICATION, notification_change("recipient changed", "email")),
+    ("notify", NotifyEvent.RECIPIENT_REMOVED): Rule(A.NOTIFICATION, notification_change("recipient removed", "email")),
+    ("notify", NotifyEvent.NOTIFICATION_SETTINGS_CHANGED): Rule(A.NOTIFICATION,
+                                                                notification_change("report settings changed")),
+    ("notify", NotifyEvent.INTEGRATION_ENABLED): Rule(A.SETTINGS_CHANGED,
+                                                      notification_change("integration enabled", "integration")),
+    ("notify", NotifyEvent.INTEGRATION_DISABLED): Rule(A.SETTINGS_CHANGED,
+                                                       notification_change("integration disabled", "integration")),
+    ("notify", NotifyEvent.INTEGRATION_CHANGED): Rule(A.SETTINGS_CHANGED,
+                                                      notification_change("integration changed", "integration")),
+    ("notify", NotifyEvent.ENDPOINT_DISABLED): Rule(A.SETTINGS_CHANGED,
+                                                    notification_change("webhook endpoint disabled", "reason")),
     # Recorded by the audit service itself, not received.
     ("audit", AuditEvent.AUDIT_EXPORTED): Rule(A.NOTIFICATION, exported),
     ("audit", AuditEvent.AUDIT_PURGED): Rule(A.RETENTION, purged),

@@ -322,3 +322,17 @@ def test_creation_events_feed_the_tree_and_renames_rename():
 ])
 def test_browser_names(user_agent, name):
     assert browser_name(user_agent) == name
+
+
+@pytest.mark.parametrize(("event_type", "payload", "description"), [
+    ("recipient_added", {"recipient_id": str(uuid.uuid4()), "email": "ops@msp.example", "types": []},
+     "Notification: recipient added: ops@msp.example"),
+    ("integration_enabled", {"distributor_id": str(uuid.uuid4()), "integration": "backup_radar"},
+     "Notification: integration enabled: backup_radar"),
+    ("endpoint_disabled", {"distributor_id": str(uuid.uuid4()), "integration": "backup_radar", "reason": "gone (410)"},
+     "Notification: webhook endpoint disabled: gone (410)"),
+])
+def test_notification_and_integration_changes_are_audited(event_type, payload, description):
+    fields = mapped("notify", event_type, payload)
+
+    assert fields.description == description
