@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
+from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Exchange, Queue
 from nameko.events import SERVICE_POOL, EventHandler
 from pydantic import Field
@@ -69,18 +70,14 @@ class ReliableEventHandler(EventHandler):
                 "x-dead-letter-routing-key": name,
             },
         )
-        self._declare_dead_letter_queue(name)
+        self._declare_queues(name)
 
-    def _declare_dead_letter_queue(self, name: str) -> None:
-        dlq = Queue(
-            dead_letter_queue_name(name),
-            exchange=dead_letter_exchange(),
-            routing_key=name,
-            durable=True,
-            queue_arguments={"x-queue-type": "quorum"},
-        )
+    def _declare_queues(self, name: str) -> None:
+        dlq = Queue(dead_letter_queue_name(name), exchange=dead_letter_exchange(), routing_key=name,
+                    durable=True, queue_arguments={"x-queue-type": "quorum"})
         with Connection(self.container.config["AMQP_URI"]) as connection:
             dlq(connection.default_channel).declare()
+            replace_empty_classic_queue(connection, self.queue)
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
         if exc_info is not None:
@@ -98,6 +95,28 @@ class ReliableEventHandler(EventHandler):
             # a dependency is away; the broker dead-letters after the delivery limit.
             eventlet.sleep(pause)
         super().handle_message_processed(message, result, exc_info)
+
+
+def replace_empty_classic_queue(connection: Connection, queue: Queue) -> None:
+    """Upgrade a broker that still has this handler's queue as a classic queue.
+
+    RabbitMQ refuses to redeclare a queue with other arguments (PRECONDITION_FAILED). An
+    empty old queue is deleted and declared again the new way; one holding events is left
+    alone and the service refuses to start, naming it (docs/operations.md: drain it first).
+    """
+    try:
+        queue(connection.channel()).declare()
+        return
+    except PreconditionFailed:
+        pass
+    channel = connection.channel()
+    _, messages, _ = channel.queue_declare(queue.name, passive=True)
+    if messages:
+        raise RuntimeError(f"queue {queue.name} is an old classic queue holding {messages} events: "
+                           "drain or move them, delete it, then start again (docs/operations.md)")
+    channel.queue_delete(queue.name, if_empty=True)
+    log.warning("replaced an empty classic event queue by a quorum queue", queue=queue.name)
+    queue(connection.channel()).declare()
 
 
 event_handler = ReliableEventHandler.decorator

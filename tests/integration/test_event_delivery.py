@@ -83,3 +83,20 @@ def test_a_parked_event_can_be_inspected_and_replayed_once_fixed(services, rpc_p
     wait_for(lambda: counted(services) == 1, message="the replayed event to be handled")
     assert deadletters.show(amqp_uri, QUEUE) == []
     assert parked[0].event_id is not None and note["note_id"]
+
+
+def test_an_empty_classic_queue_from_an_older_version_is_replaced_on_start(start_services, rpc_proxy, amqp_uri):
+    from kombu import Exchange
+
+    with Connection(amqp_uri) as connection:  # what an older version left on the broker
+        connection.default_channel.queue_delete(QUEUE)  # (earlier tests here made the new one)
+        Queue(QUEUE, exchange=Exchange("notes.events", type="topic", durable=True), routing_key="note_added",
+              durable=True)(connection.default_channel).declare()
+    ATTEMPTS.clear()
+    start_services(NotesService, FussyCounterService)
+
+    rpc_proxy.notes.add_note("after the upgrade")
+
+    engine = make_engine(normalise_database_url(os.environ["FUSSY_COUNTER_DATABASE_URL"]))
+    wait_for(lambda: counted(engine) == 1, message="the note counted through the new quorum queue")
+    engine.dispose()
