@@ -420,10 +420,17 @@ def trail_of(envelope: EventEnvelope) -> uuid.UUID:
     return envelope.tenant_id or OPERATOR_TENANT_ID
 
 
+def _announced_twice(envelope: EventEnvelope) -> bool:
+    """Tenancy announces a new partner or account twice: ``tenant_created`` (the tree) and
+    ``partner_created``/``account_created`` (the fact). The trail records the fact once."""
+    return (envelope.source, envelope.type) == ("tenancy", TenancyEvent.TENANT_CREATED) and \
+        envelope.payload.get("kind") in ("partner", "account")
+
+
 def map_event(envelope: EventEnvelope) -> AuditFields | None:
     """The entry an event makes, or None when the trail does not record this event type."""
     rule = AUDITED.get((envelope.source, envelope.type))
-    if rule is None:
+    if rule is None or _announced_twice(envelope):
         return None
     payload = envelope.payload
     activity, describe = rule.activity, rule.describe

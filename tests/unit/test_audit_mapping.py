@@ -336,3 +336,11 @@ def test_notification_and_integration_changes_are_audited(event_type, payload, d
     fields = mapped("notify", event_type, payload)
 
     assert fields.description == description
+
+
+def test_a_new_partner_is_one_entry_though_tenancy_announces_it_twice():
+    partner = {"tenant_id": str(uuid.uuid4()), "parent_id": str(uuid.uuid4()), "kind": "partner", "name": "Contoso"}
+    distributor = {**partner, "kind": "distributor", "name": "Northwind"}
+
+    assert map_event(event("tenancy", "tenant_created", partner)) is None
+    assert map_event(event("tenancy", "tenant_created", distributor)).description.startswith("Distributor created")
