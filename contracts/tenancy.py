@@ -539,8 +539,8 @@ class RunListRow(WireModel):
     status: str
     started_at: AwareDatetime
     finished_at: AwareDatetime
-    size_bytes: int
-    seats: int
+    size_bytes: int = 0
+    seats: int = 0
 
 
 class RunListPage(WireModel):

@@ -106,9 +106,11 @@ def replace_empty_classic_queue(connection: Connection, queue: Queue) -> None:
     """
     try:
         queue(connection.channel()).declare()
-        return
-    except PreconditionFailed:
-        pass
+    except PreconditionFailed:  # the queue exists with other arguments: an older version's
+        _replace_classic_queue(connection, queue)
+
+
+def _replace_classic_queue(connection: Connection, queue: Queue) -> None:
     channel = connection.channel()
     _, messages, _ = channel.queue_declare(queue.name, passive=True)
     if messages:
@@ -117,6 +119,5 @@ def replace_empty_classic_queue(connection: Connection, queue: Queue) -> None:
     channel.queue_delete(queue.name, if_empty=True)
     log.warning("replaced an empty classic event queue by a quorum queue", queue=queue.name)
     queue(connection.channel()).declare()
-
 
 event_handler = ReliableEventHandler.decorator

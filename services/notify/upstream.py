@@ -23,7 +23,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from contracts.billing import BillingDetails, BillingDetailsView, DocumentFormat, DocumentReply
 from contracts.context import CALLER_KEY
-from contracts.tenancy import AccountRow, AccountView, PartnerRow
+from contracts.tenancy import AccountRow, AccountView, PartnerRow, RunListRow
 from servicekit.context import SYSTEM_CALLER
 from services.notify.messages import Attachment
 
@@ -43,21 +43,8 @@ class TenantInfo(Reader):
     email: str | None = None
 
 
-class RunRow(Reader):
-    """One backup run as ``tenancy.list_backup_runs`` returns it."""
-
-    run_id: uuid.UUID
-    task_id: uuid.UUID
-    task_name: str
-    service: str
-    account_id: uuid.UUID
-    account_name: str
-    owner_id: uuid.UUID
-    status: str
-    started_at: AwareDatetime
-    finished_at: AwareDatetime
-    size_bytes: int = 0
-    seats: int = 0
+# One backup run as ``tenancy.list_backup_runs`` returns it: tenancy's own contract.
+RunRow = RunListRow
 
 
 class ExpiringPassword(Reader):
@@ -138,7 +125,7 @@ class TenancyRpc:
     def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunRow]:
         query = {"tenant_id": str(tenant_id), "finished_from": start.isoformat(), "finished_to": end.isoformat()}
         for page_item in paged(self._tenancy.list_backup_runs, query):
-            yield RunRow.model_validate(page_item)
+            yield RunListRow.from_wire(page_item)
 
 
 def expiring_passwords(identity: Any, within_days: int) -> Iterator[ExpiringPassword]:
