@@ -61,7 +61,8 @@ def show(amqp_uri: str, queue: str, limit: int = 100) -> list[DeadLetter]:
 
 
 def replay(amqp_uri: str, queue: str, limit: int = 1000) -> int:
-    with Connection(amqp_uri) as connection:
+    # Confirmed publishes: a dead letter is acked (gone) only once the broker holds its copy.
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         channel = connection.channel()
         bound = _dead_letter_queue(queue)(channel)
         producer = Producer(channel, exchange=Exchange(""))  # the default exchange routes by queue name

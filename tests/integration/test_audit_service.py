@@ -58,7 +58,7 @@ def restricted_url(owner_url: str, postgres_admin_url: str | None) -> Iterator[s
 
 def publish(amqp_uri: str, *envelopes: EventEnvelope) -> None:
     """As the publishing service's outbox relay would (any AMQP client may do it)."""
-    with Connection(amqp_uri) as connection:
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         producer = connection.Producer()
         for env in envelopes:
             exchange = declare_events_exchange(env.source)
@@ -92,7 +92,7 @@ def system_rpc(nameko_config: dict[str, Any]) -> Iterator[Any]:
 
 
 def publish_raw(amqp_uri: str, body: Any, routing_key: str = "signed_in") -> None:
-    with Connection(amqp_uri) as connection:
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         exchange = declare_events_exchange("identity")
         connection.Producer().publish(body, exchange=exchange, routing_key=routing_key, declare=[exchange],
                                       serializer="json")

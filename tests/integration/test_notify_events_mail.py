@@ -95,7 +95,7 @@ def test_a_redelivered_event_sends_no_second_mail(suite, nameko_config):
                              payload={"user_id": str(uuid.uuid4()), "email": "ann@notify-it.example", "remaining": 7})
     exchange = Exchange("identity.events", type="topic", durable=True)
 
-    with Connection(nameko_config["AMQP_URI"]) as connection:
+    with Connection(nameko_config["AMQP_URI"], transport_options={"confirm_publish": True}) as connection:
         producer = Producer(connection, exchange=exchange, serializer="json")
         for _ in range(2):  # the outbox relay publishing again after a crash, say
             producer.publish(envelope.to_wire(), routing_key="recovery_code_used", declare=[exchange],

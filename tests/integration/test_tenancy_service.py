@@ -140,7 +140,7 @@ def test_runs_published_by_the_engine_on_amqp_are_recorded_once(start_services, 
     start_services(TenancyService, env={"TENANCY_DATABASE_URL": tenancy_url})
     message = {"runs": [run(str(task), datetime.now(UTC), "partial", 777, 5)]}
 
-    with Connection(amqp_uri) as connection:
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         producer = Producer(connection.default_channel)
         exchange = declare_events_exchange(ENGINE_SOURCE)
         for body in (message, message, {"runs": [{"run_id": "not a uuid"}]}):
