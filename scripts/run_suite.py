@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "config" / "supervisord.conf"
+# PORTAL_SUPERVISOR_CONFIG: another supervisord file (the scale-out test runs two instances
+# of every service from one generated from this one).
+CONFIG = Path(os.environ.get("PORTAL_SUPERVISOR_CONFIG") or ROOT / "config" / "supervisord.conf")
 PROGRAMS = ("identity", "tenancy", "billing", "audit", "notify", "gateway")
 PR_SET_PDEATHSIG = 1
 

@@ -96,7 +96,12 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
         for letter in deadletters.show(amqp_uri, args.queue, args.limit):
             print(f"{letter.event_type}  {letter.event_id}  deliveries={letter.deliveries}  reason={letter.reason}")
         return 0
-    print(f"replayed {deadletters.replay(amqp_uri, args.queue, args.limit)} event(s) onto {args.queue}")
+    try:
+        replayed = deadletters.replay(amqp_uri, args.queue, args.limit)
+    except ValueError as refusal:  # an RPC queue's dead letters: inspect only
+        print(refusal, file=sys.stderr)
+        return 2
+    print(f"replayed {replayed} event(s) onto {args.queue}")
     return 0
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from kombu import Connection, Exchange, Producer, Queue
 
 from servicekit.events import DEAD_LETTER_EXCHANGE, dead_letter_exchange, dead_letter_queue_name
+from servicekit.rpc_queues import dead_letter_queue_arguments, is_rpc_queue
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def _dead_letter_queue(queue: str) -> Queue:
         exchange=dead_letter_exchange(),
         routing_key=queue,
         durable=True,
-        queue_arguments={"x-queue-type": "quorum"},
+        queue_arguments=dead_letter_queue_arguments(queue),
     )
 
 
@@ -61,6 +62,10 @@ def show(amqp_uri: str, queue: str, limit: int = 100) -> list[DeadLetter]:
 
 
 def replay(amqp_uri: str, queue: str, limit: int = 1000) -> int:
+    if is_rpc_queue(queue):
+        # Their callers were answered 503 long ago: running the command now would surprise them.
+        raise ValueError(f"{queue} holds RPC requests whose callers gave up; inspect them with show, "
+                         "never replay them")
     # Confirmed publishes: a dead letter is acked (gone) only once the broker holds its copy.
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         channel = connection.channel()

@@ -5,7 +5,8 @@
 - The patient reply publisher (STACK.md trap 2): a worker that finishes while the broker
   is briefly away retries its reply for minutes instead of crashing the service.
 - ``rpc`` is nameko's decorator with boundary errors marked as expected (logged as
-  warnings, not as crashes).
+  warnings, not as crashes), consuming from a quorum queue with a delivery limit and a
+  dead-letter queue (:mod:`servicekit.rpc_queues`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from nameko.amqp.publish import Publisher
 from nameko.exceptions import get_module_path, registry
 
 from contracts.errors import BOUNDARY_ERRORS
+from servicekit.rpc_queues import Rpc as QuorumRpc
 
 PATIENT_RETRY_POLICY = {
     "max_retries": 120,
@@ -45,9 +47,11 @@ install()
 def rpc(fn: Any = None, **options: Any) -> Any:
     """nameko's ``@rpc`` with boundary errors expected; usable bare or with options.
 
-    (nameko's own decorator drops keyword options when used bare, hence this wrapper.)
+    (nameko's own decorator drops keyword options when used bare, hence this wrapper.) The
+    entrypoint is :class:`servicekit.rpc_queues.Rpc`: every RPC method of a service
+    must come from here, never from ``nameko.rpc.rpc``.
     """
     options.setdefault("expected_exceptions", BOUNDARY_ERRORS)
     if fn is None:
-        return nameko.rpc.rpc(**options)
-    return nameko.rpc.rpc(**options)(fn)
+        return QuorumRpc.decorator(**options)
+    return QuorumRpc.decorator(**options)(fn)

@@ -111,6 +111,11 @@ def test_every_service_runs_from_the_image_with_its_database(spec: dict[str, Any
     assert entry["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_runs_two_instances(spec: dict[str, Any], service: str) -> None:
+    assert spec["services"][service]["deploy"]["replicas"] >= 2
+
+
 def test_the_gateway_waits_for_every_service(spec: dict[str, Any]) -> None:
     gateway = spec["services"]["gateway"]
     assert gateway["build"] == "."
