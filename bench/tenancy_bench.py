@@ -299,7 +299,7 @@ def ingest(engine: Callable[[], Any], seed_data: Seed, rng: random.Random, total
         "runs_per_s": round(accepted[0] / elapsed, 1),
         "batch_p50_ms": round(latencies[len(latencies) // 2], 1),
         "batch_p95_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))], 1),
-        # One backup_run_recorded event per run: how long the relay still needed after the last reply.
+        # One backup_runs_recorded event per batch: how long the relay still needed after the last reply.
         "events_published_s_after": round(published_after, 1),
         "events_per_s_overall": round(accepted[0] / (elapsed + published_after), 1),
     }

@@ -41,7 +41,7 @@ class TenancyEvent(StrEnum):
     ACCOUNT_REMOVED = "account_removed"
     ACCOUNT_STATUS_CHANGED = "account_status_changed"
     BACKUP_TASK_CHANGED = "backup_task_changed"
-    BACKUP_RUN_RECORDED = "backup_run_recorded"
+    BACKUP_RUNS_RECORDED = "backup_runs_recorded"
     ACCOUNT_ACCESSED = "account_accessed"
 
 

@@ -1,4 +1,4 @@
-"""What every service class has: call context, and the ``health`` RPC."""
+"""What every service class has: call context, the ``health`` RPC and the no-op ``ping``."""
 
 from __future__ import annotations
 
@@ -20,3 +20,8 @@ class ServiceBase:
     @rpc
     def health(self) -> dict[str, Any]:
         return check_health(self.db).to_wire()
+
+    @rpc
+    def ping(self) -> dict[str, Any]:
+        """Touches nothing: the price of one RPC round trip (the benchmarks' ceiling)."""
+        return {}

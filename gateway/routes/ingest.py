@@ -11,6 +11,7 @@ from gateway.auth import Engine
 from gateway.deps import Rpc
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
+INGEST_TIMEOUT_SECONDS = 30.0
 
 
 @router.post(
@@ -26,4 +27,7 @@ router = APIRouter(prefix="/ingest", tags=["ingest"])
 def ingest_backup_runs(
     runs: Annotated[list[BackupRunReport], Body(max_length=MAX_INGEST_BATCH)], engine: Engine, rpc: Rpc,
 ) -> IngestReply:
-    return IngestReply.from_wire(rpc.call("tenancy", "ingest_backup_runs", [run.to_wire() for run in runs]))
+    # A batch of up to a thousand runs may queue behind others for the same owners' roll-ups:
+    # a longer deadline than a page's, and a retry of the same batch is harmless (run_id).
+    return IngestReply.from_wire(rpc.call("tenancy", "ingest_backup_runs", [run.to_wire() for run in runs],
+                                          timeout=INGEST_TIMEOUT_SECONDS))

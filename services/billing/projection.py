@@ -26,6 +26,7 @@ from contracts.tenancy import (
     AccountGone,
     AccountSubscribed,
     BackupRunRecorded,
+    BackupRunsRecorded,
     BackupTaskChanged,
     TrialExpired,
 )
@@ -170,21 +171,39 @@ def on_backup_task_changed(uow: UnitOfWork, event: BackupTaskChanged) -> None:
     task.service = event.service.value
 
 
-def on_backup_run_recorded(uow: UnitOfWork, event: BackupRunRecorded) -> None:
-    account = _owned_account(uow, event.account_id, event.owner_id)
-    task = _task_row(uow, event.task_id, event.account_id)
-    newest = task.last_finished_at is None or (event.finished_at, str(event.run_id)) > (
-        task.last_finished_at, str(task.last_run_id))
-    if newest:
-        task.seats, task.last_run_id, task.last_finished_at = event.seats, event.run_id, event.finished_at
-    day = event.finished_at.astimezone(UTC).date()
-    seats = _record_day(uow, task.id, account.id, day, event.seats)
-    _correct_carried_days(uow, task.id, account.id, day, seats)
+def on_backup_runs_recorded(uow: UnitOfWork, runs: list[BackupRunRecorded]) -> None:
+    """A batch of runs: each task's seats and each day's usage snapshot, then each account's seats.
+
+    Rows are locked in one order — accounts by id, then their tasks by id — so two batches
+    projected at once wait for each other instead of deadlocking.
+    """
+    accounts: dict[uuid.UUID, Account] = {}
+    tasks: dict[uuid.UUID, Task] = {}
+    for event in sorted(runs, key=lambda r: (str(r.account_id), str(r.task_id), r.finished_at, str(r.run_id))):
+        account = accounts.get(event.account_id)
+        if account is None:
+            account = accounts[event.account_id] = _owned_account(uow, event.account_id, event.owner_id)
+        task = tasks.get(event.task_id)
+        if task is None:
+            task = tasks[event.task_id] = _task_row(uow, event.task_id, event.account_id)
+        newest = task.last_finished_at is None or (event.finished_at, str(event.run_id)) > (
+            task.last_finished_at, str(task.last_run_id))
+        if newest:
+            task.seats, task.last_run_id, task.last_finished_at = event.seats, event.run_id, event.finished_at
+        day = event.finished_at.astimezone(UTC).date()
+        seats = _record_day(uow, task.id, account.id, day, event.seats)
+        _correct_carried_days(uow, task.id, account.id, day, seats)
+    if not accounts:
+        return
     uow.session.flush()
-    account.seats = int(uow.session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(Task.seats), 0)).where(Task.account_id == account.id)
-    ).scalar_one())
-    account.updated_at = _now()
+    totals = dict(uow.session.execute(
+        sa.select(Task.account_id, sa.func.coalesce(sa.func.sum(Task.seats), 0))
+        .where(Task.account_id.in_(list(accounts))).group_by(Task.account_id)
+    ).tuples().all())
+    now = _now()
+    for account_id, account in accounts.items():
+        account.seats = int(totals.get(account_id, 0))
+        account.updated_at = now
 
 
 def _record_day(uow: UnitOfWork, task_id: uuid.UUID, account_id: uuid.UUID, day: date, seats: int) -> int:
@@ -272,8 +291,8 @@ def apply(uow: UnitOfWork, envelope: EventEnvelope) -> None:
             on_account_gone(uow, payload_of(AccountGone, payload))
         case TenancyEvent.BACKUP_TASK_CHANGED:
             on_backup_task_changed(uow, payload_of(BackupTaskChanged, payload))
-        case TenancyEvent.BACKUP_RUN_RECORDED:
-            on_backup_run_recorded(uow, payload_of(BackupRunRecorded, payload))
+        case TenancyEvent.BACKUP_RUNS_RECORDED:
+            on_backup_runs_recorded(uow, payload_of(BackupRunsRecorded, payload).runs)
         case _:
             raise ValueError(f"billing does not project {envelope.type!r}")
 
@@ -281,5 +300,5 @@ def apply(uow: UnitOfWork, envelope: EventEnvelope) -> None:
 PROJECTED_EVENTS = (
     TenancyEvent.TENANT_CREATED, TenancyEvent.ACCOUNT_CREATED, TenancyEvent.ACCOUNT_SUBSCRIBED,
     TenancyEvent.TRIAL_EXPIRED, TenancyEvent.ACCOUNT_REMOVED, TenancyEvent.TRIAL_DELETED,
-    TenancyEvent.BACKUP_TASK_CHANGED, TenancyEvent.BACKUP_RUN_RECORDED,
+    TenancyEvent.BACKUP_TASK_CHANGED, TenancyEvent.BACKUP_RUNS_RECORDED,
 )

@@ -20,6 +20,7 @@ from contracts.tenancy import (
     AccountStatus,
     AccountSubscribed,
     BackupRunRecorded,
+    BackupRunsRecorded,
     BackupService,
     BackupTaskChanged,
     DefaultSubscription,
@@ -82,10 +83,21 @@ def task_added(task_id: uuid.UUID, account_id: uuid.UUID, service: BackupService
 
 def run_recorded(task_id: uuid.UUID, account_id: uuid.UUID, owner_id: uuid.UUID, finished_at: datetime,
                  seats: int) -> EventEnvelope:
-    payload = BackupRunRecorded(run_id=uuid.uuid4(), task_id=task_id, account_id=account_id, owner_id=owner_id,
-                                status=RunStatus.SUCCESS, started_at=finished_at - timedelta(minutes=30),
-                                finished_at=finished_at, size_bytes=seats * 2**30, seats=seats, latest=True)
-    return _envelope(TenancyEvent.BACKUP_RUN_RECORDED, payload.to_wire(), owner_id, finished_at)
+    """A batch of one run."""
+    return runs_recorded([(task_id, account_id, owner_id, finished_at, seats)])
+
+
+def runs_recorded(runs: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, datetime, int]]) -> EventEnvelope:
+    """One ingest batch: ``(task_id, account_id, owner_id, finished_at, seats)`` per run."""
+    payload = BackupRunsRecorded(runs=[
+        BackupRunRecorded(run_id=uuid.uuid4(), task_id=task_id, account_id=account_id, owner_id=owner_id,
+                          status=RunStatus.SUCCESS, started_at=finished_at - timedelta(minutes=30),
+                          finished_at=finished_at, size_bytes=seats * 2**30, seats=seats, latest=True)
+        for task_id, account_id, owner_id, finished_at, seats in runs
+    ])
+    # As tenancy sends it: a batch belongs to no single tenant.
+    return _envelope(TenancyEvent.BACKUP_RUNS_RECORDED, payload.to_wire(), None,
+                     max(run.finished_at for run in payload.runs))
 
 
 def publish(amqp_uri: str, envelopes: Iterable[EventEnvelope]) -> int:

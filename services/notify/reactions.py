@@ -18,7 +18,7 @@ from services.notify import backup_radar
 from services.notify.keys import NotifyKeys
 from services.notify.mail import queue_mail
 from services.notify.messages import Attachment
-from services.notify.models import ReportFile
+from services.notify.models import Integration, ReportFile
 from services.notify.upstream import BillingReads, TenancyReads
 from services.notify.webhooks import active_integrations, queue_webhook
 
@@ -88,10 +88,20 @@ def ancestors(source: TenancyReads, tenant_id: uuid.UUID, cache: dict[uuid.UUID,
     return chain
 
 
-def on_backup_run_recorded(uow: UnitOfWork, run: BackupRunRecorded, source: TenancyReads,
-                           parents: dict[uuid.UUID, uuid.UUID | None]) -> int:
-    """A ``backup.result`` webhook for each active Backup Radar endpoint above the account."""
+def on_backup_runs_recorded(uow: UnitOfWork, runs: list[BackupRunRecorded], source: TenancyReads,
+                            parents: dict[uuid.UUID, uuid.UUID | None]) -> int:
+    """A ``backup.result`` webhook per run for each active Backup Radar endpoint above its account."""
     integrations = active_integrations(uow)
+    if not integrations:
+        return 0  # the usual case, answered with one query for the whole batch
+    return sum(on_backup_run_recorded(uow, run, source, parents, integrations) for run in runs)
+
+
+def on_backup_run_recorded(uow: UnitOfWork, run: BackupRunRecorded, source: TenancyReads,
+                           parents: dict[uuid.UUID, uuid.UUID | None],
+                           integrations: list[Integration] | None = None) -> int:
+    """A ``backup.result`` webhook for each active Backup Radar endpoint above the account."""
+    integrations = active_integrations(uow) if integrations is None else integrations
     if not integrations:
         return 0
     above = set(ancestors(source, run.owner_id, parents))

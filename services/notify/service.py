@@ -23,7 +23,7 @@ from contracts.notify import (
     RecipientUpdate,
     SendMailRequest,
 )
-from contracts.tenancy import BackupRunRecorded
+from contracts.tenancy import BackupRunsRecorded
 from servicekit.base import ServiceBase
 from servicekit.db import Database
 from servicekit.events import event_handler
@@ -176,15 +176,15 @@ class NotifyService(ServiceBase):
     def _mail_invoice(self, envelope: EventEnvelope) -> None:
         reactions.on_invoice_issued(self.db, envelope, BillingRpc(self.billing), self.settings.public_base_url)
 
-    @event_handler("tenancy", "backup_run_recorded")
-    def push_backup_result(self, body: Any) -> None:
+    @event_handler("tenancy", "backup_runs_recorded")
+    def push_backup_results(self, body: Any) -> None:
         self._push_backup_result(body)
         self.webhook_delivery.wake()
 
     @idempotent_handler()
     def _push_backup_result(self, envelope: EventEnvelope) -> None:
-        run = BackupRunRecorded.from_wire(envelope.payload)
-        reactions.on_backup_run_recorded(self.db, run, TenancyRpc(self.tenancy), PARENTS)
+        runs = BackupRunsRecorded.from_wire(envelope.payload).runs
+        reactions.on_backup_runs_recorded(self.db, runs, TenancyRpc(self.tenancy), PARENTS)
 
     # ---- the scheduler -------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,7 @@ from contracts.events import TenancyEvent
 from contracts.tenancy import (
     BackupRunRecorded,
     BackupRunReport,
+    BackupRunsRecorded,
     BackupTaskChanged,
     BackupTaskRequest,
     BackupTaskView,
@@ -38,6 +40,7 @@ from contracts.tenancy import (
     IngestReply,
     TaskState,
 )
+from servicekit.bulk import update_rows
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.tenancy.access import ADD_ACCOUNTS, authorise, require_ingest, visible_account
@@ -48,6 +51,9 @@ from services.tenancy.rows import apply_owner_deltas, latest_of, rollup_of, subs
 from services.tenancy.subscriptions import Lifecycle
 from services.tenancy.task_states import next_state
 from services.tenancy.views import task_view
+
+_TASKS: sa.Table = BackupTask.__table__  # type: ignore[assignment]
+_ACCOUNTS: sa.Table = Account.__table__  # type: ignore[assignment]
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -121,7 +127,7 @@ def set_task_state(uow: UnitOfWork, ctx: CallContext, account_id: uuid.UUID, tas
 
 @dataclass
 class _AccountChange:
-    account: Account
+    account: SimpleNamespace
     before: AccountRollup
     after: AccountRollup
 
@@ -142,17 +148,25 @@ def _insert_new_runs(session: Session, reports: list[BackupRunReport], now: date
     return set(session.execute(statement, rows).scalars())
 
 
-def _locked(session: Session, model: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    """The rows with these ids, locked in id order (the suite's lock order), fresh from the database."""
+def _locked(session: Session, table: sa.Table, ids: set[uuid.UUID]) -> dict[uuid.UUID, SimpleNamespace]:
+    """The rows with these ids, locked in id order (the suite's lock order), as plain values.
+
+    Plain rows, not ORM objects: a batch writes them back in one statement per table
+    (``update_rows``) instead of one UPDATE per object at flush.
+    """
     if not ids:
         return {}
-    query = (sa.select(model).where(model.id.in_(sorted(ids))).order_by(model.id)
-             .with_for_update().execution_options(populate_existing=True))
-    return {row.id: row for row in session.execute(query).scalars()}
+    query = sa.select(table).where(table.c.id.in_(sorted(ids))).order_by(table.c.id).with_for_update()
+    return {row["id"]: SimpleNamespace(**row) for row in session.execute(query).mappings()}
 
 
 def _latest(report: BackupRunReport) -> LatestRun:
     return LatestRun(report.run_id, report.status, report.finished_at, report.size_bytes, report.seats)
+
+
+_TASK_LATEST = ("runs", "last_run_id", "last_status", "last_started_at", "last_finished_at", "last_size_bytes",
+                "last_seats")
+_ACCOUNT_ROLLUP = ("size_bytes", "seats", "tasks", "tasks_success", "tasks_partial", "tasks_failure", "backup_status")
 
 
 def record_runs(uow: UnitOfWork, reports: list[BackupRunReport], now: datetime | None = None) -> IngestReply:
@@ -168,8 +182,8 @@ def record_runs(uow: UnitOfWork, reports: list[BackupRunReport], now: datetime |
             continue
         seen.add(report.run_id)
         unique.append((index, report))
-    tasks: dict[uuid.UUID, BackupTask] = _locked(session, BackupTask, {report.task_id for _, report in unique})
-    accounts: dict[uuid.UUID, Account] = _locked(session, Account, {task.account_id for task in tasks.values()})
+    tasks = _locked(session, _TASKS, {report.task_id for _, report in unique})
+    accounts = _locked(session, _ACCOUNTS, {task.account_id for task in tasks.values()})
     rejected = [
         IngestRejection(index=index, run_id=report.run_id, task_id=report.task_id, code=NotFound.code,
                         message="unknown backup task")
@@ -187,7 +201,7 @@ def record_runs(uow: UnitOfWork, reports: list[BackupRunReport], now: datetime |
     for task_id in sorted(by_task):
         task = tasks[task_id]
         task.runs += len(by_task[task_id])
-        current = latest_of(task)
+        current = latest_of(task)  # type: ignore[arg-type]
         candidate = newest([_latest(report) for report in by_task[task_id]])
         if not is_newer(candidate, current):
             continue  # only older runs arrived: history, not state
@@ -198,7 +212,8 @@ def record_runs(uow: UnitOfWork, reports: list[BackupRunReport], now: datetime |
         account = accounts[task.account_id]
         change = changes.get(account.id)
         if change is None:
-            change = changes[account.id] = _AccountChange(account, rollup_of(account), rollup_of(account))
+            before = rollup_of(account)  # type: ignore[arg-type]
+            change = changes[account.id] = _AccountChange(account, before, before)
         change.after = change.after.with_latest(current, candidate)
 
     deltas: dict[uuid.UUID, OwnerDelta] = defaultdict(OwnerDelta)
@@ -207,26 +222,31 @@ def record_runs(uow: UnitOfWork, reports: list[BackupRunReport], now: datetime |
         change = changes[account_id]
         account = change.account
         backup_before = account.backup_status
-        write_rollup(account, change.after)
+        write_rollup(account, change.after)  # type: ignore[arg-type]
         deltas[account.owner_id] = deltas[account.owner_id] + owner_delta(change.before, change.after)
-        sub = subscription_of(account)
-        payload = status_change(account, shown_statuses(sub, backup_before, now),
+        sub = subscription_of(account)  # type: ignore[arg-type]
+        payload = status_change(account, shown_statuses(sub, backup_before, now),  # type: ignore[arg-type]
                                 shown_statuses(sub, account.backup_status, now))
         if payload is not None:
             changed.append((payload, account.owner_id))
-    recorded = []
-    for report in new_runs:
-        task = tasks[report.task_id]
-        owner_id = accounts[task.account_id].owner_id
-        run = BackupRunRecorded(
-            run_id=report.run_id, task_id=report.task_id, account_id=task.account_id, owner_id=owner_id,
-            status=report.status, started_at=report.started_at, finished_at=report.finished_at,
-            size_bytes=report.size_bytes, seats=report.seats, latest=task.last_run_id == report.run_id,
-        )
-        recorded.append((run.to_wire(), owner_id))
+    # One statement per table, in the lock order (tasks, accounts; owners below).
+    update_rows(session, _TASKS, [{"id": task_id, **{c: getattr(tasks[task_id], c) for c in _TASK_LATEST}}
+                                  for task_id in sorted(by_task)])
+    update_rows(session, _ACCOUNTS, [{"id": account_id, **{c: getattr(changes[account_id].account, c)
+                                                            for c in _ACCOUNT_ROLLUP}}
+                                     for account_id in sorted(changes)])
     uow.emit_many(TenancyEvent.ACCOUNT_STATUS_CHANGED, changed)
-    uow.emit_many(TenancyEvent.BACKUP_RUN_RECORDED, recorded)
-    session.flush()
+    if new_runs:
+        # One event for the batch (a batch may span owners and distributors: no tenant).
+        uow.emit(TenancyEvent.BACKUP_RUNS_RECORDED, BackupRunsRecorded(runs=[
+            BackupRunRecorded(
+                run_id=report.run_id, task_id=report.task_id, account_id=tasks[report.task_id].account_id,
+                owner_id=accounts[tasks[report.task_id].account_id].owner_id, status=report.status,
+                started_at=report.started_at, finished_at=report.finished_at, size_bytes=report.size_bytes,
+                seats=report.seats, latest=tasks[report.task_id].last_run_id == report.run_id,
+            )
+            for report in new_runs
+        ]).to_wire())
     # Owner roll-ups last: their row locks, which concurrent batches share most, are held the
     # shortest time.
     apply_owner_deltas(session, deltas)

@@ -81,7 +81,8 @@ def test_ingesting_the_same_runs_twice_counts_them_once(start_services, call_as,
     view = admin.get_account(account["id"])
     assert (view["size_bytes"], view["seats"], view["backup_status"]) == (400, 9, "successful")
     assert view["tasks"][0]["runs"] == 2
-    assert len(prepared.events("backup_run_recorded")) == 2
+    [recorded] = prepared.events("backup_runs_recorded")  # one event for the batch
+    assert len(recorded["payload"]["runs"]) == 2
 
 
 def test_two_instances_move_every_ended_trial_exactly_once(start_services, prepared, tenancy_url):
@@ -154,6 +155,6 @@ def test_runs_published_by_the_engine_on_amqp_are_recorded_once(start_services, 
     time.sleep(0.5)  # the duplicate message is handled too; it must not record the run again
     with prepared.engine.connect() as connection:
         recorded = connection.execute(
-            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.routing_key == "backup_run_recorded")
+            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.routing_key == "backup_runs_recorded")
         ).scalar_one()
     assert recorded == 1

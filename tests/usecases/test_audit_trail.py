@@ -118,7 +118,7 @@ def test_a_redelivered_event_makes_no_second_entry(audit_db):
 
 
 def test_events_the_trail_does_not_record_leave_no_entry(audit_db):
-    record(audit_db, envelope("backup_run_recorded", {"run_id": str(uuid.uuid4())}, source="tenancy"))
+    record(audit_db, envelope("backup_runs_recorded", {"runs": []}, source="tenancy"))
 
     assert find(audit_db, reader(OPERATOR_TENANT_ID)).total == 0
 

@@ -182,6 +182,21 @@ def test_the_same_event_twice_is_projected_once(billing_db, tree):
     assert billing_db.unit_of_work().session.get(Account, account).seats == 9
 
 
+def test_a_batch_keeps_each_tasks_newest_seats_and_each_days_peak(billing_db, tree):
+    account = tree.account("Gorse Ltd", Plan.MONTHLY, date(2026, 11, 1), {}, [])
+    mail, files = uuid.uuid4(), uuid.uuid4()
+    day1, day2 = date(2026, 11, 1), date(2026, 11, 2)
+    feed(billing_db, simulate.runs_recorded([  # in no particular order, as an engine reports
+        (mail, account, tree.partner, at(day2, 9), 6), (files, account, tree.partner, at(day1), 3),
+        (mail, account, tree.partner, at(day1, 2), 4), (mail, account, tree.partner, at(day1, 8), 7),
+        (mail, account, tree.partner, at(day2, 1), 5),
+    ]))
+
+    assert snapshot_days(billing_db, mail) == {day1: 7, day2: 6}
+    assert snapshot_days(billing_db, files) == {day1: 3}
+    assert account_row(billing_db, account).seats == 6 + 3  # each task's newest run
+
+
 def test_a_late_run_corrects_the_days_carried_forward_after_it(billing_db, tree):
     task, account = uuid.uuid4(), tree.account("Hazel", Plan.MONTHLY, date(2026, 11, 1), {}, [])
     feed(billing_db, simulate.run_recorded(task, account, tree.partner, at(date(2026, 11, 1)), 5))

@@ -122,9 +122,9 @@ def test_a_backup_result_becomes_a_webhook_for_the_distributor_above_the_account
     run = run_recorded()
 
     uow = notify_db.unit_of_work()
-    assert reactions.on_backup_run_recorded(uow, run, tree, parents) == 1
+    assert reactions.on_backup_runs_recorded(uow, [run], tree, parents) == 1
     uow.commit()
-    assert reactions.on_backup_run_recorded(notify_db.unit_of_work(), run, tree, parents) == 0  # same run again
+    assert reactions.on_backup_runs_recorded(notify_db.unit_of_work(), [run], tree, parents) == 0  # same run again
 
     [delivery] = notify_db.unit_of_work().session.scalars(sa.select(WebhookDelivery)).all()
     body = reactions.backup_radar.backup_result_data(run, tree.account(ACCOUNT))
@@ -134,10 +134,24 @@ def test_a_backup_result_becomes_a_webhook_for_the_distributor_above_the_account
     assert tree.lookups == 3  # the chain is looked up once, then cached
 
 
+def test_each_run_of_a_batch_becomes_its_own_webhook(notify_db):
+    configured(notify_db)
+    tree, parents = FakeTree(), {}
+    batch = [run_recorded("success"), run_recorded("failure"), run_recorded("partial")]
+
+    uow = notify_db.unit_of_work()
+    assert reactions.on_backup_runs_recorded(uow, batch, tree, parents) == 3
+    uow.commit()
+
+    deliveries = notify_db.unit_of_work().session.scalars(sa.select(WebhookDelivery)).all()
+    assert sorted(d.source_key for d in deliveries) == sorted(f"run:{run.run_id}" for run in batch)
+    assert tree.lookups == 3  # one chain for the batch, cached
+
+
 def test_without_an_active_integration_a_backup_result_costs_no_lookup(notify_db):
     tree = FakeTree()
 
-    assert reactions.on_backup_run_recorded(notify_db.unit_of_work(), run_recorded(), tree, {}) == 0
+    assert reactions.on_backup_runs_recorded(notify_db.unit_of_work(), [run_recorded(), run_recorded()], tree, {}) == 0
     assert tree.lookups == 0
 
 
@@ -147,7 +161,7 @@ def test_a_result_of_an_account_removed_meanwhile_still_goes_without_names(notif
     tree.account_exists = False
 
     uow = notify_db.unit_of_work()
-    assert reactions.on_backup_run_recorded(uow, run_recorded("failure"), tree, {}) == 1
+    assert reactions.on_backup_runs_recorded(uow, [run_recorded("failure")], tree, {}) == 1
     uow.commit()
     [delivery] = notify_db.unit_of_work().session.scalars(sa.select(WebhookDelivery)).all()
     assert '"account_name":null' in delivery.body and '"status":"Failure"' in delivery.body

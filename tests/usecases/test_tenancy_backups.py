@@ -39,7 +39,7 @@ def test_the_same_run_ingested_twice_counts_once(world):
     assert (again.accepted, again.duplicates) == (0, 2)
     view = account_of(world, account.id)
     assert (view.size_bytes, view.seats, view.tasks[0].runs) == (1000, 4, 1)
-    assert len(world.db.events("backup_run_recorded")) == 1
+    assert [len(e["payload"]["runs"]) for e in world.db.events("backup_runs_recorded")] == [1]
 
 
 def test_an_older_run_arriving_late_does_not_replace_the_latest(world):
@@ -54,7 +54,7 @@ def test_an_older_run_arriving_late_does_not_replace_the_latest(world):
     assert view.backup_status == "successful" and view.size_bytes == 900
     assert view.tasks[0].last_run.finished_at.hour == (NOW.hour + 5) % 24
     assert view.tasks[0].runs == 2
-    assert world.db.events("backup_run_recorded")[-1]["payload"]["latest"] is False
+    assert world.db.events("backup_runs_recorded")[-1]["payload"]["runs"][-1]["latest"] is False
 
 
 def test_within_one_batch_the_newest_run_wins_whatever_its_position(world):
