@@ -172,50 +172,72 @@ def on_backup_task_changed(uow: UnitOfWork, event: BackupTaskChanged) -> None:
 
 
 def on_backup_runs_recorded(uow: UnitOfWork, runs: list[BackupRunRecorded]) -> None:
-    """A batch of runs: each task's seats and each day's usage snapshot, then each account's seats.
+    """A batch of runs: each task's seats, each day's usage snapshot, then each account's seats.
 
-    Rows are locked in one order — accounts by id, then their tasks by id — so two batches
-    projected at once wait for each other instead of deadlocking.
+    Set-based, a few statements per batch: rows are created where missing and locked in one
+    order — accounts by id, then tasks by id, then snapshots by (task, day) — so two batches
+    projected at once wait for each other instead of deadlocking. A run for a day before the
+    last filled day also corrects the days carried forward after it (rare: a late report).
     """
-    accounts: dict[uuid.UUID, Account] = {}
-    tasks: dict[uuid.UUID, Task] = {}
-    for event in sorted(runs, key=lambda r: (str(r.account_id), str(r.task_id), r.finished_at, str(r.run_id))):
-        account = accounts.get(event.account_id)
-        if account is None:
-            account = accounts[event.account_id] = _owned_account(uow, event.account_id, event.owner_id)
-        task = tasks.get(event.task_id)
-        if task is None:
-            task = tasks[event.task_id] = _task_row(uow, event.task_id, event.account_id)
-        newest = task.last_finished_at is None or (event.finished_at, str(event.run_id)) > (
-            task.last_finished_at, str(task.last_run_id))
-        if newest:
-            task.seats, task.last_run_id, task.last_finished_at = event.seats, event.run_id, event.finished_at
-        day = event.finished_at.astimezone(UTC).date()
-        seats = _record_day(uow, task.id, account.id, day, event.seats)
-        _correct_carried_days(uow, task.id, account.id, day, seats)
-    if not accounts:
+    if not runs:
         return
-    uow.session.flush()
-    totals = dict(uow.session.execute(
+    session, now = uow.session, _now()
+    accounts = _lock_rows(session, Account, [{"id": r.account_id, "status": "trial", "updated_at": now} for r in runs])
+    for run in runs:
+        if accounts[run.account_id].owner_id is None:
+            _set_owner(uow, accounts[run.account_id], run.owner_id, None)
+    tasks = _lock_rows(session, Task, [{"id": r.task_id, "account_id": r.account_id, "seats": 0} for r in runs])
+    peaks: dict[tuple[uuid.UUID, date], int] = {}
+    for run in sorted(runs, key=lambda r: (r.finished_at, str(r.run_id))):
+        task = tasks[run.task_id]
+        if task.last_finished_at is None or (run.finished_at, str(run.run_id)) > (
+                task.last_finished_at, str(task.last_run_id)):
+            task.seats, task.last_run_id, task.last_finished_at = run.seats, run.run_id, run.finished_at
+        key = (run.task_id, run.finished_at.astimezone(UTC).date())
+        peaks[key] = max(peaks.get(key, 0), run.seats)
+    _record_days(uow, peaks, {task_id: task.account_id for task_id, task in tasks.items()})
+    session.flush()
+    totals = dict(session.execute(
         sa.select(Task.account_id, sa.func.coalesce(sa.func.sum(Task.seats), 0))
         .where(Task.account_id.in_(list(accounts))).group_by(Task.account_id)
     ).tuples().all())
-    now = _now()
     for account_id, account in accounts.items():
         account.seats = int(totals.get(account_id, 0))
         account.updated_at = now
 
 
-def _record_day(uow: UnitOfWork, task_id: uuid.UUID, account_id: uuid.UUID, day: date, seats: int) -> int:
-    insert_ignore(uow.session, UsageSnapshot.__table__,
-                  {"task_id": task_id, "day": day, "account_id": account_id, "seats": seats, "carried": False})
-    snapshot = uow.session.get(UsageSnapshot, (task_id, day), with_for_update=True, populate_existing=True)
-    assert snapshot is not None
-    if snapshot.carried:
-        snapshot.seats, snapshot.carried = seats, False
-    else:
-        snapshot.seats = max(snapshot.seats, seats)
-    return snapshot.seats
+def _lock_rows(session: Any, model: Any, rows: list[dict[str, Any]]) -> dict[uuid.UUID, Any]:
+    """The rows with these ids, created where missing (with these values), locked in id order."""
+    unique = {row["id"]: row for row in rows}
+    ids = sorted(unique)
+    session.execute(insert_for(session, model.__table__).on_conflict_do_nothing(), [unique[i] for i in ids])
+    query = (sa.select(model).where(model.id.in_(ids)).order_by(model.id).with_for_update()
+             .execution_options(populate_existing=True))
+    return {row.id: row for row in session.scalars(query)}
+
+
+def _record_days(uow: UnitOfWork, peaks: dict[tuple[uuid.UUID, date], int],
+                 account_of: dict[uuid.UUID, uuid.UUID]) -> None:
+    """Each (task, day)'s snapshot takes the day's most seats (a carried copy is replaced)."""
+    session = uow.session
+    insert = insert_for(session, UsageSnapshot.__table__)
+    upsert = insert.on_conflict_do_update(
+        index_elements=["task_id", "day"],
+        set_={"seats": sa.case((UsageSnapshot.__table__.c.carried, insert.excluded.seats),
+                               else_=sa.func.max(UsageSnapshot.__table__.c.seats, insert.excluded.seats)
+                               if session.get_bind().dialect.name == "sqlite"
+                               else sa.func.greatest(UsageSnapshot.__table__.c.seats, insert.excluded.seats)),
+              "carried": sa.false()},
+    )
+    keys = sorted(peaks, key=lambda k: (str(k[0]), k[1]))
+    session.execute(upsert, [{"task_id": task_id, "day": day, "account_id": account_of[task_id],
+                              "seats": peaks[(task_id, day)], "carried": False} for task_id, day in keys])
+    last_filled = session.execute(sa.select(sa.func.max(SnapshotDay.day))).scalar_one_or_none()
+    for task_id, day in keys:
+        if last_filled is not None and day < last_filled:  # a late report: later days were carried forward
+            seats = session.execute(sa.select(UsageSnapshot.seats).where(
+                UsageSnapshot.task_id == task_id, UsageSnapshot.day == day)).scalar_one()
+            _correct_carried_days(uow, task_id, account_of[task_id], day, seats)
 
 
 def _correct_carried_days(uow: UnitOfWork, task_id: uuid.UUID, account_id: uuid.UUID, day: date,
