@@ -307,6 +307,7 @@ class AccountBillingRow(WireModel):
     amount_due: Money
     currency: str
     next_payment_forecast: Money | None = None
+    partner_name: str | None = Field(default=None, description="the gateway fills it (and account_name) from tenancy")
 
 
 class AccountBillingPage(WireModel):
@@ -358,6 +359,68 @@ class BillingFilterRequest(CardDataGuard):
 class BillingFilterReply(WireModel):
     ids: list[uuid.UUID]
     includes_direct: bool = Field(default=False, description="owners: the Direct Accounts row matches too")
+
+
+AmountSort = Literal["amount", "-amount"]
+MAX_CANDIDATES = 10_000
+CandidateIds = Annotated[list[uuid.UUID], Field(max_length=MAX_CANDIDATES)]
+
+
+class OwnerPageRequest(CardDataGuard):
+    """The dashboard sorted by amount: one page of partners in the order of what they owe.
+
+    ``ids`` are the candidates: tenancy's partners matching the search and its filters in
+    the caller's scope. A candidate billing has no unpaid bill for owes 0 (a partner
+    billing has not heard of yet too); ties go by name. ``owner_status`` narrows the
+    candidates by billing status first. The Direct Accounts row is answered beside the page.
+    """
+
+    ids: CandidateIds
+    sort: AmountSort = "-amount"
+    owner_status: RollupStatus | None = None
+    distributor_id: uuid.UUID | None = None
+    as_of: date | None = None
+    page: Page = 1
+    page_size: PageSize = 25
+
+
+class OwnerAmountPage(WireModel):
+    items: list[OwnerRollup] = Field(description="the page, in amount order")
+    direct: OwnerRollup | None = Field(default=None, description="the Direct Accounts row; null when it does not "
+                                                                 "match owner_status")
+    page: int
+    page_size: int
+    total: int = Field(description="candidates matching owner_status")
+
+
+class AccountAmountRequest(CardDataGuard):
+    """Billing status and amount due of accounts: of exactly ``ids`` (a page tenancy answered,
+    no ``sort``), or ``ids`` as candidates ordered by amount and paged (``sort``).
+
+    An account billing has no bill for (or has not heard of yet) is status None, amount 0.
+    """
+
+    ids: CandidateIds
+    sort: AmountSort | None = None
+    account_status: BillingStatus | None = None
+    distributor_id: uuid.UUID | None = None
+    as_of: date | None = None
+    page: Page = 1
+    page_size: PageSize = 25
+
+
+class AccountAmount(WireModel):
+    account_id: uuid.UUID
+    billing_status: BillingStatus
+    amount_due: Money
+    currency: str
+
+
+class AccountAmountPage(WireModel):
+    items: list[AccountAmount]
+    page: int
+    page_size: int
+    total: int = Field(description="accounts matching account_status (all given ids without sort)")
 
 
 class HistoryQuery(CardDataGuard):

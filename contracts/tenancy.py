@@ -348,6 +348,35 @@ class AccountPage(WireModel):
     counters: AccountCounters
 
 
+class IdList(WireModel):
+    """Every id a list query matches, unpaged, in no particular order: the candidates another
+    service (billing) orders and pages by an attribute it owns, e.g. the dashboard's amount sort."""
+
+    ids: list[uuid.UUID]
+    total: int = Field(description="how many matched (the length of ids)")
+
+
+MAX_NAME_LOOKUP = 1000
+
+
+class NameLookupRequest(WireModel):
+    """Names of accounts and partners for a page another service answered (billing status)."""
+
+    ids: Annotated[list[uuid.UUID], Field(max_length=MAX_NAME_LOOKUP)]
+
+
+class TenantName(WireModel):
+    id: uuid.UUID
+    kind: str
+    name: str
+    email: str | None = None
+    parent_id: uuid.UUID | None = None
+
+
+class TenantNameList(WireModel):
+    items: list[TenantName] = Field(description="only the tenants the caller sees; unknown and hidden ids are left out")
+
+
 class SubscribeTrialsRequest(WireModel):
     plan: Plan
     partner_id: uuid.UUID | None = Field(default=None, description="none: every trial the caller can see")
@@ -497,6 +526,16 @@ class BackupRunRecorded(WireModel):
     size_bytes: int
     seats: int
     latest: bool = Field(description="false when a newer run of the task was already recorded")
+
+
+class BackupRunsRecorded(WireModel):
+    """The new runs of one ingest call: one event per batch, not per run.
+
+    At thousands of runs a second, an event per run cost every subscriber a delivery, a
+    transaction and a dedupe row per run (docs/decisions/0009-one-event-per-ingest-batch.md).
+    """
+
+    runs: list[BackupRunRecorded] = Field(min_length=1, max_length=MAX_INGEST_BATCH)
 
 
 class AccountStatusChanged(WireModel):

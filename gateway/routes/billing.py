@@ -27,8 +27,13 @@ from contracts.billing import (
     HistoryPage,
     PaymentView,
 )
+from contracts.errors import PortalError
+from contracts.tenancy import TenantNameList
 from gateway.auth import require_permission
 from gateway.deps import Rpc
+from servicekit.logging import get_logger
+
+log = get_logger(__name__)
 
 router = APIRouter(prefix="/billing", tags=["billing"], dependencies=[Depends(require_permission("view_billing"))])
 
@@ -76,8 +81,33 @@ def billing_status(
     query = {"partner_id": str(partner_id) if partner_id else None, "direct": direct,
              "billing_status": billing_status.value if billing_status else None,
              "as_of": as_of.isoformat() if as_of else None, "page": page, "page_size": page_size}
-    return AccountBillingPage.from_wire(rpc.call("billing", "billing_status",
-                                                 {k: v for k, v in query.items() if v is not None}))
+    result = AccountBillingPage.from_wire(rpc.call("billing", "billing_status",
+                                                   {k: v for k, v in query.items() if v is not None}))
+    return _with_names(rpc, result)
+
+
+def _with_names(rpc: Rpc, page: AccountBillingPage) -> AccountBillingPage:
+    """Billing answered the page; one tenancy call names its accounts and partners as they are now.
+
+    Tenancy answers only the tenants the caller sees. Without tenancy the page keeps the
+    names billing learnt from tenancy's events (and no partner names).
+    """
+    ids = {row.account_id for row in page.items} | {row.partner_id for row in page.items if row.partner_id}
+    if not ids:
+        return page
+    result = rpc.call_many({"tenancy": ("tenant_names", {"ids": sorted(str(i) for i in ids)})})["tenancy"]
+    if result.error is not None:
+        if isinstance(result.error, PortalError) and 400 <= result.error.status < 500:
+            raise result.error
+        log.warning("billing status without tenancy's names", error=type(result.error).__name__)
+        return page
+    names = {item.id: item.name for item in TenantNameList.from_wire(result.value).items}
+    items = [
+        row.model_copy(update={"account_name": names.get(row.account_id, row.account_name),
+                               "partner_name": names.get(row.partner_id) if row.partner_id else None})
+        for row in page.items
+    ]
+    return page.model_copy(update={"items": items})
 
 
 @router.get("/history", response_model=HistoryPage, summary="Bills, newest first")

@@ -9,12 +9,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 from contracts.billing import (
     CONSOLIDATED_BILL,
     ROLLUP_LABELS,
+    AccountAmount,
+    AccountAmountPage,
+    AccountAmountRequest,
     AccountBillingPage,
     AccountBillingRow,
     BillingFilterReply,
@@ -25,6 +29,8 @@ from contracts.billing import (
     HistoryQuery,
     HistoryRow,
     InvoiceKind,
+    OwnerAmountPage,
+    OwnerPageRequest,
     OwnerRollup,
     RollupList,
     RollupQuery,
@@ -47,11 +53,16 @@ from services.billing.pricebook import PriceBook
 from services.billing.profiles import profile_of
 from services.billing.sql import money
 
+T = TypeVar("T")
+
 # ---- account bill summaries -------------------------------------------------------------------
 
 
-def bills_by_account(uow: UnitOfWork, distributor_id: uuid.UUID) -> dict[uuid.UUID, status.AccountBills]:
+def bills_by_account(uow: UnitOfWork, distributor_id: uuid.UUID,
+                     account_ids: Iterable[uuid.UUID] | None = None) -> dict[uuid.UUID, status.AccountBills]:
+    """Bill summaries per account of the distributor (only of ``account_ids`` when given)."""
     unpaid = Invoice.paid_at.is_(None)
+    only = [InvoiceLineRow.account_id.in_(sorted(set(account_ids)))] if account_ids is not None else []
     rows = uow.session.execute(
         sa.select(
             InvoiceLineRow.account_id,
@@ -61,7 +72,7 @@ def bills_by_account(uow: UnitOfWork, distributor_id: uuid.UUID) -> dict[uuid.UU
             sa.func.max(sa.case((sa.and_(unpaid, Invoice.charge_failed.is_(True)), 1), else_=0)),
         )
         .join(Invoice, Invoice.id == InvoiceLineRow.invoice_id)
-        .where(Invoice.distributor_id == distributor_id)
+        .where(Invoice.distributor_id == distributor_id, *only)
         .group_by(InvoiceLineRow.account_id)
     )
     return {
@@ -198,16 +209,20 @@ class _OwnerTotals:
     exception: bool
 
 
-def _owner_totals(uow: UnitOfWork, distributor_id: uuid.UUID, today: date) -> dict[uuid.UUID | None, _OwnerTotals]:
-    """Unpaid amounts and exceptions per partner (None: the direct accounts)."""
+def _owner_totals(uow: UnitOfWork, scope: BillingScope, today: date) -> dict[uuid.UUID | None, _OwnerTotals]:
+    """Unpaid amounts and exceptions per partner (None: the direct accounts), over the
+    accounts the caller may see (a user limited to some accounts: those only)."""
     exception = sa.or_(Invoice.charge_failed.is_(True), Invoice.due_date < today)
-    rows = uow.session.execute(
+    query = (
         sa.select(InvoiceLineRow.partner_id, sa.func.sum(InvoiceLineRow.amount),
                   sa.func.max(sa.case((exception, 1), else_=0)))
         .join(Invoice, Invoice.id == InvoiceLineRow.invoice_id)
-        .where(Invoice.distributor_id == distributor_id, Invoice.paid_at.is_(None))
+        .where(Invoice.distributor_id == scope.distributor_id, Invoice.paid_at.is_(None))
         .group_by(InvoiceLineRow.partner_id)
     )
+    if scope.accessible_accounts is not None:
+        query = query.where(InvoiceLineRow.account_id.in_(sorted(scope.accessible_accounts)))
+    rows = uow.session.execute(query)
     return {partner_id: _OwnerTotals(money(owed), bool(flag)) for partner_id, owed, flag in rows}
 
 
@@ -225,7 +240,7 @@ def _partners(uow: UnitOfWork, distributor_id: uuid.UUID) -> list[uuid.UUID]:
 
 def rollups(uow: UnitOfWork, scope: BillingScope, query: RollupQuery, today: date) -> RollupList:
     currency = profile_of(uow, scope.distributor_id).currency
-    totals = _owner_totals(uow, scope.distributor_id, today)
+    totals = _owner_totals(uow, scope, today)
     owners = query.owner_ids if query.owner_ids is not None else [*_partners(uow, scope.distributor_id),
                                                                   scope.distributor_id]
     items = [
@@ -240,7 +255,7 @@ def rollups(uow: UnitOfWork, scope: BillingScope, query: RollupQuery, today: dat
 def billing_filter(uow: UnitOfWork, scope: BillingScope, request: BillingFilterRequest,
                    today: date) -> BillingFilterReply:
     if request.level == "owners":
-        totals = _owner_totals(uow, scope.distributor_id, today)
+        totals = _owner_totals(uow, scope, today)
         exceptions = {partner for partner, t in totals.items() if t.exception}
         partners = set(_partners(uow, scope.distributor_id)) | {p for p in totals if p is not None}
         want_exceptions = request.owner_status is RollupStatus.WITH_EXCEPTIONS
@@ -257,6 +272,103 @@ def billing_filter(uow: UnitOfWork, scope: BillingScope, request: BillingFilterR
     ]
     uow.commit()
     return BillingFilterReply(ids=matching)
+
+
+# ---- ordered by amount (the dashboard's and the drill-down's amount sort) ----------------------------
+
+
+def _descending(sort: str) -> bool:
+    return sort.startswith("-")
+
+
+UNKNOWN_NAME = "\uffff"  # a name billing has not learnt yet sorts after every known one
+
+
+def _name_key(name: str | None) -> str:
+    return name.lower() if name else UNKNOWN_NAME
+
+
+def _in_amount_order(rows: list[tuple[Decimal, str, uuid.UUID, T]], sort: str) -> list[T]:
+    """Amount first, then name (A to Z whatever the direction of the amount; unknown names
+    last), then id."""
+    sign = -1 if _descending(sort) else 1
+    return [item for *_, item in sorted(rows, key=lambda r: (sign * r[0], r[1], r[2]))]
+
+
+def owner_page(uow: UnitOfWork, scope: BillingScope, request: OwnerPageRequest, today: date) -> OwnerAmountPage:
+    """One page of the candidate partners in the order of what they owe, with the Direct Accounts row.
+
+    Candidates are tenancy's (its search, filters and the caller's scope applied); a
+    partner billing knows under another distributor is dropped, one it does not know yet
+    owes nothing.
+    """
+    currency = profile_of(uow, scope.distributor_id).currency
+    totals = _owner_totals(uow, scope, today)
+    candidates = {owner for owner in request.ids if owner != scope.distributor_id}
+    known = {
+        owner_id: (parent_id, name)
+        for owner_id, parent_id, name in uow.session.execute(
+            sa.select(Owner.id, Owner.parent_id, Owner.name).where(Owner.id.in_(sorted(candidates)))
+        )
+    } if candidates else {}
+    rows = []
+    for owner in candidates:
+        parent, name = known.get(owner, (None, None))
+        if parent not in (None, scope.distributor_id):
+            continue  # another distributor's partner
+        rollup = _rollup(owner, False, totals.get(owner), currency)
+        if request.owner_status is None or rollup.billing_status is request.owner_status:
+            rows.append((rollup.amount_owed, _name_key(name), owner, rollup))
+    ordered = _in_amount_order(rows, request.sort)
+    direct: OwnerRollup | None = _rollup(scope.distributor_id, True, totals.get(None), currency)
+    if request.owner_status is not None and direct is not None and direct.billing_status is not request.owner_status:
+        direct = None
+    start = (request.page - 1) * request.page_size
+    uow.commit()
+    return OwnerAmountPage(items=ordered[start:start + request.page_size], direct=direct, page=request.page,
+                           page_size=request.page_size, total=len(ordered))
+
+
+def account_amounts(uow: UnitOfWork, scope: BillingScope, request: AccountAmountRequest,
+                    today: date) -> AccountAmountPage:
+    """Status and amount due of the given accounts; with ``sort``, one page of them by amount.
+
+    Accounts billing knows under another distributor, or outside the caller's accessible
+    accounts, are left out; an account billing has not heard of yet is None, 0.
+    """
+    currency = profile_of(uow, scope.distributor_id).currency
+    wanted = set(request.ids)
+    if scope.accessible_accounts is not None:
+        wanted &= scope.accessible_accounts
+    known = {
+        row.id: row
+        for row in uow.session.execute(
+            sa.select(Account.id, Account.distributor_id, Account.name, Account.status)
+            .where(Account.id.in_(sorted(wanted)))
+        )
+    } if wanted else {}
+    wanted = {a for a in wanted if a not in known or known[a].distributor_id in (None, scope.distributor_id)}
+    bills = bills_by_account(uow, scope.distributor_id, wanted) if wanted else {}
+    rows = []
+    for account_id in wanted:
+        summary = bills.get(account_id, status.AccountBills())
+        item = AccountAmount(account_id=account_id, billing_status=status.account_status(summary, today),
+                             amount_due=summary.unpaid_amount, currency=currency)
+        account = known.get(account_id)
+        if request.account_status is not None and (
+                item.billing_status is not request.account_status
+                # as billing_filter: a removed account matches a status only while it owes something
+                or (account is not None and account.status == "removed" and summary.unpaid_amount <= 0)):
+            continue
+        rows.append((item.amount_due, _name_key(account.name if account else None), account_id, item))
+    uow.commit()
+    if request.sort is None:
+        items = [item for *_, item in sorted(rows, key=lambda r: r[2])]
+        return AccountAmountPage(items=items, page=1, page_size=max(len(items), 1), total=len(items))
+    ordered = _in_amount_order(rows, request.sort)
+    start = (request.page - 1) * request.page_size
+    return AccountAmountPage(items=ordered[start:start + request.page_size], page=request.page,
+                             page_size=request.page_size, total=len(ordered))
 
 
 # ---- history and documents ---------------------------------------------------------------------------

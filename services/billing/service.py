@@ -15,6 +15,7 @@ from eventlet import tpool
 from nameko.timer import Timer
 
 from contracts.billing import (
+    AccountAmountRequest,
     BillingDetails,
     BillingFilterRequest,
     BillingMethodRequest,
@@ -22,6 +23,7 @@ from contracts.billing import (
     CardAddRequest,
     DocumentRequest,
     HistoryQuery,
+    OwnerPageRequest,
     PayInvoiceRequest,
     RecordPaymentRequest,
     RollupQuery,
@@ -163,6 +165,19 @@ class BillingService(ServiceBase):
                                       _today(parsed.as_of)).to_wire()
 
     @rpc
+    def billing_owner_page(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The dashboard by amount: tenancy's candidate partners ordered and paged by what they owe."""
+        parsed = parse(OwnerPageRequest, request)
+        return queries.owner_page(self.db, self._scope(parsed.distributor_id), parsed, _today(parsed.as_of)).to_wire()
+
+    @rpc
+    def billing_account_amounts(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Status and amount due of given accounts (a drill-down page), or ordered and paged by amount."""
+        parsed = parse(AccountAmountRequest, request)
+        return queries.account_amounts(self.db, self._scope(parsed.distributor_id), parsed,
+                                       _today(parsed.as_of)).to_wire()
+
+    @rpc
     def billing_history(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
         parsed = parse(HistoryQuery, query or {})
         return queries.history(self.db, self._scope(parsed.distributor_id), parsed).to_wire()
@@ -212,4 +227,4 @@ class BillingService(ServiceBase):
     on_account_removed = _projector(TenancyEvent.ACCOUNT_REMOVED)
     on_trial_deleted = _projector(TenancyEvent.TRIAL_DELETED)
     on_backup_task_changed = _projector(TenancyEvent.BACKUP_TASK_CHANGED)
-    on_backup_run_recorded = _projector(TenancyEvent.BACKUP_RUN_RECORDED)
+    on_backup_runs_recorded = _projector(TenancyEvent.BACKUP_RUNS_RECORDED)

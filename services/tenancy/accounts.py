@@ -28,9 +28,13 @@ from contracts.tenancy import (
     BackupCounters,
     BackupStatus,
     DefaultSubscription,
+    IdList,
+    NameLookupRequest,
     RemoveAccountRequest,
     SubscribeTrialsReply,
     SubscribeTrialsRequest,
+    TenantName,
+    TenantNameList,
     TrialCounters,
 )
 from servicekit.context import CallContext
@@ -201,17 +205,15 @@ def _counters(uow: UnitOfWork, conditions: list[Any], now: datetime) -> tuple[in
     return total, counters
 
 
-def list_accounts(uow: UnitOfWork, ctx: CallContext, query: AccountListQuery,
-                  now: datetime | None = None) -> AccountPage:
-    """A partner's accounts or a distributor's direct accounts: rows, "N of M", counters."""
-    now = _utc(now)
+def _account_listing(uow: UnitOfWork, ctx: CallContext, query: AccountListQuery,
+                     now: datetime) -> tuple[list[Any], Any]:
+    """The conditions of the whole list (the M), and the rows matching the search and filters."""
     scope = authorise(uow, ctx)
     owner = _owner(uow, scope, query.partner_id, query.distributor_id, "distributor_id")
     conditions: list[Any] = [Account.owner_id == owner.id]
     accessible = scope.account_filter()
     if accessible is not None:
         conditions.append(accessible)
-    total_accounts, counters = _counters(uow, conditions, now)
     # The tenant side is narrowed to the owner's children too: its (parent, kind, lower(name), id)
     # index then yields the page in name order without sorting all of the owner's accounts.
     filtered = (
@@ -227,6 +229,23 @@ def list_accounts(uow: UnitOfWork, ctx: CallContext, query: AccountListQuery,
         filtered = filtered.where(Account.backup_status == query.backup_status.value)
     if query.ids is not None:
         filtered = filtered.where(Account.id.in_(query.ids))
+    return conditions, filtered
+
+
+def account_ids(uow: UnitOfWork, ctx: CallContext, query: AccountListQuery, now: datetime | None = None) -> IdList:
+    """Every account the list would show (search, filters, scope), unpaged: the candidates
+    billing orders by amount for a drill-down."""
+    _, filtered = _account_listing(uow, ctx, query, _utc(now))
+    ids = list(uow.session.execute(filtered.with_only_columns(Account.id).order_by(None)).scalars())
+    return IdList(ids=ids, total=len(ids))
+
+
+def list_accounts(uow: UnitOfWork, ctx: CallContext, query: AccountListQuery,
+                  now: datetime | None = None) -> AccountPage:
+    """A partner's accounts or a distributor's direct accounts: rows, "N of M", counters."""
+    now = _utc(now)
+    conditions, filtered = _account_listing(uow, ctx, query, now)
+    total_accounts, counters = _counters(uow, conditions, now)
     order = {
         "name": (sa.func.lower(Tenant.name), Tenant.id),
         "-name": (sa.func.lower(Tenant.name).desc(), Tenant.id.desc()),
@@ -242,6 +261,21 @@ def list_accounts(uow: UnitOfWork, ctx: CallContext, query: AccountListQuery,
         total_accounts=total_accounts,
         counters=counters,
     )
+
+
+def tenant_names(uow: UnitOfWork, ctx: CallContext, request: NameLookupRequest) -> TenantNameList:
+    """Names of the given accounts and partners that the caller sees (scope and accessible
+    accounts); any other id is left out, so a name outside the caller's reach never leaks."""
+    scope = authorise(uow, ctx)
+    if not request.ids:
+        return TenantNameList(items=[])
+    tenants = uow.session.execute(
+        sa.select(Tenant).where(Tenant.id.in_(sorted(set(request.ids))), scope.within()).order_by(Tenant.id)
+    ).scalars()
+    return TenantNameList(items=[
+        TenantName(id=tenant.id, kind=tenant.kind, name=tenant.name, email=tenant.email, parent_id=tenant.parent_id)
+        for tenant in tenants if scope.sees(tenant)
+    ])
 
 
 # ---- subscribe, delete, remove --------------------------------------------------------------------------------

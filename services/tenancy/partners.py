@@ -7,6 +7,7 @@ portal's first administrator at the partner's email.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from contracts.events import TenancyEvent
 from contracts.tenancy import (
     DefaultSubscription,
     DistributorCreateRequest,
+    IdList,
     PartnerCreated,
     PartnerCreateRequest,
     PartnerListQuery,
@@ -160,13 +162,16 @@ def _direct_row(uow: UnitOfWork, rollup: Any, distributor: Tenant) -> PartnerRow
     return _partner_row(row, DIRECT_ACCOUNTS).model_copy(update={"partner_code": None})
 
 
-def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> PartnerPage:
-    """The partners of a distributor (default: the caller's), with the Direct Accounts row.
+@dataclass(frozen=True)
+class _PartnerListing:
+    distributor: Tenant | None
+    rollup: Any
+    base: sa.Select[Any]  # every partner in the list (the M of "N of M")
+    filtered: sa.Select[Any]  # those matching the search and filters
 
-    Operators without a distributor get every partner; a partner user sees its own row.
-    """
+
+def _partner_listing(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> _PartnerListing:
     scope = authorise(uow, ctx)
-    session = uow.session
     distributor: Tenant | None = None
     if query.distributor_id is not None:
         distributor = visible_tenant(uow, scope, query.distributor_id, TenantKind.DISTRIBUTOR, what="distributor")
@@ -177,7 +182,6 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
     base = rows_query.where(Tenant.kind == TenantKind.PARTNER.value, scope.within())
     if distributor is not None:
         base = base.where(Tenant.parent_id == distributor.id)
-    total_partners = count(session, base)
     filtered = base
     if query.search:
         filtered = filtered.where(search_condition(query.search))
@@ -185,6 +189,25 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
         filtered = filtered.where(status == query.task_status.value)
     if query.ids is not None:
         filtered = filtered.where(Tenant.id.in_(query.ids))
+    return _PartnerListing(distributor, rollup, base, filtered)
+
+
+def partner_ids(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> IdList:
+    """Every partner the list would show (search, filters, scope), unpaged: the candidates
+    billing orders by amount for the dashboard."""
+    listing = _partner_listing(uow, ctx, query)
+    ids = list(uow.session.execute(sa.select(listing.filtered.order_by(None).subquery().c.id)).scalars())
+    return IdList(ids=ids, total=len(ids))
+
+
+def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> PartnerPage:
+    """The partners of a distributor (default: the caller's), with the Direct Accounts row.
+
+    Operators without a distributor get every partner; a partner user sees its own row.
+    """
+    listing = _partner_listing(uow, ctx, query)
+    session, rollup, distributor, filtered = uow.session, listing.rollup, listing.distributor, listing.filtered
+    total_partners = count(session, listing.base)
     order = {
         "name": (sa.func.lower(Tenant.name), Tenant.id),
         "-name": (sa.func.lower(Tenant.name).desc(), Tenant.id.desc()),

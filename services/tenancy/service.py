@@ -25,6 +25,7 @@ from contracts.tenancy import (
     BackupRunReport,
     BackupTaskRequest,
     DistributorCreateRequest,
+    NameLookupRequest,
     PartnerCreateRequest,
     PartnerListQuery,
     RemoveAccountRequest,
@@ -127,6 +128,11 @@ class TenancyService(ServiceBase):
         return partners.list_partners(self.db, self.context, parse(PartnerListQuery, query or {})).to_wire()
 
     @rpc
+    def partner_ids(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every partner ``list_partners`` would show, unpaged (billing orders them by amount)."""
+        return partners.partner_ids(self.db, self.context, parse(PartnerListQuery, query or {})).to_wire()
+
+    @rpc
     def get_account_settings(self, tenant_id: str | None = None) -> dict[str, Any]:
         target = parse_uuid(tenant_id, "tenant_id") if tenant_id is not None else None
         return profiles.get_account_settings(self.db, self.context, target).to_wire()
@@ -155,6 +161,16 @@ class TenancyService(ServiceBase):
     @rpc
     def list_accounts(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
         return accounts.list_accounts(self.db, self.context, parse(AccountListQuery, query or {})).to_wire()
+
+    @rpc
+    def account_ids(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every account ``list_accounts`` would show, unpaged (billing orders them by amount)."""
+        return accounts.account_ids(self.db, self.context, parse(AccountListQuery, query or {})).to_wire()
+
+    @rpc
+    def tenant_names(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Names of accounts and partners the caller sees (billing status pages)."""
+        return accounts.tenant_names(self.db, self.context, parse(NameLookupRequest, request)).to_wire()
 
     @rpc
     def subscribe_trials(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -111,3 +111,168 @@ def test_a_partner_user_gets_no_money_columns_and_billing_is_not_asked():
 
     assert all(r["amount"] is None for r in page["items"])
     assert not [c for c in fake.calls if c.call.service == "billing"]
+
+
+# ---- sorted by amount: tenancy names the candidates, billing orders and pages, tenancy answers the rows ---------
+
+THIRD = uuid.uuid4()
+EVERY = [*PARTNERS, THIRD]
+OWED = {PARTNERS[0]: "5.00", PARTNERS[1]: "0.00", THIRD: "99.00"}
+
+
+def candidate_ids(query: dict) -> dict:
+    return {"ids": [str(p) for p in EVERY], "total": len(EVERY)}
+
+
+def named_rows(query: dict) -> dict:
+    """Tenancy answers the asked-for partners in its own (name) order."""
+    names = {PARTNERS[0]: "Alpha", PARTNERS[1]: "Bravo", THIRD: "Charlie"}
+    rows = [row(p, names[p]) for p in EVERY if str(p) in query["ids"]]
+    return {"items": rows, "page": 1, "page_size": query["page_size"], "total": len(rows), "total_partners": 3,
+            "direct": row(DISTRIBUTOR, "Direct Accounts", 5)}
+
+
+def rollup(owner, amount="0.00", status="on_track", direct=False) -> dict:
+    return {"owner_id": str(owner), "direct": direct, "amount_owed": amount, "currency": "USD",
+            "billing_status": status, "label": "All bills on track"}
+
+
+def owner_page(request: dict) -> dict:
+    ordered = sorted(request["ids"], key=lambda i: -float(OWED[uuid.UUID(i)]))
+    size, start = request["page_size"], (request["page"] - 1) * request["page_size"]
+    return {"items": [rollup(i, OWED[uuid.UUID(i)]) for i in ordered[start:start + size]],
+            "direct": rollup(DISTRIBUTOR, "1.00", direct=True), "page": request["page"], "page_size": size,
+            "total": len(ordered)}
+
+
+def by_amount_client(answers: dict | None = None) -> tuple[TestClient, FakeRpcClient]:
+    return client({("tenancy", "partner_ids"): candidate_ids, ("tenancy", "list_partners"): named_rows,
+                   ("billing", "billing_owner_page"): owner_page, **(answers or {})})
+
+
+def sent(fake: FakeRpcClient, method: str) -> dict:
+    return next(c for c in fake.calls if c.call.method == method).call.args[0]
+
+
+def test_an_amount_sort_is_ordered_and_paged_by_billing_over_tenancys_candidates():
+    http, fake = by_amount_client()
+
+    page = http.get("/api/v1/dashboard", params={"sort": "-amount", "page_size": 2}, headers=AUTH).json()
+
+    assert [r["name"] for r in page["items"]] == ["Charlie", "Alpha"]  # billing's order, not tenancy's
+    assert [r["amount"] for r in page["items"]] == ["99.00", "5.00"]
+    assert (page["total"], page["total_partners"], page["page_size"], page["sort"]) == (3, 3, 2, "-amount")
+    assert page["direct_accounts"]["amount"] == "1.00" and page["billing_available"] is True
+    assert [c.call.method for c in fake.calls if c.call.service != "identity"] == [
+        "partner_ids", "billing_owner_page", "list_partners"]
+    asked = sent(fake, "billing_owner_page")
+    assert sorted(asked["ids"]) == sorted(str(p) for p in EVERY)
+    assert (asked["sort"], asked["page"], asked["page_size"]) == ("-amount", 1, 2)
+    assert sent(fake, "list_partners")["ids"] == [str(THIRD), str(PARTNERS[0])]
+
+
+def test_the_second_page_by_amount_carries_the_rest_and_the_same_total():
+    http, _ = by_amount_client()
+
+    page = http.get("/api/v1/dashboard", params={"sort": "-amount", "page_size": 2, "page": 2}, headers=AUTH).json()
+
+    assert [r["name"] for r in page["items"]] == ["Bravo"]
+    assert (page["page"], page["total"]) == (2, 3)
+
+
+def test_search_and_task_status_narrow_the_candidates_in_tenancy_before_billing_orders_them():
+    http, fake = by_amount_client()
+
+    http.get("/api/v1/dashboard", params={"sort": "amount", "search": "contoso", "task_status": "failures"},
+             headers=AUTH)
+
+    assert sent(fake, "partner_ids") == {"search": "contoso", "task_status": "failures"}
+    assert sent(fake, "billing_owner_page")["sort"] == "amount"
+
+
+def test_an_amount_sort_with_a_billing_status_filter_is_one_request_to_billing():
+    def matching(request: dict) -> dict:
+        assert request["owner_status"] == "with_exceptions"
+        return {"items": [rollup(THIRD, "99.00", "with_exceptions")], "direct": None, "page": 1, "page_size": 25,
+                "total": 1}
+
+    http, fake = by_amount_client({("billing", "billing_owner_page"): matching})
+
+    page = http.get("/api/v1/dashboard", params={"sort": "-amount", "billing_status": "with_exceptions"},
+                    headers=AUTH).json()
+
+    assert [r["id"] for r in page["items"]] == [str(THIRD)] and page["total"] == 1
+    assert page["direct_accounts"] is None  # the Direct Accounts row does not match
+    assert not [c for c in fake.calls if c.call.method == "billing_filter"]
+
+
+def test_without_billing_an_amount_sort_answers_in_name_order_without_billing_columns():
+    http, fake = by_amount_client({("billing", "billing_owner_page"): ServiceUnavailable("billing did not answer"),
+                                   ("billing", "billing_rollups"): ServiceUnavailable("billing did not answer"),
+                                   ("tenancy", "list_partners"): partner_page})
+
+    response = http.get("/api/v1/dashboard", params={"sort": "-amount"}, headers=AUTH)
+
+    assert response.status_code == 200
+    page = response.json()
+    assert (page["sort"], page["billing_available"]) == ("name", False)
+    assert [r["name"] for r in page["items"]] == ["Partner 0", "Partner 1"]
+    assert all(r["amount"] is None for r in page["items"])
+    assert sent(fake, "list_partners")["sort"] == "name"
+
+
+def test_without_billing_a_billing_status_filter_is_a_503_not_an_unfiltered_page():
+    http, _ = client({("billing", "billing_filter"): ServiceUnavailable("billing did not answer",
+                                                                       {"service": "billing"})})
+
+    response = http.get("/api/v1/dashboard", params={"billing_status": "on_track"}, headers=AUTH)
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+
+
+def test_a_partner_user_may_not_filter_or_sort_by_billing():
+    http, fake = client({("identity", "check_session"): principal(kind="partner")})
+
+    filtered = http.get("/api/v1/dashboard", params={"billing_status": "on_track"}, headers=AUTH)
+    sorted_ = http.get("/api/v1/dashboard", params={"sort": "amount"}, headers=AUTH)
+
+    assert (filtered.status_code, sorted_.status_code) == (403, 403)
+    assert "billing_status" in filtered.json()["error"]["message"] and "sort" in sorted_.json()["error"]["message"]
+    assert not [c for c in fake.calls if c.call.service in ("billing", "tenancy")]
+
+
+def test_a_distributor_user_without_view_billing_gets_no_money_and_billing_is_not_asked():
+    custom = principal()
+    custom["user"] |= {"role": "custom", "permissions": ["view_dashboard"]}
+    http, fake = client({("identity", "check_session"): custom})
+
+    page = http.get("/api/v1/dashboard", headers=AUTH).json()
+
+    assert page["billing_available"] is False and page["items"][0]["amount"] is None
+    assert not [c for c in fake.calls if c.call.service == "billing"]
+
+
+def test_more_candidates_than_billing_orders_is_a_422_naming_sort():
+    many = {"ids": [str(uuid.uuid4()) for _ in range(10_001)], "total": 10_001}
+    http, fake = by_amount_client({("tenancy", "partner_ids"): many})
+
+    response = http.get("/api/v1/dashboard", params={"sort": "amount"}, headers=AUTH)
+
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["fields"][0]["field"] == "sort"
+    assert not [c for c in fake.calls if c.call.service == "billing"]
+
+
+def test_an_operator_names_the_distributor_for_both_services():
+    operator = principal(kind="operator")
+    http, fake = by_amount_client({("identity", "check_session"): operator})
+    chosen = uuid.uuid4()
+
+    page = http.get("/api/v1/dashboard", params={"sort": "-amount", "distributor_id": str(chosen)},
+                    headers=AUTH).json()
+
+    assert page["billing_available"] is True
+    assert sent(fake, "partner_ids")["distributor_id"] == str(chosen)
+    assert sent(fake, "billing_owner_page")["distributor_id"] == str(chosen)
+    assert sent(fake, "list_partners")["distributor_id"] == str(chosen)

@@ -7,8 +7,15 @@ from datetime import timedelta
 import pytest
 
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from contracts.tenancy import AccountCreateRequest, AccountListQuery, RemoveAccountRequest, SubscribeTrialsRequest
-from services.tenancy import accounts
+from contracts.tenancy import (
+    AccountCreateRequest,
+    AccountListQuery,
+    DistributorCreateRequest,
+    NameLookupRequest,
+    RemoveAccountRequest,
+    SubscribeTrialsRequest,
+)
+from services.tenancy import accounts, partners
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator, run, user_of
 
 
@@ -268,3 +275,44 @@ def test_a_page_past_the_end_is_empty_but_still_says_how_many(world):
     page = list_accounts(world, page=5, page_size=2)
 
     assert page.items == [] and (page.total, page.total_accounts) == (3, 3)
+
+
+def test_the_candidates_for_an_amount_sort_are_every_account_the_list_would_show_to_the_caller(world):
+    partner = world.add_partner("Contoso")
+    alpine, birch = world.add_account("Alpine", partner), world.add_account("Birch", partner)
+    world.add_account("Direct One")
+    limited = user_of(world.distributor, "view_dashboard", accessible=[birch.id])
+
+    def ids(caller=None, **query):
+        uow = world.uow(caller)
+        return accounts.account_ids(uow, uow.context, AccountListQuery(**query), now=NOW)
+
+    assert sorted(ids(partner_id=partner.id, page_size=1).ids) == sorted([alpine.id, birch.id])
+    assert ids(partner_id=partner.id, search="alp").ids == [alpine.id]
+    assert ids(limited, partner_id=partner.id).ids == [birch.id]
+    assert ids().total == 1  # the direct accounts
+
+
+def test_names_are_answered_only_for_tenants_the_caller_sees(world):
+    partner = world.add_partner("Contoso")
+    seen, hidden = world.add_account("Seen", partner), world.add_account("Hidden", partner)
+    uow = world.db.unit_of_work(operator())
+    other = accounts.create_account(uow, uow.context, AccountCreateRequest(
+        name="Elsewhere", email="it@elsewhere.example", distributor_id=build_world_other(world)))
+    limited = user_of(world.distributor, "view_dashboard", accessible=[seen.id])
+
+    def names(caller=None):
+        uow = world.uow(caller)
+        reply = accounts.tenant_names(uow, uow.context, NameLookupRequest(ids=[seen.id, hidden.id, partner.id,
+                                                                              other.id]))
+        return {item.id: item.name for item in reply.items}
+
+    assert names() == {seen.id: "Seen", hidden.id: "Hidden", partner.id: "Contoso"}
+    assert names(limited) == {seen.id: "Seen", partner.id: "Contoso"}
+
+
+def build_world_other(world: World):
+    """Another distributor, for names that must not leak."""
+    uow = world.db.unit_of_work(operator())
+    return partners.create_distributor(uow, uow.context, DistributorCreateRequest(
+        name="Other", email="other@dist.example", country="DE", data_center="eu-central-1")).id

@@ -288,3 +288,18 @@ def test_an_operator_moves_a_distributors_storage_through_its_settings(world):
     assert (moved.id, moved.data_center_label) == (world.distributor.id, "Customer's own AWS storage")
     assert world.db.events("settings_changed")[-1]["payload"] == {
         "tenant_id": str(world.distributor.id), "kind": "distributor", "fields": ["data_center"]}
+
+
+def test_the_candidates_for_an_amount_sort_are_every_partner_the_list_would_show(world):
+    for i in range(30):
+        world.add_partner(f"Contoso {i:02}")
+    fabrikam = world.add_partner("Fabrikam")
+
+    every = partners.partner_ids(world.uow(), world.uow().context, PartnerListQuery(page_size=5))
+    searched = partners.partner_ids(world.uow(), world.uow().context, PartnerListQuery(search="fabri"))
+    uow = world.db.unit_of_work(admin_of(fabrikam, "partner"))
+    own = partners.partner_ids(uow, uow.context, PartnerListQuery())
+
+    assert every.total == len(every.ids) == 31  # unpaged
+    assert searched.ids == [fabrikam.id]
+    assert own.ids == [fabrikam.id]  # a partner user: its own row only
