@@ -9,6 +9,7 @@ makes; services re-check scope themselves.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import threading
 import time
 from collections import OrderedDict
@@ -24,6 +25,12 @@ from gateway.deps import Rpc
 
 SESSION_CACHE_SECONDS = 3.0
 SESSION_CACHE_SIZE = 10_000
+# The web console holds the same session token in an HttpOnly cookie; a request that
+# authenticates by that cookie must prove with X-CSRF-Token that it comes from a console
+# page before it may change anything (docs/console.md). Bearer tokens need no such proof.
+SESSION_COOKIE = "portal_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class SessionCache:
@@ -79,8 +86,32 @@ def token_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _principal(request: Request, rpc: Rpc) -> Principal:
+def csrf_token_for(session_token: str) -> str:
+    """The session's synchronizer token: a one-way MAC of the session token, so it is bound
+    to the session, needs no storage, and shown in a page it does not reveal the session."""
+    return hmac.new(session_token.encode(), b"portal-console-csrf-v1", hashlib.sha256).hexdigest()
+
+
+def csrf_matches(session_token: str, sent: str | None) -> bool:
+    return bool(sent) and hmac.compare_digest(str(sent).encode(), csrf_token_for(session_token).encode())
+
+
+def request_token(request: Request) -> str | None:
+    """The bearer token, else the console's session cookie (with CSRF proof on unsafe methods)."""
     token = bearer_token(request)
+    if token is not None:
+        return token
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    if request.method not in SAFE_METHODS and not csrf_matches(cookie, request.headers.get(CSRF_HEADER)):
+        raise PermissionDenied(f"a browser session must send the {CSRF_HEADER} header of its page",
+                               {"reason": "csrf_token_missing_or_wrong"})
+    return cookie
+
+
+def _principal(request: Request, rpc: Rpc) -> Principal:
+    token = request_token(request)
     if token is None:
         raise NotAuthenticated("sign in first (Authorization: Bearer <token>)")
     caller: Caller = request.state.caller

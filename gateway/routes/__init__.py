@@ -13,11 +13,13 @@ from gateway.routes import (
     dashboard,
     ingest,
     integrations,
+    learning,
     notifications,
     operator,
     operator_billing,
     operator_tenancy,
     partners,
+    ping,
     security,
     settings,
     users,
@@ -29,6 +31,6 @@ API_ROUTERS: tuple[APIRouter, ...] = (auth.router, security.router, users.router
                                       partners.router, accounts.router, settings.router, ingest.router,
                                       operator_tenancy.router, audit.router, billing.router,
                                       operator_billing.router, notifications.router, integrations.router,
-                                      dashboard.router)
+                                      dashboard.router, ping.router, learning.router)
 """Routers of the v1 API (paths relative to ``/api/v1``), in the order they are mounted:
 import a capability's module here and add its ``router``."""

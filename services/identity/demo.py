@@ -23,7 +23,7 @@ from services.identity.passwords import hash_password
 from services.identity.secrets_box import SecretBox
 
 # Published on purpose: it protects only the demo user in a demo install.
-DEMO_TOTP_SECRET = "NORTHWINDDEMOTOTPSECRET2026AAAAA"  # noqa: S105
+DEMO_TOTP_SECRET = "NORTHWINDDEMOTOTPSECRETAAAAAAAAA"  # noqa: S105
 
 DEMO_USERS = (
     # email local part, name, permissions, two-factor, confirmed

@@ -137,3 +137,30 @@ class EngineKey(Base):
     created_at: Mapped[datetime] = mapped_column(TZ)
     created_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid())
     revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class Course(Base):
+    """The learning hub's catalogue (seeded by migration 0004)."""
+
+    __tablename__ = "learning_courses"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    summary: Mapped[str] = mapped_column(sa.String(1000))
+    category: Mapped[str] = mapped_column(sa.String(100))
+    duration_minutes: Mapped[int] = mapped_column(sa.Integer())
+    position: Mapped[int] = mapped_column(sa.Integer(), default=0)
+
+
+class CourseProgress(Base):
+    """One user's progress in one course."""
+
+    __tablename__ = "learning_progress"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    course_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("learning_courses.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    percent: Mapped[int] = mapped_column(sa.Integer())
+    updated_at: Mapped[datetime] = mapped_column(TZ)
+    completed_at: Mapped[datetime | None] = mapped_column(TZ)

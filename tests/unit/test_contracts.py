@@ -31,6 +31,9 @@ from contracts.audit import (
 )
 from contracts.base import WireModel
 from contracts.billing import (
+    AccountAmount,
+    AccountAmountPage,
+    AccountAmountRequest,
     AccountBillingPage,
     AccountBillingRow,
     BillingDetails,
@@ -54,6 +57,8 @@ from contracts.billing import (
     HistoryQuery,
     HistoryRow,
     InvoiceIssued,
+    OwnerAmountPage,
+    OwnerPageRequest,
     OwnerRollup,
     PayInvoiceRequest,
     PaymentEvent,
@@ -89,6 +94,7 @@ from contracts.identity import (
     UserPage,
     UserView,
 )
+from contracts.learning import CourseList, CourseProgressRequest, CourseView
 from contracts.notify import (
     BackupRadarUpdate,
     BackupRadarView,
@@ -122,13 +128,16 @@ from contracts.tenancy import (
     BackupCounters,
     BackupRunRecorded,
     BackupRunReport,
+    BackupRunsRecorded,
     BackupRunView,
     BackupTaskChanged,
     BackupTaskRequest,
     BackupTaskView,
     DistributorCreateRequest,
+    IdList,
     IngestRejection,
     IngestReply,
+    NameLookupRequest,
     PartnerCreated,
     PartnerCreateRequest,
     PartnerListQuery,
@@ -142,6 +151,8 @@ from contracts.tenancy import (
     SubscribeTrialsReply,
     SubscribeTrialsRequest,
     TenantDeleted,
+    TenantName,
+    TenantNameList,
     TenantProfile,
     TenantProfileUpdate,
     TrialCounters,
@@ -197,7 +208,10 @@ CARD = CardView(id=uuid.uuid4(), brand="Visa", last4="4242", exp_month=12, exp_y
 BILLING_ROW = AccountBillingRow(account_id=uuid.uuid4(), account_name="Alpine Dental", email="it@alpine.example",
                                 partner_id=uuid.uuid4(), billing_status="due", subscription="monthly",
                                 renewal_date=date(2027, 1, 1), amount_due=Decimal("45.00"), currency="USD",
-                                next_payment_forecast=Decimal("47.25"))
+                                next_payment_forecast=Decimal("47.25"), partner_name="Contoso IT")
+AMOUNT = AccountAmount(account_id=uuid.uuid4(), billing_status="overdue", amount_due=Decimal("45.00"), currency="USD")
+TENANT_NAME = TenantName(id=uuid.uuid4(), kind="account", name="Alpine Dental", email="it@alpine.example",
+                         parent_id=uuid.uuid4())
 ROLLUP = OwnerRollup(owner_id=uuid.uuid4(), direct=False, amount_owed=Decimal("53.75"), currency="USD",
                      billing_status="with_exceptions", label="With exceptions")
 HISTORY_ROW = HistoryRow(reference="INV-2026-000123", account_name="Consolidated bill", issue_date=date(2026, 12, 1),
@@ -209,6 +223,12 @@ RUN_ROW = RunListRow(run_id=uuid.uuid4(), task_id=uuid.uuid4(), task_name="Mail"
                      account_id=uuid.uuid4(), account_name="Alpine", owner_id=uuid.uuid4(), status="success",
                      started_at=datetime(2026, 11, 1, tzinfo=UTC), finished_at=datetime(2026, 11, 1, 1, tzinfo=UTC),
                      size_bytes=10, seats=2)
+
+COURSE = CourseView(
+    id=uuid.uuid4(), slug="portal-basics", title="Getting started with the portal", summary="Find your way around.",
+    category="Basics", duration_minutes=20, progress_percent=100, completed_at=datetime(2026, 11, 26, tzinfo=UTC),
+    updated_at=datetime(2026, 11, 26, tzinfo=UTC),
+)
 
 EXAMPLES: dict[type[WireModel], WireModel] = {
     AuditFilters: AUDIT_FILTERS,
@@ -234,6 +254,9 @@ EXAMPLES: dict[type[WireModel], WireModel] = {
     ),
     Caller: Caller(user_id=uuid.uuid4(), tenant_id=uuid.uuid4(), role="administrator", ip="::1"),
     HealthReply: HealthReply(service="identity", status="ok", database="postgresql", schema_revision="0001"),
+    CourseView: COURSE,
+    CourseList: CourseList(items=[COURSE]),
+    CourseProgressRequest: CourseProgressRequest(percent=60),
     SendMailRequest: SendMailRequest(
         template="email_confirmation", to="new.user@example.com", context={"confirm_url": "http://x/y"},
         idempotency_key="confirm:1", tenant_id=uuid.uuid4(),
@@ -345,6 +368,9 @@ EXAMPLES: dict[type[WireModel], WireModel] = {
     BackupRunRecorded: BackupRunRecorded(run_id=RUN.run_id, task_id=RUN.task_id, account_id=uuid.uuid4(),
                                          owner_id=uuid.uuid4(), status="failure", started_at=T0, finished_at=T1,
                                          size_bytes=0, seats=0, latest=True),
+    BackupRunsRecorded: BackupRunsRecorded(runs=[BackupRunRecorded(
+        run_id=RUN.run_id, task_id=RUN.task_id, account_id=uuid.uuid4(), owner_id=uuid.uuid4(), status="success",
+        started_at=T0, finished_at=T1, size_bytes=2**30, seats=12, latest=True)]),
     AccountStatusChanged: AccountStatusChanged(
         account_id=uuid.uuid4(), owner_id=uuid.uuid4(), account_status="trial_started",
         previous_account_status="trial_started", backup_status="failed", previous_backup_status="no_backup",
@@ -369,6 +395,16 @@ EXAMPLES: dict[type[WireModel], WireModel] = {
     RollupList: RollupList(items=[ROLLUP]),
     BillingFilterRequest: BillingFilterRequest(level="accounts", account_status="due", owner_id=uuid.uuid4()),
     BillingFilterReply: BillingFilterReply(ids=[uuid.uuid4()], includes_direct=True),
+    OwnerPageRequest: OwnerPageRequest(ids=[uuid.uuid4()], sort="amount", owner_status="with_exceptions", page=2),
+    OwnerAmountPage: OwnerAmountPage(items=[ROLLUP], direct=ROLLUP, page=1, page_size=25, total=1),
+    AccountAmountRequest: AccountAmountRequest(ids=[uuid.uuid4()], sort="-amount", account_status="due",
+                                               as_of=date(2027, 1, 1)),
+    AccountAmount: AMOUNT,
+    AccountAmountPage: AccountAmountPage(items=[AMOUNT], page=1, page_size=25, total=1),
+    IdList: IdList(ids=[uuid.uuid4()], total=1),
+    NameLookupRequest: NameLookupRequest(ids=[uuid.uuid4(), uuid.uuid4()]),
+    TenantName: TENANT_NAME,
+    TenantNameList: TenantNameList(items=[TENANT_NAME]),
     HistoryQuery: HistoryQuery(page=3, page_size=50),
     HistoryRow: HISTORY_ROW,
     HistoryPage: HistoryPage(items=[HISTORY_ROW], page=1, page_size=25, total=1),

@@ -147,3 +147,10 @@ def test_a_recovery_code_is_stored_as_the_hash_of_its_normal_form():
     assert re.fullmatch(r"[0-9a-f]{64}", digest)
     assert "k7m2" not in digest
     assert digest != hash_recovery_code("k7m2-9qxp-4trx")
+
+
+def test_the_demo_users_secret_is_base32_and_its_codes_match():
+    from services.identity.demo import DEMO_TOTP_SECRET
+
+    assert len(base64.b32decode(DEMO_TOTP_SECRET)) * 8 >= 160  # a real secret, not only a valid one
+    assert matching_step(DEMO_TOTP_SECRET, code_at(DEMO_TOTP_SECRET, AT), AT, None) == time_step(AT)

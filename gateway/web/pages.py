@@ -1,0 +1,439 @@
+"""The console's other pages: security, audit, billing, settings, users, notifications,
+Backup Radar, learning hub and support. Same rule as :mod:`gateway.web.views`: the public API
+does the work; these only read forms and render answers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from contracts.audit import Activity
+from contracts.notify import CsvDelivery, Frequency, NotificationType
+from gateway.web.client import ApiError
+from gateway.web.qr import qr_svg
+from gateway.web.render import Console, console, redirect
+from gateway.web.views import PAGE_SIZE, SUBSCRIPTIONS, _page_number, _paging, _query_without
+
+router = APIRouter(include_in_schema=False)
+
+PERMISSIONS = [
+    ("view_settings", "View settings"), ("view_billing", "View billing and manage payment"),
+    ("view_billing_notifications", "View billing notifications"), ("view_dashboard", "View dashboard"),
+    ("view_security_audit", "View security audit"), ("add_accounts", "Add accounts"),
+    ("subscribe_accounts", "Subscribe accounts"), ("manage_notifications", "Manage notifications"),
+    ("account_view_settings", "Account: view account settings"), ("account_view_billing", "Account: view billing"),
+    ("account_view_support", "Account: view support"),
+]
+
+
+def _back(path: str, notice: str) -> str:
+    return f"{path}?{urlencode({'notice': notice})}"
+
+
+# ---- security: password, two-factor, IP restrictions ----------------------------------------------
+
+
+async def _security(ctx: Console, status: int = 200, **extra: Any) -> Response:
+    restrictions = policy = None
+    if ctx.can("view_settings"):
+        try:
+            restrictions = await ctx.api.get("/security/ip-restrictions")
+            policy = await ctx.api.get("/security/password-policy")
+        except ApiError as error:
+            if error.code != "password_expired":
+                raise  # an expired password may still be changed on this page; the rest waits
+    context: dict[str, Any] = {"restrictions": restrictions, "policy": policy, "errors": {}, "values": {},
+                               "notice": ctx.request.query_params.get("notice"),
+                               "expired": ctx.request.query_params.get("expired")}
+    context.update(extra)
+    return ctx.page("security.html", status=status, **context)
+
+
+@router.get("/settings/security")
+async def security(request: Request) -> Response:
+    return await _security(await console(request))
+
+
+@router.post("/settings/security/password")
+async def change_password(request: Request) -> Response:
+    ctx = await console(request)
+    body = {name: (ctx.form.get(name) or [""])[0]
+            for name in ("current_password", "new_password", "confirm_password")}
+    try:
+        await ctx.api.post("/me/password", body)
+    except ApiError as error:
+        errors = error.fields or {"new_password": error.message}
+        return await _security(ctx, status=error.status, password_errors=errors, password_error=error.message)
+    return redirect(request, _back("/settings/security", "Password changed; your other sessions were ended."))
+
+
+@router.post("/settings/security/two-factor/setup")
+async def two_factor_setup(request: Request) -> Response:
+    ctx = await console(request)
+    setup = await ctx.api.post("/me/two-factor/setup")
+    return await _security(ctx, setup=setup, qr=qr_svg(setup["otpauth_uri"]))
+
+
+@router.post("/settings/security/two-factor/enable")
+async def two_factor_enable(request: Request) -> Response:
+    ctx = await console(request)
+    try:
+        reply = await ctx.api.post("/me/two-factor/enable", {"code": ctx.value("code")})
+    except ApiError as error:
+        return await _security(ctx, status=error.status, two_factor_error=error.message)
+    return await _security(ctx, recovery_codes=reply.get("recovery_codes", []))
+
+
+@router.post("/settings/security/two-factor/disable")
+async def two_factor_disable(request: Request) -> Response:
+    ctx = await console(request)
+    try:
+        await ctx.api.delete("/me/two-factor", {"code": ctx.value("code")})
+    except ApiError as error:
+        return await _security(ctx, status=error.status, two_factor_error=error.message)
+    return redirect(request, _back("/settings/security", "Two-factor authentication turned off."))
+
+
+@router.post("/settings/security/ip-entries")
+async def add_ip_entry(request: Request) -> Response:
+    ctx = await console(request)
+    values = {name: ctx.value(name) for name in ("description", "kind", "addresses", "range_from", "range_to")}
+    body: dict[str, Any] = {"description": values["description"]}
+    if values["kind"] == "range":
+        body.update(range_from=values["range_from"], range_to=values["range_to"])
+    else:
+        body["addresses"] = values["addresses"]
+    try:
+        await ctx.api.post("/security/ip-restrictions/entries", body)
+    except ApiError as error:
+        errors = error.fields or {"addresses" if values["kind"] != "range" else "range_from": error.message}
+        return await _security(ctx, status=error.status, errors=errors, values=values, ip_error=error.message)
+    return redirect(request, _back("/settings/security", "Trusted address added."))
+
+
+@router.post("/settings/security/ip-entries/{entry_id}/delete")
+async def delete_ip_entry(request: Request, entry_id: uuid.UUID) -> Response:
+    ctx = await console(request)
+    try:
+        await ctx.api.delete(f"/security/ip-restrictions/entries/{entry_id}")
+    except ApiError as error:
+        return await _security(ctx, status=error.status, ip_error=error.message)
+    return redirect(request, _back("/settings/security", "Trusted address removed."))
+
+
+@router.post("/settings/security/ip-restrictions")
+async def set_ip_restrictions(request: Request) -> Response:
+    ctx = await console(request)
+    enabled = ctx.value("enabled") == "true"
+    try:
+        await ctx.api.put("/security/ip-restrictions", {"enabled": enabled})
+    except ApiError as error:
+        message = error.message
+        if error.code == "own_ip_not_trusted":
+            message = ("You would lock yourself out: your IP address is not in the trusted list. "
+                       "Add it first, then turn IP restrictions on.")
+        return await _security(ctx, status=error.status, toggle_error=message)
+    return redirect(request, _back("/settings/security", f"IP restrictions turned {'on' if enabled else 'off'}."))
+
+
+@router.post("/settings/security/password-policy")
+async def set_password_policy(request: Request) -> Response:
+    ctx = await console(request)
+    body = {"expiration_enabled": ctx.value("expiration_enabled") == "true",
+            "max_age_days": ctx.value("max_age_days") or None}
+    try:
+        await ctx.api.put("/security/password-policy", body)
+    except ApiError as error:
+        return await _security(ctx, status=error.status, policy_error=error.message)
+    return redirect(request, _back("/settings/security", "Password policy saved."))
+
+
+# ---- security audit ---------------------------------------------------------------------------------
+
+AUDIT_FILTERS = ("from", "to", "activity", "status", "account", "performed_by")
+
+
+@router.get("/audit")
+async def audit(request: Request) -> Response:
+    ctx = await console(request)
+    q = request.query_params
+    filters = {name: q.get(name, "").strip() for name in AUDIT_FILTERS}
+    page = _page_number(q.get("page"))
+    error = None
+    try:
+        data = await ctx.api.get("/audit", page=page, page_size=PAGE_SIZE, **filters)
+    except ApiError as failure:
+        if failure.status != 422:
+            raise
+        data, error = {"items": [], "total": 0, "total_capped": False}, failure
+    export = urlencode({k: v for k, v in filters.items() if v})
+    return ctx.page("audit.html", data=data, filters=filters, paging=_paging(page, PAGE_SIZE, data["total"]),
+                    query=_query_without(request, "page"), activities=[a.value for a in Activity],
+                    export_url="/api/v1/audit/export.csv" + (f"?{export}" if export else ""),
+                    errors=error.fields if error else {}, error=error.message if error else None)
+
+
+# ---- billing -------------------------------------------------------------------------------------------
+
+
+@router.get("/billing")
+async def billing(request: Request) -> Response:
+    ctx = await console(request)
+    q = request.query_params
+    page = _page_number(q.get("page"))
+    method = await ctx.api.get("/billing/method")
+    rows = await ctx.api.get("/billing/status", page=page, page_size=PAGE_SIZE,
+                             billing_status=q.get("billing_status") or None)
+    return ctx.page("billing.html", method=method, rows=rows, paging=_paging(page, PAGE_SIZE, rows["total"]),
+                    query=_query_without(request, "page"), billing_status=q.get("billing_status", ""),
+                    notice=q.get("notice"))
+
+
+@router.post("/billing/method")
+async def billing_method(request: Request) -> Response:
+    ctx = await console(request)
+    try:
+        await ctx.api.put("/billing/method", {"method": ctx.value("method")})
+    except ApiError as error:
+        return redirect(request, _back("/billing", f"Not changed: {error.message}"))
+    return redirect(request, _back("/billing", "Billing method saved."))
+
+
+@router.get("/billing/history")
+async def billing_history(request: Request) -> Response:
+    ctx = await console(request)
+    page = _page_number(request.query_params.get("page"))
+    history = await ctx.api.get("/billing/history", page=page, page_size=PAGE_SIZE)
+    return ctx.page("history.html", history=history, paging=_paging(page, PAGE_SIZE, history["total"]), query="")
+
+
+DETAIL_FIELDS = ("title", "first_name", "last_name", "billing_email", "company", "company_tax_id", "address_line1",
+                 "address_line2", "address_line3", "city", "state", "zip", "country", "phone", "currency",
+                 "payment_day", "invoice_delivery")
+
+
+@router.get("/billing/payment")
+async def payment(request: Request) -> Response:
+    ctx = await console(request)
+    details = await ctx.api.get("/billing/details")
+    cards = await ctx.api.get("/billing/cards")
+    return ctx.page("payment.html", details=details, values=(details or {}).get("details") or {}, cards=cards,
+                    errors={}, fields=DETAIL_FIELDS, notice=request.query_params.get("notice"))
+
+
+@router.post("/billing/payment")
+async def payment_save(request: Request) -> Response:
+    ctx = await console(request)
+    values = {name: ctx.value(name) for name in DETAIL_FIELDS}
+    try:
+        await ctx.api.put("/billing/details", {k: v for k, v in values.items() if v})
+    except ApiError as error:
+        cards = await ctx.api.get("/billing/cards")
+        return ctx.page("payment.html", status=error.status, details=None, values=values, cards=cards,
+                        errors=error.fields, error=error.message, fields=DETAIL_FIELDS)
+    return redirect(request, _back("/billing/payment", "Billing details saved."))
+
+
+# ---- settings: account and users -----------------------------------------------------------------------
+
+ACCOUNT_FIELDS = ("name", "email", "address", "phone", "default_subscription")
+
+
+@router.get("/settings/account")
+async def account_settings(request: Request) -> Response:
+    ctx = await console(request)
+    profile = await ctx.api.get("/settings/account")
+    return ctx.page("settings_account.html", profile=profile, values=profile, errors={}, subscriptions=SUBSCRIPTIONS,
+                    notice=request.query_params.get("notice"))
+
+
+@router.post("/settings/account")
+async def account_settings_save(request: Request) -> Response:
+    ctx = await console(request)
+    values = {name: ctx.value(name) for name in ACCOUNT_FIELDS}
+    try:
+        await ctx.api.put("/settings/account", {k: v for k, v in values.items() if v})
+    except ApiError as error:
+        profile = await ctx.api.get("/settings/account")
+        return ctx.page("settings_account.html", status=error.status, profile=profile, values=values,
+                        errors=error.fields, error=error.message, subscriptions=SUBSCRIPTIONS)
+    return redirect(request, _back("/settings/account", "Account settings saved."))
+
+
+@router.get("/settings/users")
+async def users(request: Request) -> Response:
+    ctx = await console(request)
+    page = _page_number(request.query_params.get("page"))
+    data = await ctx.api.get("/users", page=page, page_size=PAGE_SIZE)
+    return ctx.page("users.html", data=data, paging=_paging(page, PAGE_SIZE, data["total"]), query="",
+                    permissions=PERMISSIONS, values={"role": "administrator"}, errors={},
+                    notice=request.query_params.get("notice"))
+
+
+@router.post("/settings/users")
+async def user_invite(request: Request) -> Response:
+    ctx = await console(request)
+    values = {"email": ctx.value("email"), "display_name": ctx.value("display_name"),
+              "role": ctx.value("role") or "administrator", "permissions": ctx.values("permissions")}
+    body: dict[str, Any] = {"email": values["email"], "credential_type": "password", "role": values["role"],
+                            "permissions": values["permissions"] if values["role"] == "custom" else [],
+                            "accessible_accounts": "all"}
+    if values["display_name"]:
+        body["display_name"] = values["display_name"]
+    try:
+        await ctx.api.post("/users", body)
+    except ApiError as error:
+        data = await ctx.api.get("/users", page=1, page_size=PAGE_SIZE)
+        return ctx.page("users.html", status=error.status, data=data, paging=_paging(1, PAGE_SIZE, data["total"]),
+                        query="", permissions=PERMISSIONS, values=values, errors=error.fields, error=error.message)
+    return redirect(request, _back("/settings/users", f"{values['email']} invited: a confirmation mail is on its way."))
+
+
+# ---- notifications and Backup Radar ---------------------------------------------------------------------
+
+
+async def _notifications(ctx: Console, status: int = 200, **extra: Any) -> Response:
+    recipients = await ctx.api.get("/notifications/recipients", page=1, page_size=200)
+    settings = await ctx.api.get("/notifications/settings")
+    context: dict[str, Any] = {"recipients": recipients, "settings": settings, "values": {}, "errors": {},
+                               "types": [t.value for t in NotificationType],
+                               "frequencies": [f.value for f in Frequency],
+                               "deliveries": [d.value for d in CsvDelivery],
+                               "notice": ctx.request.query_params.get("notice")}
+    context.update(extra)
+    return ctx.page("notifications.html", status=status, **context)
+
+
+@router.get("/notifications")
+async def notifications(request: Request) -> Response:
+    return await _notifications(await console(request))
+
+
+@router.post("/notifications/recipients")
+async def recipient_add(request: Request) -> Response:
+    ctx = await console(request)
+    values = {"email": ctx.value("email"), "display_name": ctx.value("display_name"), "types": ctx.values("types")}
+    try:
+        await ctx.api.post("/notifications/recipients", {k: v for k, v in values.items() if v})
+    except ApiError as error:
+        return await _notifications(ctx, status=error.status, values=values,
+                                    errors=error.fields or {"email": error.message}, error=error.message)
+    return redirect(request, _back("/notifications", f"{values['email']} added."))
+
+
+@router.post("/notifications/recipients/{recipient_id}/delete")
+async def recipient_delete(request: Request, recipient_id: uuid.UUID) -> Response:
+    ctx = await console(request)
+    await ctx.api.delete(f"/notifications/recipients/{recipient_id}")
+    return redirect(request, _back("/notifications", "Recipient removed."))
+
+
+@router.post("/notifications/settings")
+async def notification_settings(request: Request) -> Response:
+    ctx = await console(request)
+    try:
+        await ctx.api.put("/notifications/settings", {"frequency": ctx.value("frequency"),
+                                                      "csv_delivery": ctx.value("csv_delivery")})
+    except ApiError as error:
+        return await _notifications(ctx, status=error.status, settings_error=error.message)
+    return redirect(request, _back("/notifications", "Report settings saved."))
+
+
+@router.get("/integrations/backup-radar")
+async def backup_radar(request: Request) -> Response:
+    ctx = await console(request)
+    page = _page_number(request.query_params.get("page"))
+    integration = await ctx.api.get("/integrations/backup-radar")
+    deliveries = await ctx.api.get("/integrations/backup-radar/deliveries", page=page, page_size=PAGE_SIZE)
+    return ctx.page("backup_radar.html", integration=integration, deliveries=deliveries,
+                    paging=_paging(page, PAGE_SIZE, deliveries["total"]), query="",
+                    notice=request.query_params.get("notice"))
+
+
+# ---- learning hub and support ---------------------------------------------------------------------------
+
+
+@router.get("/learning")
+async def learning(request: Request) -> Response:
+    ctx = await console(request)
+    courses = await ctx.api.get("/learning-hub/courses")
+    return ctx.page("learning.html", courses=courses, notice=request.query_params.get("notice"))
+
+
+@router.post("/learning/{course_id}/progress")
+async def learning_progress(request: Request, course_id: uuid.UUID) -> Response:
+    ctx = await console(request)
+    try:
+        percent = int(ctx.value("percent") or 0)
+    except ValueError:
+        percent = -1
+    try:
+        await ctx.api.put(f"/learning-hub/courses/{course_id}/progress", {"percent": percent})
+    except ApiError as error:
+        return redirect(request, _back("/learning", f"Not saved: {error.message}"))
+    return redirect(request, _back("/learning", "Progress saved."))
+
+
+@router.get("/support")
+async def support(request: Request) -> Response:
+    ctx = await console(request)
+    return ctx.page("support.html")
+
+
+# ---- smaller actions: cards, users, deliveries, backup tasks ----------------------------------------------
+
+
+async def _act(request: Request, method: str, path: str, back: str, done: str, body: Any = None,
+               ctx: Console | None = None) -> Response:
+    """Do one API action and go back to ``back`` with what happened (or why not)."""
+    ctx = ctx or await console(request)
+    try:
+        await ctx.api.call(method, path, json=body if body is not None else ({} if method != "DELETE" else None))
+    except ApiError as error:
+        return redirect(request, _back(back, f"Not done: {error.message}"))
+    return redirect(request, _back(back, done))
+
+
+@router.post("/billing/cards/{card_id}/activate")
+async def card_activate(request: Request, card_id: uuid.UUID) -> Response:
+    return await _act(request, "POST", f"/billing/cards/{card_id}/activate", "/billing/payment", "Card activated.")
+
+
+@router.post("/billing/cards/{card_id}/delete")
+async def card_delete(request: Request, card_id: uuid.UUID) -> Response:
+    return await _act(request, "DELETE", f"/billing/cards/{card_id}", "/billing/payment", "Card deleted.")
+
+
+@router.post("/settings/users/{user_id}/resend")
+async def user_resend(request: Request, user_id: uuid.UUID) -> Response:
+    return await _act(request, "POST", f"/users/{user_id}/resend-confirmation", "/settings/users",
+                      "Confirmation mail sent again.")
+
+
+@router.post("/settings/users/{user_id}/delete")
+async def user_delete(request: Request, user_id: uuid.UUID) -> Response:
+    return await _act(request, "DELETE", f"/users/{user_id}", "/settings/users", "User deleted.")
+
+
+@router.post("/integrations/backup-radar/deliveries/{delivery_id}/replay")
+async def delivery_replay(request: Request, delivery_id: uuid.UUID) -> Response:
+    return await _act(request, "POST", f"/integrations/backup-radar/deliveries/{delivery_id}/replay",
+                      "/integrations/backup-radar", "Delivery sent again.")
+
+
+@router.post("/accounts/{account_id}/backup-tasks")
+async def backup_task_add(request: Request, account_id: uuid.UUID) -> Response:
+    ctx = await console(request)
+    body = {"service": ctx.value("service"), "name": ctx.value("name")}
+    return await _act(request, "POST", f"/accounts/{account_id}/backup-tasks", f"/accounts/{account_id}",
+                      "Backup task added; activate it to start backing up.", body, ctx)
+
+
+@router.post("/accounts/{account_id}/backup-tasks/{task_id}/activate")
+async def backup_task_activate(request: Request, account_id: uuid.UUID, task_id: uuid.UUID) -> Response:
+    return await _act(request, "POST", f"/accounts/{account_id}/backup-tasks/{task_id}/activate",
+                      f"/accounts/{account_id}", "Backup task activated.")

@@ -1,0 +1,178 @@
+"""Templates, formatting (sizes, money, dates, labels) and the page context of the console."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from gateway.auth import CSRF_HEADER, SESSION_COOKIE, csrf_matches, csrf_token_for
+from gateway.web.client import ApiClient, ApiError
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+LOGIN_CSRF_COOKIE = "portal_login_csrf"
+MAX_FORM_BYTES = 64 * 1024
+
+UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
+
+
+def human_bytes(value: Any) -> str:
+    """1536 → "1.5 KB"; binary multiples, the way backup sizes are usually shown."""
+    try:
+        size = float(value or 0)
+    except (TypeError, ValueError):
+        return "—"
+    unit = 0
+    while size >= 1024 and unit < len(UNITS) - 1:
+        size /= 1024
+        unit += 1
+    return f"{int(size)} {UNITS[unit]}" if unit == 0 else f"{size:.1f} {UNITS[unit]}"
+
+
+def money(amount: Any, currency: str | None = None) -> str:
+    """"1234.5", "USD" → "USD 1,234.50" (the page localises it in the browser)."""
+    if amount is None:
+        return "—"
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    return f"{currency or ''} {value:,.2f}".strip()
+
+
+def label(value: Any) -> str:
+    """"no_tasks_yet" → "No tasks yet"."""
+    if value is None:
+        return "—"
+    text = str(value).replace("_", " ")
+    return LABELS.get(str(value), text[:1].upper() + text[1:])
+
+
+LABELS = {
+    "on_track": "All bills on track", "with_exceptions": "With exceptions", "no_tasks_yet": "No Tasks Yet",
+    "no_accounts_yet": "No Accounts Yet", "successful": "Successful", "failures": "Failures",
+    "trial_started": "Trial in progress", "trial_expiring": "Trial expiring", "trial_expired": "Trial expired",
+    "monthly_subscribed": "Monthly subscription", "annual_subscribed": "Annual subscription",
+    "no_backup": "No backup", "partially_failed": "Partially failed", "failed": "Failed",
+    "trial_auto_monthly": "Trial, then monthly subscription", "trial_auto_annual": "Trial, then annual subscription",
+    "subscribe_monthly": "Monthly subscription, no trial", "subscribe_annual": "Annual subscription, no trial",
+    "credit_card": "Credit card", "invoice": "Invoice", "none": "None",
+}
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(bytes=human_bytes, money=money, label=label, urlquote=lambda v: quote(str(v), safe=""))
+    return env
+
+
+ENV = environment()
+
+
+class Redirect(Exception):
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+
+def redirect(request: Request, url: str) -> Response:
+    """A 303 to ``url``; an htmx request gets ``HX-Redirect`` instead (it would swap the page in)."""
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+def sign_in_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/sign-in" if target in ("/", "/sign-in") else f"/sign-in?next={quote(target, safe='')}"
+
+
+def render(request: Request, template: str, context: dict[str, Any], status: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
+    html = ENV.get_template(template).render(request=request, **context)
+    response = HTMLResponse(html, status_code=status, headers=headers)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """An ``application/x-www-form-urlencoded`` body (what every console form sends)."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise ApiError(413, "payload_too_large", "the form is too large")
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+@dataclass
+class Console:
+    """A signed-in page: the API client, the user, the CSRF token, and the submitted form."""
+
+    request: Request
+    api: ApiClient
+    me: dict[str, Any]
+    csrf: str
+    form: dict[str, list[str]] = field(default_factory=dict)
+
+    def value(self, name: str, default: str = "") -> str:
+        values = self.form.get(name)
+        return values[0].strip() if values else default
+
+    def values(self, name: str) -> list[str]:
+        return [v for v in self.form.get(name, []) if v]
+
+    def can(self, permission: str) -> bool:
+        return self.me.get("role") == "administrator" or permission in self.me.get("permissions", [])
+
+    @property
+    def is_admin(self) -> bool:
+        return self.me.get("role") == "administrator"
+
+    @property
+    def sees_money(self) -> bool:
+        return self.me.get("tenant_kind") in ("distributor", "operator") and self.can("view_billing")
+
+    def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return render(self.request, template, {"console": self, "me": self.me, "csrf": self.csrf, **context},
+                      status=status)
+
+
+async def console(request: Request) -> Console:
+    """The signed-in console context; unsafe methods must carry the page's CSRF token."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Redirect(sign_in_url(request))
+    form: dict[str, list[str]] = {}
+    if request.method not in ("GET", "HEAD"):
+        form = await read_form(request)
+        sent = request.headers.get(CSRF_HEADER) or (form.get("csrf_token") or [""])[0]
+        if not csrf_matches(token, sent):
+            raise ApiError(403, "csrf_failed", "This form has expired or did not come from the portal: "
+                                               "reload the page and try again.")
+    api = ApiClient(request, token)
+    try:
+        me = await api.get("/me")
+    except ApiError as error:
+        if error.status == 401:
+            raise Redirect(sign_in_url(request)) from None
+        raise
+    return Console(request, api, me, csrf_token_for(token), form)
+
+
+def new_login_csrf() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def cookie_secure(request: Request) -> bool:
+    settings = request.app.state.settings
+    return request.url.scheme == "https" or str(settings.public_base_url).startswith("https://")

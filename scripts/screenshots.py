@@ -1,0 +1,110 @@
+"""Screenshots of the web console's main pages, for docs/screenshots/ (linked from README.md).
+
+Run it against a running suite with the demo data (``make run`` in another terminal):
+
+    .venv/bin/python scripts/screenshots.py                       # http://localhost:8000
+    .venv/bin/python scripts/screenshots.py --base-url http://127.0.0.1:8791 --out /tmp/shots
+
+It drives Debian's Chromium through Playwright, the same way tests/e2e/test_console.py does
+(``apt-get install chromium``; no ``playwright install``). It signs in as the demo
+distributor's administrator and only reads, except that it opens (does not finish) a
+two-factor setup to show its QR code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_ADMIN = (os.environ.get("PORTAL_DEMO_ADMIN_EMAIL", "admin@northwind-backup.example"),
+              os.environ.get("PORTAL_DEMO_ADMIN_PASSWORD", "northwind-demo-2026"))
+TWO_FACTOR_USER = "security@northwind-backup.example"  # a demo user with 2FA on (same password)
+VIEWPORT = {"width": 1366, "height": 800}
+
+
+def shoot(page: Any, out: Path, name: str, full_page: bool = True) -> None:
+    path = out / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    print(f"  {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def sign_in_form(page: Any, base: str, email: str, password: str) -> None:
+    page.goto(base + "/sign-in")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", default=os.environ.get("PORTAL_BASE_URL", "http://localhost:8000"))
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--chromium", default=os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium"))
+    args = parser.parse_args()
+    base = args.base_url.rstrip("/")
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=args.chromium, headless=True,
+                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
+        context = browser.new_context(viewport=VIEWPORT, locale="en-US")
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+
+        page.goto(base + "/sign-in")
+        shoot(page, args.out, "01-sign-in", full_page=False)
+        sign_in_form(page, base, TWO_FACTOR_USER, DEMO_ADMIN[1])
+        page.get_by_label("Authentication code").wait_for()
+        shoot(page, args.out, "02-sign-in-two-factor", full_page=False)
+        page.goto(base + "/access-denied")
+        shoot(page, args.out, "03-access-denied", full_page=False)
+
+        sign_in_form(page, base, *DEMO_ADMIN)
+        page.wait_for_url(base + "/")
+        shoot(page, args.out, "04-dashboard")
+        page.get_by_label("Task status").select_option("failures")
+        page.wait_for_url(re.compile(r"task_status=failures"))
+        page.wait_for_load_state("networkidle")
+        shoot(page, args.out, "05-dashboard-filtered")
+
+        page.goto(base + "/")
+        page.locator("tr[data-row=partner] a").first.click()
+        page.wait_for_url(re.compile(r"/partners/"))
+        shoot(page, args.out, "06-partner-accounts")
+        page.locator("#results tbody a").first.click()
+        page.wait_for_url(re.compile(r"/accounts/"))
+        shoot(page, args.out, "07-account")
+
+        page.goto(base + "/partners/new")
+        page.get_by_label("Company name").fill("Harbour MSP")
+        page.get_by_label("Email").fill("not-an-email")
+        page.get_by_label("Country (ISO code, e.g. US, GB, DE)").fill("US")
+        page.get_by_role("button", name="Add partner").click()
+        page.locator("#e-email").wait_for()
+        shoot(page, args.out, "08-add-partner-errors", full_page=False)
+
+        for path, name in (("/billing", "09-billing-status"), ("/billing/history", "10-billing-history"),
+                           ("/billing/payment", "11-payment-details"), ("/settings/account", "12-account-settings"),
+                           ("/settings/users", "13-users"), ("/audit", "15-security-audit"),
+                           ("/notifications", "16-notifications"), ("/integrations/backup-radar", "17-backup-radar"),
+                           ("/learning", "18-learning-hub"), ("/support", "19-support")):
+            page.goto(base + path)
+            shoot(page, args.out, name)
+
+        page.goto(base + "/settings/security")
+        setup = page.get_by_role("button", name="Set up two-factor authentication")
+        if setup.count():
+            setup.click()
+            page.locator(".qr svg").wait_for()
+        shoot(page, args.out, "14-security")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
