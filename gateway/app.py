@@ -15,10 +15,12 @@ from fastapi import APIRouter, FastAPI
 
 from gateway.auth import SessionCache
 from gateway.errors import ErrorResponse, install_error_handlers
+from gateway.limits import BodyLimitMiddleware
 from gateway.middleware import RequestContextMiddleware
 from gateway.routes import API_PREFIX, API_ROUTERS, health
 from gateway.rpc import NamekoRpcClient, RpcClient
 from gateway.settings import GatewaySettings
+from gateway.web import mount_console
 from servicekit.logging import configure_logging
 from servicekit.settings import KitSettings
 
@@ -77,12 +79,17 @@ def create_app(
     app.state.rpc_client = rpc_client
     app.state.session_cache = SessionCache()
     install_error_handlers(app)
+    # Added first, so it runs inside RequestContextMiddleware: its refusals get the access log.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes,
+                       max_json_depth=settings.max_json_depth,
+                       path_limits={f"{API_PREFIX}/ingest/backup-runs": settings.max_ingest_body_bytes})
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
     app.include_router(health.router)
     api = APIRouter(prefix=API_PREFIX)
     for router in API_ROUTERS:
         api.include_router(router)
     app.include_router(api)
+    mount_console(app)  # the web console at / (gateway/web), over the API above
     return app
 
 

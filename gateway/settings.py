@@ -31,6 +31,10 @@ class GatewaySettings(BaseSettings):
     public_base_url: str = "http://localhost:8000"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="larger request bodies get 413")
+    max_ingest_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024,
+                                       description="the same for the backup engine's ingest (1,000 runs a call)")
+    max_json_depth: int = Field(default=32, ge=2, le=1000, description="deeper JSON bodies get 422")
     trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = Field(
         default=(),
         description=(

@@ -23,7 +23,7 @@ class ResendReply(BaseModel):
 def list_users(
     admin: Administrator,
     rpc: Rpc,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 25,
     search: Annotated[str | None, Query(max_length=200)] = None,
 ) -> UserPage:

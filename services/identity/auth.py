@@ -34,7 +34,7 @@ from services.identity.password_rules import check_password
 from services.identity.passwords import hash_password, needs_rehash, verify_password
 from services.identity.secrets_box import SecretBox
 from services.identity.settings import IdentitySettings
-from services.identity.throttle import FREE_FAILURES_PER_IP, Throttle
+from services.identity.throttle import FREE_FAILURES, FREE_FAILURES_PER_IP, Throttle
 from services.identity.tokens import hash_token, new_token
 from services.identity.views import ip_entry_domain, ip_rules, is_password_expired, user_view
 
@@ -62,6 +62,29 @@ def _retry_after(uow: UnitOfWork, key: str, now: datetime, free: int | None = No
         return 0
     throttle = Throttle(failures=row.failures, last_failure_at=row.last_failure_at)
     return throttle.retry_after(now) if free is None else throttle.retry_after(now, free=free)
+
+
+def _claim_last_tries(uow: UnitOfWork, frees: dict[str, int], now: datetime) -> int:
+    """Seconds to wait, counted on locked throttle rows, for each key whose next failure
+    would start a back-off: such a key is tried by one sign-in at a time.
+
+    Without this a burst checked many guesses at once whenever a back-off ran out (all of
+    them had read the same count). A row held by another attempt answers a 1 s wait at once
+    (``SKIP LOCKED``), so a burst never ties up the service's workers; below the free
+    tries nothing is locked (an office behind one address signs in in parallel).
+    """
+    rows = {row.key: row for row in uow.session.execute(
+        sa.select(SignInThrottle).where(SignInThrottle.key.in_(sorted(frees)))).scalars()}
+    last_tries = sorted(key for key, row in rows.items() if row.failures >= frees[key])
+    if not last_tries:
+        return 0
+    locked = uow.session.execute(
+        sa.select(SignInThrottle).where(SignInThrottle.key.in_(last_tries)).order_by(SignInThrottle.key)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    ).scalars().all()
+    if len(locked) < len(last_tries):
+        return 1  # another sign-in is checking this account's (or address's) last free try
+    return max(Throttle(row.failures, row.last_failure_at).retry_after(now, free=frees[row.key]) for row in locked)
 
 
 def _count_failure(uow: UnitOfWork, key: str, now: datetime) -> None:
@@ -101,6 +124,8 @@ def sign_in(
     email = request.email.strip().lower()
     email_key, ip_key = f"email:{email}", f"ip:{origin.ip or 'unknown'}"
     wait = max(_retry_after(uow, email_key, now), _retry_after(uow, ip_key, now, free=FREE_FAILURES_PER_IP))
+    if wait == 0:
+        wait = _claim_last_tries(uow, {email_key: FREE_FAILURES, ip_key: FREE_FAILURES_PER_IP}, now)
     if wait > 0:
         uow.rollback()
         raise Throttled(f"too many failed sign-ins; try again in {wait} s", {"retry_after": wait})

@@ -23,6 +23,7 @@ from contracts.identity import (
     SignInRequest,
     UpdateUserRequest,
 )
+from contracts.learning import CourseProgressRequest
 from servicekit.base import ServiceBase
 from servicekit.db import Database
 from servicekit.events import event_handler
@@ -31,7 +32,7 @@ from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging
 from servicekit.rpc import rpc
 from servicekit.validation import parse
-from services.identity import auth, engine_keys, security, users
+from services.identity import auth, engine_keys, learning, security, users
 from services.identity.bootstrap import bootstrap_operator, ensure_demo_administrator
 from services.identity.demo import DEMO_TOTP_SECRET, DEMO_USERS, seed_demo_users
 from services.identity.mailer import NotifyMailer
@@ -42,9 +43,12 @@ from services.identity.settings import IdentitySettings
 configure_logging("identity")
 
 
+MAX_PAGE = 1_000_000  # like the other services' lists: a larger offset overflows the database's bigint
+
+
 def _page(page: Any, page_size: Any) -> tuple[int, int]:
-    if not isinstance(page, int) or page < 1:
-        raise ValidationFailed.for_field("page", "must be a whole number from 1")
+    if not isinstance(page, int) or not 1 <= page <= MAX_PAGE:
+        raise ValidationFailed.for_field("page", f"must be a whole number from 1 to {MAX_PAGE:,}")
     if not isinstance(page_size, int) or not 1 <= page_size <= 200:
         raise ValidationFailed.for_field("page_size", "must be a whole number from 1 to 200")
     return page, page_size
@@ -117,6 +121,17 @@ class IdentityService(ServiceBase):
     @rpc
     def two_factor_disable(self, code: str) -> None:
         security.two_factor_disable(self.db, self.context, str(code), self.box)
+
+    # ---- learning hub ----------------------------------------------------------------
+
+    @rpc
+    def list_courses(self) -> dict[str, Any]:
+        return learning.list_courses(self.db, self.context).to_wire()
+
+    @rpc
+    def record_course_progress(self, course_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        return learning.record_course_progress(self.db, self.context, parse_uuid(course_id, "course_id"),
+                                               parse(CourseProgressRequest, request)).to_wire()
 
     # ---- policies --------------------------------------------------------------------
 

@@ -360,3 +360,42 @@ def test_reminders_list_the_passwords_that_expire_soon(identity_db, admin):
 
     assert [item["email"] for item in soon["items"]] == [ADMIN_EMAIL]
     assert later["total"] == 0
+
+
+
+def test_the_last_free_try_of_an_address_is_checked_by_one_sign_in_at_a_time(database_url, monkeypatch, tmp_path):
+    """On PostgreSQL (row locks): while one sign-in checks an address's last free try, another
+    from the same address waits 1 s instead of being checked alongside it."""
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from servicekit.settings import normalise_database_url
+    from servicekit.testing import MigratedDatabase
+    from services.identity.models import SignInThrottle
+    from services.identity.throttle import FREE_FAILURES_PER_IP
+
+    url = normalise_database_url(database_url("identity"))
+    if url.startswith("sqlite"):
+        pytest.skip("SQLite has no row locks: one writer at a time anyway")
+    monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path / "var"))
+    db = MigratedDatabase("identity", Path(auth.__file__).parent / "migrations", url)
+    try:
+        for i in range(FREE_FAILURES_PER_IP):
+            with pytest.raises(InvalidCredentials):
+                sign_in(db, email=f"guess{i}@northwind.example", password="guessing again")
+        in_flight = db.session_factory()  # another sign-in from the address, checking its last free try now
+        in_flight.execute(sa.select(SignInThrottle).where(SignInThrottle.key == f"ip:{HERE.ip}")
+                          .with_for_update()).all()
+        try:
+            with pytest.raises(Throttled) as refused:
+                sign_in(db, email="guess-parallel@northwind.example", password="guessing again")
+            assert refused.value.details["retry_after"] == 1
+        finally:
+            in_flight.rollback()
+            in_flight.close()
+
+        with pytest.raises(InvalidCredentials):  # the refusal did not use the try up
+            sign_in(db, email="guess-last@northwind.example", password="guessing again")
+    finally:
+        db.dispose()
