@@ -230,6 +230,12 @@ class InvoiceLineRow(Base):
     # One item per backup service: [{"service", "seats", "unit_price", "amount"}] (decimal strings).
     items: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON())
 
+    __table_args__ = (
+        # Unpaid totals per partner: from an unpaid invoice straight to a page's partners (0003).
+        sa.Index("ix_invoice_lines_invoice_partner", "invoice_id", "partner_id",
+                 postgresql_include=["account_id", "amount"]),
+    )
+
 
 class Payment(Base):
     __tablename__ = "payments"

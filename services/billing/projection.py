@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -30,11 +31,14 @@ from contracts.tenancy import (
     BackupTaskChanged,
     TrialExpired,
 )
+from servicekit.bulk import update_rows
 from servicekit.db import UnitOfWork
 from services.billing.models import Account, Owner, SnapshotDay, Task, UsageSnapshot
 from services.billing.sql import day_start, insert_for, insert_ignore, utc_day
 
 M = TypeVar("M", bound=BaseModel)
+_TASKS: sa.Table = Task.__table__  # type: ignore[assignment]
+_ACCOUNTS: sa.Table = Account.__table__  # type: ignore[assignment]
 
 OWNER_KINDS = ("distributor", "partner")
 UNKNOWN_KIND = "unknown"  # an owner named by an account before tenancy announced it
@@ -176,44 +180,49 @@ def on_backup_runs_recorded(uow: UnitOfWork, runs: list[BackupRunRecorded]) -> N
 
     Set-based, a few statements per batch: rows are created where missing and locked in one
     order — accounts by id, then tasks by id, then snapshots by (task, day) — so two batches
-    projected at once wait for each other instead of deadlocking. A run for a day before the
-    last filled day also corrects the days carried forward after it (rare: a late report).
+    projected at once wait for each other instead of deadlocking; changed rows are written
+    back one statement per table. A run for a day before the last filled day also corrects
+    the days carried forward after it (rare: a late report).
     """
     if not runs:
         return
     session, now = uow.session, _now()
     accounts = _lock_rows(session, Account, [{"id": r.account_id, "status": "trial", "updated_at": now} for r in runs])
     for run in runs:
-        if accounts[run.account_id].owner_id is None:
-            _set_owner(uow, accounts[run.account_id], run.owner_id, None)
+        if accounts[run.account_id].owner_id is None:  # the first event naming it: as the other handlers do
+            accounts[run.account_id].owner_id = _owned_account(uow, run.account_id, run.owner_id).owner_id
     tasks = _lock_rows(session, Task, [{"id": r.task_id, "account_id": r.account_id, "seats": 0} for r in runs])
     peaks: dict[tuple[uuid.UUID, date], int] = {}
+    changed: dict[uuid.UUID, dict[str, Any]] = {}
     for run in sorted(runs, key=lambda r: (r.finished_at, str(r.run_id))):
         task = tasks[run.task_id]
         if task.last_finished_at is None or (run.finished_at, str(run.run_id)) > (
                 task.last_finished_at, str(task.last_run_id)):
             task.seats, task.last_run_id, task.last_finished_at = run.seats, run.run_id, run.finished_at
+            changed[task.id] = {"id": task.id, "seats": run.seats, "last_run_id": run.run_id,
+                                "last_finished_at": run.finished_at}
         key = (run.task_id, run.finished_at.astimezone(UTC).date())
         peaks[key] = max(peaks.get(key, 0), run.seats)
+    session.flush()  # an owner set above goes before the bulk writes
+    update_rows(session, _TASKS, [changed[task_id] for task_id in sorted(changed)])
     _record_days(uow, peaks, {task_id: task.account_id for task_id, task in tasks.items()})
-    session.flush()
     totals = dict(session.execute(
         sa.select(Task.account_id, sa.func.coalesce(sa.func.sum(Task.seats), 0))
         .where(Task.account_id.in_(list(accounts))).group_by(Task.account_id)
     ).tuples().all())
-    for account_id, account in accounts.items():
-        account.seats = int(totals.get(account_id, 0))
-        account.updated_at = now
+    update_rows(session, _ACCOUNTS, [{"id": account_id, "seats": int(totals.get(account_id, 0)),
+                                              "updated_at": now} for account_id in sorted(accounts)])
 
 
-def _lock_rows(session: Any, model: Any, rows: list[dict[str, Any]]) -> dict[uuid.UUID, Any]:
-    """The rows with these ids, created where missing (with these values), locked in id order."""
+def _lock_rows(session: Any, model: Any, rows: list[dict[str, Any]]) -> dict[uuid.UUID, SimpleNamespace]:
+    """The rows with these ids, created where missing (with these values), locked in id order,
+    as plain values (written back with ``update_rows``, not one UPDATE per ORM object)."""
     unique = {row["id"]: row for row in rows}
     ids = sorted(unique)
-    session.execute(insert_for(session, model.__table__).on_conflict_do_nothing(), [unique[i] for i in ids])
-    query = (sa.select(model).where(model.id.in_(ids)).order_by(model.id).with_for_update()
-             .execution_options(populate_existing=True))
-    return {row.id: row for row in session.scalars(query)}
+    table = model.__table__
+    session.execute(insert_for(session, table).on_conflict_do_nothing(), [unique[i] for i in ids])
+    query = sa.select(table).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
+    return {row["id"]: SimpleNamespace(**row) for row in session.execute(query).mappings()}
 
 
 def _record_days(uow: UnitOfWork, peaks: dict[tuple[uuid.UUID, date], int],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -209,9 +209,11 @@ class _OwnerTotals:
     exception: bool
 
 
-def _owner_totals(uow: UnitOfWork, scope: BillingScope, today: date) -> dict[uuid.UUID | None, _OwnerTotals]:
+def _owner_totals(uow: UnitOfWork, scope: BillingScope, today: date,
+                  owners: Sequence[uuid.UUID] | None = None) -> dict[uuid.UUID | None, _OwnerTotals]:
     """Unpaid amounts and exceptions per partner (None: the direct accounts), over the
-    accounts the caller may see (a user limited to some accounts: those only)."""
+    accounts the caller may see (a user limited to some accounts: those only); only of
+    ``owners`` when given (a page: the distributor's id stands for its direct accounts)."""
     exception = sa.or_(Invoice.charge_failed.is_(True), Invoice.due_date < today)
     query = (
         sa.select(InvoiceLineRow.partner_id, sa.func.sum(InvoiceLineRow.amount),
@@ -220,6 +222,11 @@ def _owner_totals(uow: UnitOfWork, scope: BillingScope, today: date) -> dict[uui
         .where(Invoice.distributor_id == scope.distributor_id, Invoice.paid_at.is_(None))
         .group_by(InvoiceLineRow.partner_id)
     )
+    if owners is not None:
+        partners = [owner for owner in owners if owner != scope.distributor_id]
+        of_page = InvoiceLineRow.partner_id.in_(partners)
+        query = query.where(sa.or_(of_page, InvoiceLineRow.partner_id.is_(None))
+                            if scope.distributor_id in owners else of_page)
     if scope.accessible_accounts is not None:
         query = query.where(InvoiceLineRow.account_id.in_(sorted(scope.accessible_accounts)))
     rows = uow.session.execute(query)
@@ -240,7 +247,7 @@ def _partners(uow: UnitOfWork, distributor_id: uuid.UUID) -> list[uuid.UUID]:
 
 def rollups(uow: UnitOfWork, scope: BillingScope, query: RollupQuery, today: date) -> RollupList:
     currency = profile_of(uow, scope.distributor_id).currency
-    totals = _owner_totals(uow, scope, today)
+    totals = _owner_totals(uow, scope, today, query.owner_ids)
     owners = query.owner_ids if query.owner_ids is not None else [*_partners(uow, scope.distributor_id),
                                                                   scope.distributor_id]
     items = [
