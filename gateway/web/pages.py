@@ -4,6 +4,7 @@ does the work; these only read forms and render answers."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -264,33 +265,121 @@ async def account_settings_save(request: Request) -> Response:
     return redirect(request, _back("/settings/account", "Account settings saved."))
 
 
+def _user_errors(error: ApiError) -> dict[str, str]:
+    """The API's field errors keyed by the form's controls: ``accessible_accounts.list[uuid].0``
+    → ``accessible_accounts`` (the deepest, most telling reason wins)."""
+    found: dict[str, tuple[int, str]] = {}
+    for name, reason in error.fields.items():
+        top, depth = name.split(".")[0], name.count(".")
+        if top not in found or depth > found[top][0]:
+            found[top] = (depth, reason)
+    return {name: reason for name, (_, reason) in found.items()}
+
+
+def _summary(error: ApiError, errors: dict[str, str]) -> str:
+    """Above the form: the API's message, or a pointer to the fields when it names them."""
+    if error.code == "validation_failed" and errors:
+        return "Not saved: please correct the marked fields."
+    return error.message
+
+
+def _access_values(ctx: Console) -> dict[str, Any]:
+    """Role, permissions and accessible accounts as the form sent them (kept on a refusal)."""
+    return {"role": ctx.value("role") or "administrator", "permissions": ctx.values("permissions"),
+            "access": "chosen" if ctx.value("access") == "chosen" else "all", "accounts": ctx.value("accounts")}
+
+
+def _access_body(values: dict[str, Any]) -> dict[str, Any]:
+    """The API's role, permissions and accessible_accounts; the API judges them."""
+    chosen = _account_ids(values)
+    return {"role": values["role"], "permissions": values["permissions"] if values["role"] == "custom" else [],
+            "accessible_accounts": chosen if values["access"] == "chosen" else "all"}
+
+
+def _account_ids(values: dict[str, Any]) -> list[str]:
+    """The ids typed into the accounts box: one a line, or separated by commas or spaces."""
+    return values["accounts"].replace(",", " ").split()
+
+
+def _user_values(user: dict[str, Any]) -> dict[str, Any]:
+    chosen = user.get("accessible_accounts")
+    return {"role": user.get("role"), "permissions": user.get("permissions") or [],
+            "access": "all" if chosen == "all" else "chosen",
+            "accounts": "" if chosen == "all" else "\n".join(str(a) for a in chosen or [])}
+
+
+async def _users(ctx: Console, status: int = 200, page: int = 1, **extra: Any) -> Response:
+    data = await ctx.api.get("/users", page=page, page_size=PAGE_SIZE)
+    context: dict[str, Any] = {"data": data, "paging": _paging(page, PAGE_SIZE, data["total"]), "query": "",
+                               "permissions": PERMISSIONS, "errors": {},
+                               "values": {"role": "administrator", "access": "all"},
+                               "notice": ctx.request.query_params.get("notice")}
+    context.update(extra)
+    return ctx.page("users.html", status=status, **context)
+
+
 @router.get("/settings/users")
 async def users(request: Request) -> Response:
-    ctx = await console(request)
-    page = _page_number(request.query_params.get("page"))
-    data = await ctx.api.get("/users", page=page, page_size=PAGE_SIZE)
-    return ctx.page("users.html", data=data, paging=_paging(page, PAGE_SIZE, data["total"]), query="",
-                    permissions=PERMISSIONS, values={"role": "administrator"}, errors={},
-                    notice=request.query_params.get("notice"))
+    return await _users(await console(request), page=_page_number(request.query_params.get("page")))
 
 
 @router.post("/settings/users")
 async def user_invite(request: Request) -> Response:
     ctx = await console(request)
-    values = {"email": ctx.value("email"), "display_name": ctx.value("display_name"),
-              "role": ctx.value("role") or "administrator", "permissions": ctx.values("permissions")}
-    body: dict[str, Any] = {"email": values["email"], "credential_type": "password", "role": values["role"],
-                            "permissions": values["permissions"] if values["role"] == "custom" else [],
-                            "accessible_accounts": "all"}
+    values = {"email": ctx.value("email"), "display_name": ctx.value("display_name"), **_access_values(ctx)}
+    body: dict[str, Any] = {"email": values["email"], "credential_type": "password", **_access_body(values)}
     if values["display_name"]:
         body["display_name"] = values["display_name"]
     try:
         await ctx.api.post("/users", body)
     except ApiError as error:
-        data = await ctx.api.get("/users", page=1, page_size=PAGE_SIZE)
-        return ctx.page("users.html", status=error.status, data=data, paging=_paging(1, PAGE_SIZE, data["total"]),
-                        query="", permissions=PERMISSIONS, values=values, errors=error.fields, error=error.message)
+        errors = _user_errors(error)
+        return await _users(ctx, status=error.status, values=values, errors=errors, error=_summary(error, errors))
     return redirect(request, _back("/settings/users", f"{values['email']} invited: a confirmation mail is on its way."))
+
+
+async def _account_names(ctx: Console, values: dict[str, Any]) -> list[dict[str, str]]:
+    """The chosen accounts with their names, for reading the list back (the first 25 are looked up)."""
+    ids = _account_ids(values) if values["access"] == "chosen" else []
+    named: list[dict[str, str]] = []
+    for index, account_id in enumerate(ids):
+        name = ""
+        if index < PAGE_SIZE:
+            with contextlib.suppress(ApiError, ValueError):
+                uuid.UUID(account_id)
+                name = (await ctx.api.get(f"/accounts/{account_id}")).get("name") or ""
+        named.append({"id": account_id, "name": name})
+    return named
+
+
+async def _user_edit(ctx: Console, user: dict[str, Any], values: dict[str, Any], status: int = 200,
+                     **extra: Any) -> Response:
+    context: dict[str, Any] = {"user": user, "values": values, "errors": {}, "permissions": PERMISSIONS,
+                               "chosen": await _account_names(ctx, values)}
+    context.update(extra)
+    return ctx.page("user_edit.html", status=status, **context)
+
+
+@router.get("/settings/users/{user_id}")
+async def user_edit(request: Request, user_id: uuid.UUID) -> Response:
+    ctx = await console(request)
+    user = await ctx.api.get(f"/users/{user_id}")
+    return await _user_edit(ctx, user, _user_values(user))
+
+
+@router.post("/settings/users/{user_id}")
+async def user_save(request: Request, user_id: uuid.UUID) -> Response:
+    ctx = await console(request)
+    values = _access_values(ctx)
+    try:
+        user = await ctx.api.call("PATCH", f"/users/{user_id}", json=_access_body(values))
+    except ApiError as error:
+        if error.status not in (409, 422):
+            raise
+        user = await ctx.api.get(f"/users/{user_id}")
+        errors = _user_errors(error) or {"role": error.message}
+        return await _user_edit(ctx, user, values, status=error.status, errors=errors, error=_summary(error, errors))
+    return redirect(request, _back("/settings/users", f"{user['email']}: role, permissions and accounts saved."))
 
 
 # ---- notifications and Backup Radar ---------------------------------------------------------------------

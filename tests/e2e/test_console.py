@@ -303,3 +303,42 @@ def test_the_learning_hub_keeps_each_users_progress(world, page):
                          json={"percent": 5}).status_code == 404
     someone_else = signed_in(world.suite.base_url, *OPERATOR).get("/api/v1/learning-hub/courses").json()["items"]
     assert next(c for c in someone_else if c["id"] == first["id"])["progress_percent"] == 0
+
+
+def test_an_administrator_invites_then_edits_a_users_role_permissions_and_accounts(world, page):
+    created = world.api.post("/api/v1/accounts", json={"name": f"Pier Clinic {world.tag}",
+                                                       "email": f"pier-{world.tag}@console-e2e.example"})
+    assert created.status_code == 201, created.text
+    account_id = created.json()["id"]
+    email = f"clerk-{world.tag}@console-e2e.example"
+    page.goto(world.suite.base_url + "/settings/users")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Custom", exact=True).check()
+    page.get_by_label("View dashboard").check()
+    page.get_by_role("button", name="Invite").click()
+    row = page.get_by_role("row").filter(has_text=email)
+    expect(row).to_contain_text("View dashboard")
+    expect(row).to_contain_text("All")
+
+    row.get_by_role("link", name=f"Edit {email}").click()
+    page.get_by_label("View billing and manage payment").check()
+    page.get_by_label("Only the accounts listed below").check()
+    page.get_by_label("Account ids (when only the listed accounts)").fill("not-an-account-id")
+    page.get_by_role("button", name="Save").click()
+    accounts = page.get_by_label("Account ids (when only the listed accounts)")
+    expect(accounts).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#e-accessible_accounts")).to_contain_text(re.compile(r"\S"))
+    expect(page.get_by_label("View billing and manage payment")).to_be_checked()
+
+    accounts.fill(account_id)
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".notice")).to_contain_text("saved")
+    row = page.get_by_role("row").filter(has_text=email)
+    expect(row).to_contain_text("1 chosen")
+    expect(row).to_contain_text("View billing")
+    users = world.api.get("/api/v1/users", params={"search": "clerk-"}).json()["items"]
+    mine = next(u for u in users if u["email"] == email)
+    assert mine["role"] == "custom" and mine["accessible_accounts"] == [account_id]
+    assert sorted(mine["permissions"]) == ["view_billing", "view_dashboard"]
+    row.get_by_role("link", name=f"Edit {email}").click()
+    expect(page.get_by_role("link", name=f"Pier Clinic {world.tag}")).to_be_visible()

@@ -219,3 +219,127 @@ def _task() -> dict:
     from tests.unit.test_contracts import EXAMPLES
 
     return EXAMPLES[BackupTaskView].to_wire()
+
+
+def _user(**changes) -> dict:
+    user = UserView(
+        id=uuid.uuid4(), tenant_id=uuid.uuid4(), tenant_kind="distributor", email="bea@example.com",
+        display_name="Bea Billing", credential_type="password", role="custom", permissions=["view_billing"],
+        accessible_accounts="all", email_confirmed=True, two_factor_enabled=False,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    ).to_wire()
+    return {**user, **changes}
+
+
+def _page_of(*users: dict) -> dict:
+    return {"items": list(users), "page": 1, "page_size": 25, "total": len(users)}
+
+
+def test_an_administrator_edits_a_users_role_permissions_and_accounts_through_the_api():
+    answers = _answers()
+    user = _user()
+    updated: list[tuple] = []
+
+    def update_user(user_id: str, body: dict) -> dict:
+        updated.append((user_id, body))
+        user.update(body)
+        return user
+
+    answers[("identity", "get_user")] = lambda user_id: user
+    answers[("identity", "update_user")] = update_user
+    answers[("identity", "list_users")] = lambda *args: _page_of(user)
+    http = browser(FakeRpcClient(answers))
+    chosen = [str(uuid.uuid4()), str(uuid.uuid4())]
+
+    form = http.get(f"/settings/users/{user['id']}")
+    assert form.status_code == 200 and 'value="view_billing" checked' in form.text
+    assert 'name="access" value="all" checked' in form.text and '<label for="f-accounts">' in form.text
+
+    saved = http.post(f"/settings/users/{user['id']}", data={
+        "csrf_token": csrf_token_for(TOKEN), "role": "custom",
+        "permissions": ["view_dashboard", "account_view_billing"],
+        "access": "chosen", "accounts": f"{chosen[0]}\n{chosen[1]}, "})
+
+    assert saved.status_code == 303 and saved.headers["location"].startswith("/settings/users?notice=")
+    assert updated == [(user["id"], {"role": "custom", "permissions": ["view_dashboard", "account_view_billing"],
+                                     "accessible_accounts": chosen})]
+    listed = http.get(saved.headers["location"])
+    assert "bea@example.com: role, permissions and accounts saved." in listed.text
+    assert "2 chosen" in listed.text and "Account view billing" in listed.text
+    again = http.get(f"/settings/users/{user['id']}")
+    assert 'name="access" value="chosen" checked' in again.text and chosen[1] in again.text
+    assert 'value="account_view_billing" checked' in again.text
+
+
+def test_making_a_user_an_administrator_sends_no_permissions_and_all_accounts():
+    answers = _answers()
+    user = _user(accessible_accounts=[str(uuid.uuid4())])
+    updated: list[tuple] = []
+    answers[("identity", "update_user")] = lambda user_id, body: updated.append((user_id, body)) or user
+    http = browser(FakeRpcClient(answers))
+
+    saved = http.post(f"/settings/users/{user['id']}", data={
+        "csrf_token": csrf_token_for(TOKEN), "role": "administrator", "permissions": ["view_dashboard"],
+        "access": "all", "accounts": "ignored when all"})
+
+    assert saved.status_code == 303
+    assert updated == [(user["id"], {"role": "administrator", "permissions": [], "accessible_accounts": "all"})]
+
+
+def test_a_refused_account_id_is_shown_next_to_the_accounts_field_and_the_input_is_kept():
+    answers = _answers()
+    user = _user()
+    answers[("identity", "get_user")] = lambda user_id: user
+    fake = FakeRpcClient(answers)
+    http = browser(fake)
+
+    page = http.post(f"/settings/users/{user['id']}", data={
+        "csrf_token": csrf_token_for(TOKEN), "role": "custom", "permissions": "view_dashboard",
+        "access": "chosen", "accounts": "not-an-account-id"})
+
+    assert page.status_code == 422
+    assert 'id="e-accessible_accounts"' in page.text and 'aria-invalid="true"' in page.text
+    assert "not-an-account-id</textarea>" in page.text and 'value="view_dashboard" checked' in page.text
+    assert "update_user" not in methods(fake)
+
+
+def test_the_last_administrator_refusal_is_shown_next_to_the_role():
+    from contracts.errors import Conflict
+
+    answers = _answers()
+    user = _user(role="administrator", permissions=[])
+    answers[("identity", "get_user")] = lambda user_id: user
+    answers[("identity", "update_user")] = Conflict("a tenant keeps at least one administrator",
+                                                    {"fields": [{"field": "role", "reason": "last administrator"}]})
+    http = browser(FakeRpcClient(answers))
+
+    page = http.post(f"/settings/users/{user['id']}", data={"csrf_token": csrf_token_for(TOKEN), "role": "custom",
+                                                           "access": "all"})
+
+    assert page.status_code == 409
+    assert '<span class="error" id="e-role">last administrator</span>' in page.text
+
+
+def test_the_invite_form_sends_the_chosen_role_permissions_and_accounts():
+    answers = _answers()
+    created: list[dict] = []
+    answers[("identity", "create_user")] = lambda body: created.append(body) or _user(email=body["email"])
+    http = browser(FakeRpcClient(answers))
+    account = str(uuid.uuid4())
+
+    page = http.get("/settings/users")
+    assert 'name="access" value="all" checked' in page.text and 'aria-label="Edit ' in page.text
+    done = http.post("/settings/users", data={
+        "csrf_token": csrf_token_for(TOKEN), "email": "new@example.com", "role": "custom",
+        "permissions": ["view_dashboard"], "access": "chosen", "accounts": account})
+
+    assert done.status_code == 303
+    assert len(created) == 1 and created[0]["email"] == "new@example.com" and created[0]["role"] == "custom"
+    assert created[0]["permissions"] == ["view_dashboard"] and created[0]["accessible_accounts"] == [account]
+
+
+def test_the_console_offers_every_permission_identity_knows_in_its_order():
+    from gateway.web.pages import PERMISSIONS
+    from services.identity.permissions import PERMISSION_LABELS
+
+    assert [key for key, _ in PERMISSIONS] == list(PERMISSION_LABELS)
