@@ -6,6 +6,7 @@ first one's row and rolls back, giving its reference number back."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -16,7 +17,7 @@ from contracts.billing import BillingMethod, InvoiceIssued, InvoiceKind
 from contracts.events import BillingEvent
 from servicekit.db import UnitOfWork
 from services.billing.invoicing import Composition, InvoiceLine
-from services.billing.models import Invoice, InvoiceLineRow, ReferenceCounter
+from services.billing.models import Invoice, InvoiceLineRow, InvoiceOwnerTotal, ReferenceCounter
 from services.billing.periods import Period
 from services.billing.references import format_reference
 from services.billing.sql import insert_for
@@ -114,6 +115,13 @@ def issue(uow: UnitOfWork, bill: NewBill, in_batch: bool = False) -> IssuedBill 
          "period_days": line.period_days, "amount": line.amount, "items": line_items(line)}
         for line in composition.lines
     ])
+    owed: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
+    for line in composition.lines:
+        owed[line.partner_id or bill.distributor_id] += line.amount
+    if owed:
+        session.execute(sa.insert(InvoiceOwnerTotal), [
+            {"invoice_id": invoice_id, "owner_id": owner_id, "amount": amount} for owner_id, amount in owed.items()
+        ])
     uow.emit(
         BillingEvent.INVOICE_ISSUED,
         InvoiceIssued(

@@ -230,11 +230,20 @@ class InvoiceLineRow(Base):
     # One item per backup service: [{"service", "seats", "unit_price", "amount"}] (decimal strings).
     items: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON())
 
-    __table_args__ = (
-        # Unpaid totals per partner: from an unpaid invoice straight to a page's partners (0003).
-        sa.Index("ix_invoice_lines_invoice_partner", "invoice_id", "partner_id",
-                 postgresql_include=["account_id", "amount"]),
-    )
+
+class InvoiceOwnerTotal(Base):
+    """What one invoice bills each owner — a partner, or the distributor for its direct
+    accounts: the sum of its lines, written with them (lines never change after issue).
+
+    The dashboard's unpaid amounts read these few rows per unpaid invoice instead of every
+    line of the year (docs/benchmarks.md).
+    """
+
+    __tablename__ = "invoice_owner_totals"
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True)
+    owner_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(MoneyType())
 
 
 class Payment(Base):

@@ -45,7 +45,7 @@ from services.billing.access import BillingScope
 from services.billing.documents import BillDocument
 from services.billing.forecast import DEFAULT_WINDOW_DAYS, blended_unit_price, forecast_amount, forecast_seats
 from services.billing.invoicing import InvoiceLine, LineItem
-from services.billing.models import Account, Invoice, InvoiceLineRow, Owner, Task, UsageSnapshot
+from services.billing.models import Account, Invoice, InvoiceLineRow, InvoiceOwnerTotal, Owner, Task, UsageSnapshot
 from services.billing.money import ZERO
 from services.billing.payments import invoice_by_reference
 from services.billing.periods import active_days, month_of, renewal_date
@@ -212,14 +212,38 @@ class _OwnerTotals:
 def _owner_totals(uow: UnitOfWork, scope: BillingScope, today: date,
                   owners: Sequence[uuid.UUID] | None = None) -> dict[uuid.UUID | None, _OwnerTotals]:
     """Unpaid amounts and exceptions per partner (None: the direct accounts), over the
-    accounts the caller may see (a user limited to some accounts: those only); only of
-    ``owners`` when given (a page: the distributor's id stands for its direct accounts)."""
+    accounts the caller may see; only of ``owners`` when given (a page: the distributor's
+    id stands for its direct accounts).
+
+    From each unpaid invoice's per-owner totals (``invoice_owner_totals``, a few rows per
+    invoice); a user limited to some accounts sums those accounts' lines instead.
+    """
+    if scope.accessible_accounts is not None:
+        return _owner_totals_of_lines(uow, scope, today, owners)
+    exception = sa.or_(Invoice.charge_failed.is_(True), Invoice.due_date < today)
+    query = (
+        sa.select(InvoiceOwnerTotal.owner_id, sa.func.sum(InvoiceOwnerTotal.amount),
+                  sa.func.max(sa.case((exception, 1), else_=0)))
+        .join(Invoice, Invoice.id == InvoiceOwnerTotal.invoice_id)
+        .where(Invoice.distributor_id == scope.distributor_id, Invoice.paid_at.is_(None))
+        .group_by(InvoiceOwnerTotal.owner_id)
+    )
+    if owners is not None:
+        query = query.where(InvoiceOwnerTotal.owner_id.in_(list(owners)))
+    return {None if owner_id == scope.distributor_id else owner_id: _OwnerTotals(money(owed), bool(flag))
+            for owner_id, owed, flag in uow.session.execute(query)}
+
+
+def _owner_totals_of_lines(uow: UnitOfWork, scope: BillingScope, today: date,
+                           owners: Sequence[uuid.UUID] | None) -> dict[uuid.UUID | None, _OwnerTotals]:
+    assert scope.accessible_accounts is not None
     exception = sa.or_(Invoice.charge_failed.is_(True), Invoice.due_date < today)
     query = (
         sa.select(InvoiceLineRow.partner_id, sa.func.sum(InvoiceLineRow.amount),
                   sa.func.max(sa.case((exception, 1), else_=0)))
         .join(Invoice, Invoice.id == InvoiceLineRow.invoice_id)
-        .where(Invoice.distributor_id == scope.distributor_id, Invoice.paid_at.is_(None))
+        .where(Invoice.distributor_id == scope.distributor_id, Invoice.paid_at.is_(None),
+               InvoiceLineRow.account_id.in_(sorted(scope.accessible_accounts)))
         .group_by(InvoiceLineRow.partner_id)
     )
     if owners is not None:
@@ -227,10 +251,7 @@ def _owner_totals(uow: UnitOfWork, scope: BillingScope, today: date,
         of_page = InvoiceLineRow.partner_id.in_(partners)
         query = query.where(sa.or_(of_page, InvoiceLineRow.partner_id.is_(None))
                             if scope.distributor_id in owners else of_page)
-    if scope.accessible_accounts is not None:
-        query = query.where(InvoiceLineRow.account_id.in_(sorted(scope.accessible_accounts)))
-    rows = uow.session.execute(query)
-    return {partner_id: _OwnerTotals(money(owed), bool(flag)) for partner_id, owed, flag in rows}
+    return {partner_id: _OwnerTotals(money(owed), bool(flag)) for partner_id, owed, flag in uow.session.execute(query)}
 
 
 def _rollup(owner_id: uuid.UUID, direct: bool, totals: _OwnerTotals | None, currency: str) -> OwnerRollup:

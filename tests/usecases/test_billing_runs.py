@@ -339,6 +339,10 @@ def test_roll_ups_and_filters_separate_partners_with_exceptions(billing_db, tree
     assert by_owner == {(tree.partner, False): (Decimal("53.75"), RollupStatus.ON_TRACK),
                         (tree.distributor, True): (Decimal("0.68"), RollupStatus.ON_TRACK)}
     assert {r.label for r in late.items} == {"With exceptions"}
+    direct_only = queries.rollups(billing_db.unit_of_work(), scope, RollupQuery(owner_ids=[tree.distributor]),
+                                  date(2026, 12, 10))  # a page's owners: the Direct Accounts row alone
+    assert [(r.owner_id, r.direct, r.amount_owed) for r in direct_only.items] == [
+        (tree.distributor, True, Decimal("0.68"))]
     owners = queries.billing_filter(billing_db.unit_of_work(), scope, BillingFilterRequest(
         level="owners", owner_status=RollupStatus.WITH_EXCEPTIONS, as_of=date(2027, 1, 1)), date(2027, 1, 1))
     assert (owners.ids, owners.includes_direct) == ([tree.partner], True)
