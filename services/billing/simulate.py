@@ -108,7 +108,8 @@ def publish(amqp_uri: str, envelopes: Iterable[EventEnvelope]) -> int:
 
     exchange = declare_events_exchange(SOURCE)
     sent = 0
-    with Connection(amqp_uri) as connection:
+    # Confirmed: a message still in flight when the connection closes would be lost.
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
         producer = connection.Producer(serializer="json")
         for envelope in envelopes:
             producer.publish(envelope.to_wire(), exchange=exchange, routing_key=envelope.routing_key,

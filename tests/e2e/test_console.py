@@ -15,6 +15,7 @@ monkey-patching of the root conftest.py.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
@@ -63,6 +64,10 @@ def browser() -> Iterator[Any]:
         # for its driver's exit to be reported; end the driver ourselves instead.
         with contextlib.suppress(Exception):
             manager._connection._transport._proc.kill()  # type: ignore[union-attr]
+        # Its dispatcher greenlet stays parked inside ``loop.run_until_complete``, which left
+        # this thread marked as running an asyncio loop: every later TestClient (anyio) then
+        # failed with "Already running asyncio in this thread". Clear the mark.
+        asyncio.events._set_running_loop(None)
 
 
 class World:
