@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
 from contracts.billing import AccountAmount, AccountAmountPage, BillingStatus
-from contracts.errors import ServiceUnavailable
 from contracts.identity import Principal
 from contracts.tenancy import (
     AccountCounters,
@@ -31,6 +30,7 @@ from gateway.auth import require_permission
 from gateway.deps import Rpc
 from gateway.routes.dashboard import (
     AMOUNT_SORTS,
+    billing_order,
     billing_scope_args,
     call_billing,
     check_candidates,
@@ -139,11 +139,8 @@ def _by_amount(rpc: Rpc, owner: dict[str, Any], filters: dict[str, Any], billing
     request = {"ids": [str(i) for i in candidates.ids], "sort": filters["sort"], "page": filters["page"],
                "page_size": filters["page_size"], **billing_args,
                **({"account_status": billing_status.value} if billing_status else {})}
-    answer, available = call_billing(rpc, "billing_account_amounts", request)
-    if not available:
-        if billing_status is not None:
-            raise ServiceUnavailable("billing did not answer: the billing status filter needs it",
-                                     {"service": "billing"})
+    answer = billing_order(rpc, "billing_account_amounts", request, filtering=billing_status is not None)
+    if answer is None:
         return None
     ordered = AccountAmountPage.from_wire(answer)
     page_ids = [item.account_id for item in ordered.items]

@@ -86,6 +86,15 @@ def call_billing(rpc: Rpc, method: str, request: dict[str, Any]) -> tuple[Any, b
     return None, False
 
 
+def billing_order(rpc: Rpc, method: str, request: dict[str, Any], filtering: bool) -> Any | None:
+    """Billing's ordered page (None when billing is away: the caller falls back to name order);
+    a billing-status filter cannot be answered without billing: 503."""
+    answer, available = call_billing(rpc, method, request)
+    if not available and filtering:
+        raise ServiceUnavailable("billing did not answer: the billing status filter needs it", {"service": "billing"})
+    return answer if available else None
+
+
 def check_candidates(candidates: IdList, what: str) -> None:
     if candidates.total > MAX_CANDIDATES:
         raise ValidationFailed.for_field(
@@ -203,11 +212,8 @@ def _by_amount(rpc: Rpc, tenancy_filters: dict[str, Any], billing_args: dict[str
     check_candidates(candidates, "partners")
     request = {"ids": [str(i) for i in candidates.ids], "sort": sort, "page": page, "page_size": page_size,
                **billing_args, **({"owner_status": billing_status.value} if billing_status else {})}
-    answer, available = call_billing(rpc, "billing_owner_page", request)
-    if not available:
-        if billing_status is not None:
-            raise ServiceUnavailable("billing did not answer: the billing status filter needs it",
-                                     {"service": "billing"})
+    answer = billing_order(rpc, "billing_owner_page", request, filtering=billing_status is not None)
+    if answer is None:
         return None
     ordered = OwnerAmountPage.from_wire(answer)
     page_ids = [item.owner_id for item in ordered.items]

@@ -209,7 +209,7 @@ def on_backup_runs_recorded(uow: UnitOfWork, runs: list[BackupRunRecorded]) -> N
     totals = dict(session.execute(
         sa.select(Task.account_id, sa.func.coalesce(sa.func.sum(Task.seats), 0))
         .where(Task.account_id.in_(list(accounts))).group_by(Task.account_id)
-    ).tuples().all())
+    ).all())
     update_rows(session, _ACCOUNTS, [{"id": account_id, "seats": int(totals.get(account_id, 0)),
                                               "updated_at": now} for account_id in sorted(accounts)])
 
