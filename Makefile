@@ -21,14 +21,15 @@ PYTEST_FLAGS ?= --color=no --durations=15
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint bench bench-services chaos up down status stop-service start-service clean
+.PHONY: help install run test lint bench bench-dashboard bench-services chaos up down status stop-service start-service clean
 
 help:
 	@echo "make run        the whole suite on this machine (supervisord; http://localhost:$(PORTAL_GATEWAY_PORT))"
 	@echo "make test       the whole test suite (needs RabbitMQ with management, and PostgreSQL)"
 	@echo "make lint       ruff check + mypy"
-	@echo "make bench      the dashboard, ingest and the messaging ceiling at scale -> bench/results-dashboard.json"
-	@echo "make bench-services  the per-service benchmarks -> bench/results-*.json"
+	@echo "make bench      every benchmark: bench-dashboard, then bench-services (about 30 minutes)"
+	@echo "make bench-dashboard  the dashboard, ingest and the messaging ceiling at scale -> bench/results-dashboard.json"
+	@echo "make bench-services   tenancy lists and ingest, a billing run, audit search/export -> bench/results-*.json"
 	@echo "make chaos      broker/database restarts and kill -9 under load (own RabbitMQ node and PostgreSQL; root) -> docs/chaos-results.json"
 	@echo "make up / down  the suite in Docker Compose (RabbitMQ, PostgreSQL, Mailpit)"
 	@echo "make status     programs of a running 'make run', and /healthz"
@@ -63,8 +64,11 @@ lint: install
 # same run (PostgreSQL and RabbitMQ needed; ~10 minutes on 2 cores): bench/results-dashboard.json
 # and a table; docs/benchmarks.md. BENCH_SCALE=0.1 runs it at a tenth of the size.
 # `make bench-services`: the deeper per-service benchmarks (another ~20 minutes).
+# `make bench` runs both.
 BENCH_SCALE ?= 1
-bench: install
+bench: bench-dashboard bench-services
+
+bench-dashboard: install
 	bash scripts/ensure-rabbitmq
 	$(BIN)/python bench/dashboard_bench.py --scale $(BENCH_SCALE)
 

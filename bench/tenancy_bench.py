@@ -16,7 +16,8 @@
 4. Ingest: batches of new runs for random existing tasks (each newer than the task's
    latest, so every run moves roll-ups), sequentially and from 4 concurrent callers.
    A batch's reply comes after its commit, so runs/s is end to end: accepted → task,
-   account and owner roll-ups updated (and one outbox event per run written).
+   account and owner roll-ups updated (and one ``backup_runs_recorded`` outbox event per
+   batch written, decision 0009).
 5. A sample of accounts is recomputed from all their runs and compared with the
    incrementally maintained roll-ups.
 

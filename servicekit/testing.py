@@ -4,8 +4,9 @@
   ``rabbitmqctl``), deleted afterwards. Base broker from ``TEST_AMQP_URI``/``AMQP_URI``;
   testcontainers only when no broker answers and a Docker engine exists.
 - ``database_url``: a factory giving each service a fresh PostgreSQL database (from
-  ``TEST_POSTGRES_URL``, default the local server), dropped afterwards; with
-  ``TEST_DB=sqlite`` a SQLite file instead.
+  ``TEST_POSTGRES_URL``, default the local server; a testcontainers PostgreSQL when none
+  answers and a Docker engine exists), dropped afterwards; with ``TEST_DB=sqlite`` a SQLite
+  file instead.
 - ``start_services``: runs service classes in-process against those.
 - ``rpc_proxy``: a standalone cluster proxy on the test vhost.
 """
@@ -125,10 +126,13 @@ def _docker_engine_available() -> bool:
 def _start_rabbit_container() -> tuple[Any, str, str]:
     if not _docker_engine_available():
         pytest.fail("no RabbitMQ answers (set TEST_AMQP_URI) and no Docker engine for testcontainers")
-    from testcontainers.rabbitmq import RabbitMqContainer
+    # The generic container: testcontainers' RabbitMQ module waits with pika, which we do not use.
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
 
-    container = RabbitMqContainer("rabbitmq:3.13-management").with_exposed_ports(5672, 15672)
+    container = DockerContainer("rabbitmq:3.13-management").with_exposed_ports(5672, 15672)
     container.start()
+    wait_for_logs(container, "Server startup complete", timeout=120)
     host = container.get_container_host_ip()
     amqp = f"amqp://guest:guest@{host}:{container.get_exposed_port(5672)}/"
     management = f"http://guest:guest@{host}:{container.get_exposed_port(15672)}"
@@ -136,15 +140,43 @@ def _start_rabbit_container() -> tuple[Any, str, str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_url() -> str | None:
+def postgres_admin_url() -> Iterator[str | None]:
     """The server new test databases are made on; None when tests use SQLite."""
+    with postgres_server() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str | None]:
+    """``TEST_POSTGRES_URL`` (default the local server) when it answers; otherwise a
+    testcontainers PostgreSQL where a Docker engine exists, stopped on exit."""
     if os.environ.get("TEST_DB", "postgres") == "sqlite":
-        return None
+        yield None
+        return
     url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES)
     parts = urlsplit(url)
-    if not _reachable(parts.hostname or "127.0.0.1", parts.port or 5432):
-        pytest.fail(f"PostgreSQL at {parts.hostname}:{parts.port} does not answer (or set TEST_DB=sqlite)")
-    return url
+    if _reachable(parts.hostname or "127.0.0.1", parts.port or 5432):
+        yield url
+        return
+    if not _docker_engine_available():
+        pytest.fail(f"PostgreSQL at {parts.hostname}:{parts.port} does not answer, and no Docker engine "
+                    "for testcontainers (start PostgreSQL, set TEST_POSTGRES_URL, or TEST_DB=sqlite)")
+    container, url = _start_postgres_container()
+    try:
+        yield url
+    finally:
+        container.stop()
+
+
+def _start_postgres_container() -> tuple[Any, str]:
+    from testcontainers.community.postgres import PostgresContainer
+
+    password = uuid.uuid4().hex  # a throwaway server's
+    container = PostgresContainer("postgres:16", username="postgres", password=password,
+                                  dbname="postgres", driver=None)
+    container.start()
+    host = container.get_container_host_ip()
+    return container, f"postgresql://postgres:{password}@{host}:{container.get_exposed_port(5432)}/postgres"
 
 
 @contextlib.contextmanager

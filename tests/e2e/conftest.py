@@ -160,11 +160,40 @@ def suite(postgres_admin_url: str | None, tmp_path_factory: pytest.TempPathFacto
 
 
 def _stop(launcher: subprocess.Popen[bytes], suite: Suite) -> None:
-    if launcher.poll() is None:
-        launcher.send_signal(signal.SIGTERM)
-        try:
-            launcher.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            launcher.kill()
-            launcher.wait(timeout=10)
-            pytest.fail(f"the launcher did not stop on SIGTERM:\n{suite.diagnostics()}")
+    """Stop the suite as Ctrl-C does (SIGINT to the launcher), then check that every
+    program it ran has exited: the README promises that Ctrl-C stops everything."""
+    if launcher.poll() is not None:
+        return
+    programs = _program_pids(suite)
+    launcher.send_signal(signal.SIGINT)
+    try:
+        launcher.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        launcher.kill()
+        launcher.wait(timeout=10)
+        pytest.fail(f"the launcher did not stop on Ctrl-C (SIGINT):\n{suite.diagnostics()}")
+    poll(lambda: not any(_alive(pid) for pid in programs.values()), timeout=10)
+    left = [name for name, pid in programs.items() if _alive(pid)]
+    assert not left, f"still running after Ctrl-C: {left}"
+    assert len(programs) == len(SERVICES) + 1, f"not every program was running: {programs}"
+
+
+def _program_pids(suite: Suite) -> dict[str, int]:
+    pids = {}
+    for name in (*SERVICES, "gateway"):
+        output = suite.supervisorctl("pid", f"portal:{name}").strip()
+        if output.isdigit() and int(output) > 0:
+            pids[name] = int(output)
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers signal 0; it has exited all the same.
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    return False

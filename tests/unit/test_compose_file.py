@@ -77,10 +77,11 @@ def test_infrastructure_images(spec: dict[str, Any]) -> None:
     services = spec["services"]
     assert services["rabbitmq"]["image"] == "rabbitmq:3.13-management"
     assert services["postgres"]["image"] == "postgres:16"
-    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    assert services["mailpit"]["image"] == "axllent/mailpit:v1.27"  # pinned, like the others
     assert "1025:1025" in services["mailpit"]["ports"]
     assert "rabbitmq-diagnostics" in services["rabbitmq"]["healthcheck"]["test"]
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert "readyz" in services["mailpit"]["healthcheck"]["test"]
 
 
 def test_postgres_creates_one_database_per_service(spec: dict[str, Any]) -> None:
