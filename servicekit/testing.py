@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -77,13 +78,22 @@ class _Vhosts:
         subprocess.run([ctl, "set_permissions", "-p", vhost, user, ".*", ".*", ".*"], check=True,
                        capture_output=True)
 
+    def exists(self, vhost: str) -> bool:
+        return self._api("GET", f"/api/vhosts/{quote(vhost, safe='')}").status_code == 200
+
     def delete(self, vhost: str) -> None:
+        # A leftover vhost is not a test failure, but it must not go unnoticed either
+        # (.ci/run sweeps what interrupted runs leave).
         if self._use_api():
-            self._api("DELETE", f"/api/vhosts/{quote(vhost, safe='')}")
+            response = self._api("DELETE", f"/api/vhosts/{quote(vhost, safe='')}")
+            if response.status_code not in (204, 404):
+                warnings.warn(f"test vhost {vhost} was not deleted: {response.status_code}", stacklevel=2)
             return
         ctl = shutil.which("rabbitmqctl")
         if ctl:
-            subprocess.run([ctl, "delete_vhost", vhost], check=False, capture_output=True)
+            result = subprocess.run([ctl, "delete_vhost", vhost], check=False, capture_output=True)
+            if result.returncode != 0:
+                warnings.warn(f"test vhost {vhost} was not deleted: {result.stderr!r}", stacklevel=2)
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -194,6 +195,25 @@ def test_one_connection_per_thread_is_reused(start_services, rpc_client):
         assert rpc_client.call("gateway_probe", "record", token) == token
 
     assert len(rpc_client._connections) == 1
+
+
+def test_each_thread_gets_its_own_connection_and_keeps_it(start_services, rpc_client):
+    start_services(ProbeService)
+    seen: dict[str, set[int]] = {}
+
+    def worker(name: str) -> None:
+        for token in ("a", "b", "c"):
+            assert rpc_client.call("gateway_probe", "record", f"{name}-{token}") == f"{name}-{token}"
+            seen.setdefault(name, set()).add(id(rpc_client._local.connection))
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in ("one", "two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert {name: len(ids) for name, ids in seen.items()} == {"one": 1, "two": 1}  # reused
+    assert seen["one"] != seen["two"]  # never shared
 
 
 def test_a_service_without_a_queue_fails_at_once_and_leaves_nothing_behind(rpc_client):

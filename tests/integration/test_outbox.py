@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import amqp.exceptions
+import kombu.exceptions
 import pytest
 import sqlalchemy as sa
 from kombu import Connection, Queue
@@ -105,3 +107,26 @@ def test_a_relay_killed_between_publish_and_mark_duplicates_and_the_handler_abso
         assert connection.execute(sa.select(sa.func.count()).select_from(processed_events)).scalar_one() == 1
         assert connection.execute(sa.select(CountedNote.note_id)).scalar_one().hex == note["note_id"].replace("-", "")
     assert OutboxRelay(producer_db, amqp_uri).backlog() == 0
+
+
+def test_a_message_the_broker_refuses_stays_in_the_outbox_until_it_is_taken(start_services, rpc_proxy, amqp_uri):
+    # Publisher confirms: a row is marked sent only once the broker has said it took the
+    # message. A full queue that rejects publishes makes the broker refuse (nack) it.
+    start_services(NotesWithoutRelayService)
+    producer_db = engine_for("notes")
+    rpc_proxy.notes.add_note("refused at first")
+    full = Queue("full-notes", exchange=declare_events_exchange("notes"), routing_key="#", durable=True,
+                 queue_arguments={"x-max-length": 0, "x-overflow": "reject-publish"})
+    relay = OutboxRelay(producer_db, amqp_uri)
+    with Connection(amqp_uri) as connection:
+        full(connection.default_channel).declare()
+        try:
+            with pytest.raises(kombu.exceptions.OperationalError) as refused:
+                relay.relay_once()
+            assert isinstance(refused.value.__cause__, amqp.exceptions.MessageNacked)
+            assert relay.backlog() == 1
+        finally:
+            full(connection.default_channel).delete()
+
+    assert OutboxRelay(producer_db, amqp_uri).relay_once() == 1
+    assert relay.backlog() == 0
