@@ -51,7 +51,7 @@ run: install
 	bash scripts/ensure-rabbitmq
 	PORTAL_OPERATOR_EMAIL="$${PORTAL_OPERATOR_EMAIL:-operator@portal.example}" \
 	PORTAL_OPERATOR_PASSWORD="$${PORTAL_OPERATOR_PASSWORD:-operator-demo-2026}" \
-	exec $(BIN)/python scripts/run_suite.py
+	exec $(BIN)/python scripts/run_suite.py $(RUN_ARGS)
 
 test: install
 	$(BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)

@@ -1,6 +1,6 @@
 """The whole suite as real processes, started exactly the way ``make run`` starts it.
 
-``suite`` runs ``scripts/run_suite.py`` (migrations, supervisord with
+``suite`` runs ``make run``, i.e. ``scripts/run_suite.py`` (migrations, supervisord with
 ``config/supervisord.conf``, wait for ``/healthz``, ``portal seed``) with its own
 ``PORTAL_VAR_DIR``, a vhost of its own, a fresh database per service and a free gateway
 port, once per test session. The vhost is not the session's ``amqp_uri``: in-process
@@ -144,9 +144,13 @@ def suite(postgres_admin_url: str | None, tmp_path_factory: pytest.TempPathFacto
         env = _suite_environment(amqp_uri, database_url, tmp / "var", port)
         suite = Suite(f"http://127.0.0.1:{port}", tmp / "var", env, tmp / "launcher.log")
         with suite.launcher_log.open("wb") as out:
-            launcher = subprocess.Popen(  # the same command line as `make run`, quieter
-                [sys.executable, str(LAUNCHER), "--no-follow", "--ready-timeout", str(START_TIMEOUT - 10)],
+            # `make run` itself, quieter, in a process group of its own as in a terminal
+            # (Ctrl-C at the end goes to the whole group).
+            launcher = subprocess.Popen(
+                ["make", "--no-print-directory", "run",
+                 f"RUN_ARGS=--no-follow --ready-timeout {START_TIMEOUT - 10:.0f}"],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_pytest,
+                process_group=0,
             )
         try:
             state = poll(lambda: launcher.poll() is not None or _read_state(tmp / "var" / "run" / "suite.json"),
@@ -160,12 +164,13 @@ def suite(postgres_admin_url: str | None, tmp_path_factory: pytest.TempPathFacto
 
 
 def _stop(launcher: subprocess.Popen[bytes], suite: Suite) -> None:
-    """Stop the suite as Ctrl-C does (SIGINT to the launcher), then check that every
-    program it ran has exited: the README promises that Ctrl-C stops everything."""
+    """Stop the suite as Ctrl-C in its terminal does (SIGINT to the process group of
+    `make run`), then check that every program it ran has exited: the README promises that
+    Ctrl-C stops everything."""
     if launcher.poll() is not None:
         return
     programs = _program_pids(suite)
-    launcher.send_signal(signal.SIGINT)
+    os.killpg(launcher.pid, signal.SIGINT)
     try:
         launcher.wait(timeout=60)
     except subprocess.TimeoutExpired:
