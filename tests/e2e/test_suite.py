@@ -50,9 +50,17 @@ def test_every_service_is_ok_on_healthz(suite: Suite, postgres_admin_url: str | 
         assert health["database"] == dialect, (name, health)  # its own database, from the env
 
 
-def test_make_run_loaded_the_demo_data(suite: Suite) -> None:
+def test_make_run_loaded_the_demo_data_and_says_how_to_sign_in(suite: Suite) -> None:
     assert suite.state is not None
     assert suite.state["seed"] == "ok", suite.state.get("seed_output")
+    printed = suite.launcher_log.read_text(errors="replace")
+    port = suite.base_url.rsplit(":", 1)[1]
+    assert f"Backup portal is up: http://localhost:{port}" in printed, printed[-3000:]
+    assert DEMO_ADMIN[0] in printed and DEMO_ADMIN[1] in printed  # the demo sign-in it prints
+    assert "Operator: operator@e2e.example" in printed
+    assert "Ctrl-C stops everything." in printed
+    # ... and what it prints works.
+    assert Client(suite.base_url).sign_in(*DEMO_ADMIN).status_code == 200
 
 
 def test_stopped_services_are_down_within_2s_and_the_others_still_answer(suite: Suite) -> None:
