@@ -200,6 +200,8 @@ def main() -> int:
                           "charges_succeeded": reply.charges_succeeded, "charges_failed": reply.charges_failed,
                           "peak_rss_mb": peak_rss_mb()}
         print(f"run: {results['run']}", flush=True)
+        # Every seeded distributor has chosen its method (billing_profiles above): none may be skipped.
+        assert not reply.distributors_skipped, f"distributors skipped: {reply.distributors_skipped}"
 
         started = time.perf_counter()
         again = runs.run_billing(uow(), as_of, book, processor)

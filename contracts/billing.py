@@ -85,6 +85,15 @@ class InvoiceKind(StrEnum):
     ANNUAL = "annual"  # one annual account's year
 
 
+class SkipReason(StrEnum):
+    """Why a billing run billed nothing to a distributor that had something to bill."""
+
+    METHOD_NOT_CHOSEN = "billing_method_not_chosen"  # billed by the first run after it chooses
+
+
+SKIP_LABELS: dict[SkipReason, str] = {SkipReason.METHOD_NOT_CHOSEN: "billing method not chosen"}
+
+
 class DocumentFormat(StrEnum):
     PDF = "pdf"
     CSV = "csv"
@@ -484,6 +493,10 @@ class BillingRunReply(WireModel):
     charges_succeeded: int = 0
     charges_failed: int = 0
     references: list[str] = Field(default_factory=list, max_length=100, description="the first 100 new ones")
+    distributors_skipped: dict[SkipReason, int] = Field(
+        default_factory=dict,
+        description="distributors with something to bill that were billed nothing, by reason "
+                    "(billing_method_not_chosen: a later run bills them once they choose)")
 
 
 class PayInvoiceRequest(CardDataGuard):

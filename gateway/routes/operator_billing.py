@@ -12,7 +12,8 @@ from gateway.auth import Operator
 from gateway.deps import Rpc
 from gateway.routes.billing import MethodBody
 
-router = APIRouter(prefix="/operator", tags=["operator"])
+# Tagged "billing" too: every billing route of the API carries the tag (tests/e2e/test_billing.py relies on it).
+router = APIRouter(prefix="/operator", tags=["operator", "billing"])
 
 
 @router.post("/billing-runs", response_model=BillingRunReply,

@@ -11,6 +11,13 @@ A run "as of" day D:
    seat yet waits for the first run that finds some);
 4. makes the automatic card charges that are due, and completes interrupted ones.
 
+A distributor that has not chosen its billing method yet is skipped whole: nothing is
+issued for it and no period of it is claimed, so the first run after it chooses bills
+those periods in full. The reply counts the distributors skipped, by reason.
+
+The billing clock calls :func:`clock_tick` on every tick: the day it bills is the tick's
+UTC calendar day, and every tick of a day (or after a restart) finds the same bills issued.
+
 Every bill is issued under a unique period key, in a transaction of its own (annual bills
 on PostgreSQL: 100 to a transaction, each under a savepoint), so a run repeated, or two
 runs at once, bill each period once (services/billing/issuing.py).
@@ -25,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from contracts.billing import BillingMethod, BillingRunReply, InvoiceKind
+from contracts.billing import SKIP_LABELS, BillingMethod, BillingRunReply, InvoiceKind, SkipReason
 from contracts.errors import ValidationFailed
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
@@ -43,6 +50,7 @@ from services.billing.sql import is_postgres
 log = get_logger(__name__)
 
 MAX_REFERENCES = 100
+MAX_LOGGED_IDS = 20
 ANNUAL_BATCH = 1000
 # Annual bills written per commit on PostgreSQL (each under its own savepoint). The year's
 # reference counter stays locked until the commit: other issuers wait that long.
@@ -56,6 +64,13 @@ class RunTally:
     already_billed: int = 0
     accounts_billed: int = 0
     references: list[str] = field(default_factory=list)
+    skipped: dict[SkipReason, set[uuid.UUID]] = field(default_factory=dict)
+
+    def skip(self, distributor_id: uuid.UUID, reason: SkipReason) -> None:
+        self.skipped.setdefault(reason, set()).add(distributor_id)
+
+    def skipped_counts(self) -> dict[SkipReason, int]:
+        return {reason: len(ids) for reason, ids in self.skipped.items()}
 
     def issued(self, reference: str, accounts: int, annual: bool) -> None:
         if annual:
@@ -121,11 +136,6 @@ def monthly_usage(uow: UnitOfWork, period: Period,
     return usage
 
 
-def _method(profile_method: str | None) -> BillingMethod:
-    # Not chosen yet when the first bill falls due: it goes out as an invoice.
-    return BillingMethod(profile_method) if profile_method else BillingMethod.INVOICE
-
-
 def _card_due_date(issue_day: date, payment_day: int | None) -> date:
     if payment_day is None or issue_day.day == payment_day:
         return issue_day
@@ -140,7 +150,7 @@ class Party:
     """Who a distributor's bills go to, and how it pays: read once per run."""
 
     currency: str
-    method: BillingMethod
+    method: BillingMethod | None  # None: not chosen yet, nothing is billed to it
     payment_day: int | None
     bill_to: list[str]
 
@@ -151,7 +161,8 @@ def parties(uow: UnitOfWork, distributor_ids: Iterable[uuid.UUID]) -> dict[uuid.
     found = {}
     for distributor_id in sorted(set(distributor_ids), key=str):
         profile = profile_of(uow, distributor_id)
-        found[distributor_id] = Party(profile.currency, _method(profile.method), profile.payment_day,
+        method = BillingMethod(profile.method) if profile.method else None
+        found[distributor_id] = Party(profile.currency, method, profile.payment_day,
                                       bill_to(profile, uow.session.get(Owner, distributor_id)))
     uow.commit()
     return found
@@ -172,13 +183,18 @@ def bill_month(uow: UnitOfWork, period: Period, as_of: date, book: PriceBook, ta
     uow.commit()
     tally.already_billed += len(done)
     todo = sorted((d for d in distributors if keys[d] not in done), key=str)
+    payers = parties(uow, todo)
+    for distributor in todo:
+        if payers[distributor].method is None:
+            tally.skip(distributor, SkipReason.METHOD_NOT_CHOSEN)
+    todo = [d for d in todo if payers[d].method is not None]
     if todo:
         for day in days_of(period):  # only when something is left to bill: the hourly timer stays cheap
             fill_snapshots(uow, day)
-    payers = parties(uow, todo)
     usage = monthly_usage(uow, period, distributor_id) if todo else {}
     for distributor in todo:
         payer = payers[distributor]
+        assert payer.method is not None  # the others were skipped above
         composition = compose_consolidated(usage.get(distributor, []), book, payer.currency, period)
         if not composition.lines:
             continue
@@ -221,6 +237,10 @@ def bill_annual_terms(uow: UnitOfWork, as_of: date, book: PriceBook, tally: RunT
                       distributor_id: uuid.UUID | None = None) -> None:
     candidates = _annual_candidates(uow, as_of, distributor_id)
     payers = parties(uow, (a.distributor_id for a in candidates if a.distributor_id is not None))
+    for account in candidates:
+        if account.distributor_id is not None and payers[account.distributor_id].method is None:
+            tally.skip(account.distributor_id, SkipReason.METHOD_NOT_CHOSEN)
+    candidates = [a for a in candidates if a.distributor_id is not None and payers[a.distributor_id].method is not None]
     for start in range(0, len(candidates), ANNUAL_BATCH):
         batch = candidates[start:start + ANNUAL_BATCH]
         terms = {a.id: annual_term(a.subscribed_on, as_of) for a in batch if a.subscribed_on}
@@ -270,11 +290,25 @@ def run_billing(uow: UnitOfWork, as_of: date, book: PriceBook, processor: Paymen
     settle_pending(uow, processor)
     if unassigned:
         log.warning("monthly accounts without a known distributor were not billed", accounts=unassigned)
+    for reason, skipped in tally.skipped.items():
+        log.warning(f"distributors skipped, nothing billed to them: {SKIP_LABELS[reason]}", reason=reason.value,
+                    distributors=len(skipped),
+                    distributor_ids=sorted(str(d) for d in skipped)[:MAX_LOGGED_IDS])
     log.info("billing run", as_of=as_of.isoformat(), consolidated=tally.consolidated, annual=tally.annual,
-             already_billed=tally.already_billed, charges_succeeded=succeeded, charges_failed=failed)
+             already_billed=tally.already_billed, charges_succeeded=succeeded, charges_failed=failed,
+             distributors_skipped={reason.value: count for reason, count in tally.skipped_counts().items()})
     return BillingRunReply(
         as_of=as_of, period_start=period.start, period_end=period.end, consolidated_invoices=tally.consolidated,
         annual_invoices=tally.annual, already_billed=tally.already_billed, accounts_billed=tally.accounts_billed,
         accounts_unassigned=unassigned, charges_succeeded=succeeded, charges_failed=failed,
-        references=tally.references,
+        references=tally.references, distributors_skipped=tally.skipped_counts(),
     )
+
+
+def clock_tick(uow: UnitOfWork, book: PriceBook, processor: PaymentProcessor, now: datetime) -> BillingRunReply:
+    """One tick of the billing clock at ``now``: the day's usage snapshots, then the run as of
+    that UTC calendar day. The month before is billed by the first tick on the 1st (or the first
+    after it, when the service was down); later ticks and restarts find it billed."""
+    today = now.astimezone(UTC).date()
+    fill_snapshots(uow, today)
+    return run_billing(uow, today, book, processor, today=today)

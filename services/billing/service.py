@@ -214,9 +214,7 @@ class BillingService(ServiceBase):
     @BillingClock.decorator
     def billing_clock(self) -> None:
         """Today's snapshots, the bills of ended periods, due card charges (all idempotent)."""
-        today = _today()
-        projection.fill_snapshots(self.db, today)
-        runs.run_billing(self.db, today, self.book, self.processor)
+        runs.clock_tick(self.db, self.book, self.processor, datetime.now(UTC))
 
     # ---- tenancy's events: one handler (one queue) per type, bound before tenancy publishes ------------
 

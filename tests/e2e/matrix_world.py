@@ -165,6 +165,7 @@ class MatrixWorld:
 
     def _invoice(self, tree: Tree) -> None:
         """One issued annual invoice: a run with seats, then the operator's billing run for B."""
+        self._ok(tree.admin.put("/api/v1/billing/method", json={"method": "invoice"}))
         now = datetime.now(UTC)
         account = tree.accounts[tree.partners[0]][0]
         runs = [{"run_id": str(uuid.uuid4()), "task_id": tree.tasks[account], "status": "success",

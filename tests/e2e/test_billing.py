@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +38,9 @@ PASSWORD = "a quiet ledger by the harbour"
 PAN = "4000056655665556"
 OCTOBER_RUN = "2026-11-01"  # bills October 2026 (31 days)
 OCTOBER_TOTAL = Decimal("51.97")  # 45.00 + 3.10 + 3.87, see october()
+DETAILS = {"first_name": "Dana", "last_name": "Reyes", "billing_email": "ap@fabrikam.example",
+           "company": "Fabrikam", "company_tax_id": "US-12-3456789", "address_line1": "1 Main St",
+           "city": "Redmond", "zip": "98052", "country": "US", "phone": "+1 425 555 0100"}
 
 
 def confirm(suite: Any, mail: Mailbox, email: str, password: str | None = None) -> Client:
@@ -131,11 +136,23 @@ def world(suite) -> Any:
 
 @pytest.fixture(scope="module")
 def october(world) -> dict[str, Any]:
+    """October's usage; a run before the distributor's first visit to Billing, the visit (it
+    chooses the invoice method), and the run after it."""
     accounts = world.october()
-    run = world.operator.post("/api/v1/operator/billing-runs",
-                              json={"as_of": OCTOBER_RUN, "distributor_id": str(world.distributor)})
-    assert run.status_code == 200, run.text
-    return {"accounts": accounts, "run": run.json()}
+
+    def run() -> dict[str, Any]:
+        response = world.operator.post("/api/v1/operator/billing-runs",
+                                        json={"as_of": OCTOBER_RUN, "distributor_id": str(world.distributor)})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    unchosen = run()
+    history_unchosen = history(world.admin)
+    first_visit = world.admin.get("/api/v1/billing/method").json()
+    chosen = world.admin.put("/api/v1/billing/method", json={"method": "invoice"})
+    assert chosen.status_code == 200, chosen.text
+    return {"accounts": accounts, "unchosen_run": unchosen, "history_unchosen": history_unchosen,
+            "first_visit": first_visit, "run": run()}
 
 
 def history(client: Client) -> list[dict[str, Any]]:
@@ -149,13 +166,30 @@ def consolidated(client: Client) -> dict[str, Any]:
     return bill
 
 
-def test_the_method_is_chosen_once(world):
-    assert world.admin.get("/api/v1/billing/method").json()["method"] is None
-    assert world.admin.put("/api/v1/billing/method", json={"method": "invoice"}).status_code == 200
+def test_the_method_is_chosen_once(world, october):
+    assert (october["first_visit"]["method"], october["first_visit"]["can_change"]) == (None, True)
     again = world.admin.put("/api/v1/billing/method", json={"method": "credit_card"})
     assert again.status_code == 409
     assert world.admin.get("/api/v1/billing/method").json() | {"chosen_at": None} == {
         "distributor_id": str(world.distributor), "method": "invoice", "chosen_at": None, "can_change": False}
+
+
+def test_a_run_bills_nothing_until_the_distributor_has_chosen_its_method(world, october):
+    before, after = october["unchosen_run"], october["run"]
+
+    assert (before["consolidated_invoices"], before["annual_invoices"], before["already_billed"]) == (0, 0, 0)
+    assert before["distributors_skipped"] == {"billing_method_not_chosen": 1}
+    assert october["history_unchosen"] == []
+    assert (after["consolidated_invoices"], after["already_billed"], after["distributors_skipped"]) == (1, 0, {})
+
+    def logged() -> list[dict[str, Any]]:
+        lines = world.suite.log_path("billing").read_text(errors="replace").splitlines()
+        return [entry for line in lines if str(world.distributor) in line and "billing method not chosen" in line
+                for entry in [json.loads(line)]]
+
+    lines = wait_for(logged, timeout=10, message="the skip in billing's log")  # (the clock's runs may skip it too)
+    assert {(line["level"], line["reason"]) for line in lines} == {("warning", "billing_method_not_chosen")}
+    assert lines[0]["distributor_ids"] == [str(world.distributor)]
 
 
 def test_a_month_of_usage_yields_the_expected_consolidated_invoice_to_the_cent(world, october):
@@ -228,7 +262,26 @@ def test_an_unpaid_bill_is_due_overdue_the_day_after_and_current_once_paid(world
     assert consolidated(world.admin)["paid"] is True
 
 
-def test_an_annual_account_gets_its_own_invoice_due_in_thirty_days(world):
+def test_an_operator_switches_the_method_and_a_distributor_cannot(world, october):
+    path = f"/api/v1/operator/distributors/{world.distributor}/billing/method"
+
+    refused = world.admin.put(path, json={"method": "credit_card"})
+    unchanged = world.admin.get("/api/v1/billing/method").json()
+    switched = world.operator.put(path, json={"method": "credit_card"})
+    seen = world.admin.get("/api/v1/billing/method").json()
+    still_once = world.admin.put("/api/v1/billing/method", json={"method": "invoice"})
+    back = world.operator.put(path, json={"method": "invoice"})  # as the other tests here expect it
+
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"
+    assert unchanged["method"] == "invoice"
+    assert switched.status_code == 200, switched.text
+    assert (seen["distributor_id"], seen["method"], seen["can_change"]) == (
+        str(world.distributor), "credit_card", False)
+    assert still_once.status_code == 409  # switching stays Support's job
+    assert back.status_code == 200 and world.admin.get("/api/v1/billing/method").json()["method"] == "invoice"
+
+
+def test_an_annual_account_gets_its_own_invoice_due_in_thirty_days(world, october):
     created = world.admin.post("/api/v1/accounts", json={
         "name": "Wingtip Toys", "email": "it@wingtip.example", "partner_id": str(world.partner),
         "subscription": "subscribe_annual"})
@@ -255,21 +308,48 @@ def test_an_annual_account_gets_its_own_invoice_due_in_thirty_days(world):
     assert date.fromisoformat(bill["due_date"]) == now.date() + timedelta(days=30)
 
 
-def billing_routes(reference: str) -> list[tuple[str, str, dict[str, Any] | None]]:
-    card = str(uuid.uuid4())
-    return [
-        ("GET", "/api/v1/billing/method", None), ("PUT", "/api/v1/billing/method", {"method": "invoice"}),
-        ("GET", "/api/v1/billing/status", None), ("GET", "/api/v1/billing/history", None),
-        ("GET", f"/api/v1/billing/invoices/{reference}.pdf", None),
-        ("GET", f"/api/v1/billing/invoices/{reference}.csv", None),
-        ("POST", f"/api/v1/billing/invoices/{reference}/pay", {}),
-        ("GET", "/api/v1/billing/details", None), ("GET", "/api/v1/billing/cards", None),
-        ("POST", "/api/v1/billing/cards", {"token": "tok_visa"}),
-        ("POST", f"/api/v1/billing/cards/{card}/activate", None), ("DELETE", f"/api/v1/billing/cards/{card}", None),
-        ("POST", "/api/v1/operator/billing-runs", {"as_of": "2026-11-01"}),
-        ("POST", "/api/v1/operator/billing/payments", {"reference": reference, "method": "paypal",
-                                                       "amount": "1.00", "currency": "USD"}),
-    ]
+# Every billing route of the API, with a request its rightful caller could send. The test
+# below compares this with the routes the running gateway describes: a billing route
+# without an entry here fails it.
+BILLING_ROUTES: dict[tuple[str, str], dict[str, Any] | None] = {
+    ("GET", "/api/v1/billing/method"): None,
+    ("PUT", "/api/v1/billing/method"): {"method": "invoice"},
+    ("GET", "/api/v1/billing/status"): None,
+    ("GET", "/api/v1/billing/history"): None,
+    ("GET", "/api/v1/billing/invoices/{reference}.pdf"): None,
+    ("GET", "/api/v1/billing/invoices/{reference}.csv"): None,
+    ("POST", "/api/v1/billing/invoices/{reference}/pay"): {},
+    ("GET", "/api/v1/billing/details"): None,
+    ("PUT", "/api/v1/billing/details"): DETAILS,
+    ("GET", "/api/v1/billing/cards"): None,
+    ("POST", "/api/v1/billing/cards"): {"token": "tok_visa"},
+    ("POST", "/api/v1/billing/cards/{card_id}/activate"): None,
+    ("DELETE", "/api/v1/billing/cards/{card_id}"): None,
+    ("POST", "/api/v1/operator/billing-runs"): {"as_of": "2026-11-01"},
+    ("POST", "/api/v1/operator/billing/payments"): {"reference": "{reference}", "method": "paypal",
+                                                    "amount": "1.00", "currency": "USD"},
+    ("PUT", "/api/v1/operator/distributors/{distributor_id}/billing/method"): {"method": "credit_card"},
+}
+HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
+
+
+def described_billing_routes(client: Client) -> set[tuple[str, str]]:
+    """The gateway's billing routes, as its OpenAPI document has them: tagged billing, or about billing."""
+    spec = client.get("/openapi.json").json()
+    return {(method.upper(), path) for path, operations in spec["paths"].items()
+            for method, operation in operations.items()
+            if method in HTTP_METHODS and ("billing" in operation.get("tags", []) or "billing" in path)}
+
+
+def billing_routes(world: World, reference: str) -> list[tuple[str, str, dict[str, Any] | None]]:
+    values = {"reference": reference, "card_id": str(uuid.uuid4()), "distributor_id": str(world.distributor)}
+    fill = lambda text: text.format(**values) if isinstance(text, str) else text  # noqa: E731
+    return [(method, fill(path), {key: fill(value) for key, value in body.items()} if body is not None else None)
+            for (method, path), body in BILLING_ROUTES.items()]
+
+
+def test_the_route_list_is_every_billing_route_of_the_api(world):
+    assert described_billing_routes(world.operator) == set(BILLING_ROUTES)
 
 
 @pytest.mark.parametrize("who", ["partner_user", "customer_user"])
@@ -278,16 +358,21 @@ def test_partner_and_customer_users_get_403_or_404_on_every_billing_route(world,
     reference = consolidated(world.admin)["reference"]
 
     answers = {f"{method} {path}": client.request(method, path, json=body).status_code
-               for method, path, body in billing_routes(reference)}
+               for method, path, body in billing_routes(world, reference)}
 
+    assert described_billing_routes(client) == set(BILLING_ROUTES)  # every one of them was tried
     assert {route: code for route, code in answers.items() if code not in (403, 404)} == {}
     assert sorted(set(answers.values())) == [403]  # refused, not merely missing
+    assert world.admin.get("/api/v1/billing/method").json()["method"] == "invoice"  # nothing was switched
+
+
+def processor_store(suite: Any) -> Path:
+    """The local payment processor's own database (services/billing/settings.py)."""
+    return Path(suite.env.get("BILLING_PROCESSOR_STORE") or suite.var_dir / "billing-processor.db")
 
 
 def test_no_card_number_or_cvc_is_stored_or_logged(world):
-    details = {"first_name": "Dana", "last_name": "Reyes", "billing_email": "ap@fabrikam.example",
-               "company": "Fabrikam", "company_tax_id": "US-12-3456789", "address_line1": "1 Main St",
-               "city": "Redmond", "zip": "98052", "country": "US", "phone": "+1 425 555 0100"}
+    details = DETAILS
     refused = [
         world.admin.put("/api/v1/billing/details", json={**details, "address_line2": f"card {PAN}"}),
         world.admin.put("/api/v1/billing/details", json={**details, "company": "4000 0566 5566 5556"}),
@@ -304,6 +389,11 @@ def test_no_card_number_or_cvc_is_stored_or_logged(world):
 
     places = {f"{s} database": database_text(world.suite.env[f"{s.upper()}_DATABASE_URL"]) for s in SERVICES}
     places.update({f"{name} log": path.read_text(errors="replace") for name, path in world.suite.log_paths.items()})
+    store = processor_store(world.suite)
+    assert store.is_file(), f"the processor's database is not at {store}"
+    places["the processor's database"] = database_text(f"sqlite:///{store}")
+    places.update({f"the processor's file {path.name}": path.read_bytes().decode("latin-1")
+                   for path in store.parent.glob(store.name + "*")})  # the file itself, and any journal
     spellings = [PAN, "4000 0566 5566 5556", "4000-0566-5566-5556"]
     found = [f"{spelling} in {place}" for place, text in places.items() for spelling in spellings if spelling in text]
     found += [f"a CVC field in {place}" for place, text in places.items()

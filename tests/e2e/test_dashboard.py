@@ -95,6 +95,8 @@ class Billed:
             "started_at": (now - timedelta(minutes=5)).isoformat(), "finished_at": now.isoformat(),
             "size_bytes": 2**30, "seats": 12}])
         assert ingest.status_code == 200 and ingest.json()["accepted"] == 1, ingest.text
+        # Nothing is billed before the distributor has chosen how it pays.
+        assert self.admin.put("/api/v1/billing/method", json={"method": "invoice"}).status_code == 200
 
         def billed() -> bool:
             # Billing learns the seats from tenancy's events; the run is idempotent, so run until it bills.

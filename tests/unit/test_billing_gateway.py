@@ -107,15 +107,35 @@ def test_billings_own_refusal_of_a_partner_is_a_403():
     assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("post", "/api/v1/operator/billing-runs"), ("post", "/api/v1/operator/billing/payments"),
-    ("put", f"/api/v1/operator/distributors/{uuid.uuid4()}/billing/method"),
-])
-def test_operator_billing_routes_refuse_a_distributor(method, path):
-    client, fake = http({})
-    response = getattr(client, method)(path, headers=AUTH, json={})
-    assert response.status_code in (403, 422)
+DISTRIBUTOR = uuid.uuid4()
+OPERATOR_ROUTES = [  # (method, path, a valid body, the RPC it makes, billing's answer)
+    ("post", "/api/v1/operator/billing-runs", {"as_of": "2026-11-01"}, "run_billing", {
+        "as_of": "2026-11-01", "period_start": "2026-10-01", "period_end": "2026-10-31", "consolidated_invoices": 0,
+        "annual_invoices": 0, "already_billed": 0, "accounts_billed": 0}),
+    ("post", "/api/v1/operator/billing/payments", {"reference": "INV-2026-000001", "method": "paypal",
+                                                   "amount": "54.43", "currency": "USD"}, "record_payment", {
+        "id": str(uuid.uuid4()), "reference": "INV-2026-000001", "method": "paypal", "amount": "54.43",
+        "currency": "USD", "status": "succeeded", "created_at": "2026-11-02T10:00:00+00:00"}),
+    ("put", f"/api/v1/operator/distributors/{DISTRIBUTOR}/billing/method", {"method": "credit_card"},
+     "set_billing_method", {"distributor_id": str(DISTRIBUTOR), "method": "credit_card", "can_change": True}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "rpc", "answer"), OPERATOR_ROUTES)
+def test_operator_billing_routes_refuse_a_distributor(method, path, body, rpc, answer):
+    client, fake = http({("billing", rpc): answer})  # a distributor's administrator, an operator's request
+    response = getattr(client, method)(path, headers=AUTH, json=body)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["code"] == "permission_denied"
     assert billing_calls(fake) == []
+
+
+@pytest.mark.parametrize(("method", "path", "body", "rpc", "answer"), OPERATOR_ROUTES)
+def test_an_operator_gets_through_with_the_same_requests(method, path, body, rpc, answer):
+    client, fake = http({("billing", rpc): answer}, who=principal(kind="operator"))
+    response = getattr(client, method)(path, headers=AUTH, json=body)
+    assert response.status_code in (200, 201), response.text
+    assert [call.method for call in billing_calls(fake)] == [rpc]
 
 
 def test_the_status_filters_travel_to_billing():

@@ -22,6 +22,7 @@ from contracts.billing import (
     RecordPaymentRequest,
     RollupQuery,
     RollupStatus,
+    SkipReason,
     StatusQuery,
 )
 from contracts.context import Caller
@@ -71,12 +72,17 @@ def feed(db: MigratedDatabase, *envelopes: Any) -> None:
 class Tree:
     """A distributor with a partner, and helpers that add accounts the way tenancy announces them."""
 
-    def __init__(self, db: MigratedDatabase) -> None:
+    def __init__(self, db: MigratedDatabase, method: BillingMethod | None = BillingMethod.INVOICE) -> None:
         self.db = db
         self.distributor = uuid.uuid4()
         self.partner = uuid.uuid4()
         feed(db, simulate.tenant_created(self.distributor, OPERATOR, "distributor", "Northwind"),
              simulate.tenant_created(self.partner, self.distributor, "partner", "Contoso IT", "P-7K2M9Q"))
+        if method is not None:  # the distributor's first visit to Billing
+            self.choose(method)
+
+    def choose(self, method: BillingMethod) -> None:
+        profiles.choose_method(self.db.unit_of_work(), self.scope(), method)
 
     def account(self, name: str, plan: Plan | None, subscribed: date | None, seats: dict[BackupService, int],
                 run_days: list[date], direct: bool = False) -> uuid.UUID:
@@ -104,7 +110,14 @@ class Tree:
 
 @pytest.fixture
 def tree(billing_db: MigratedDatabase) -> Tree:
+    """A distributor that has chosen to be billed by invoice."""
     return Tree(billing_db)
+
+
+@pytest.fixture
+def undecided(billing_db: MigratedDatabase) -> Tree:
+    """A distributor that has not chosen its billing method yet."""
+    return Tree(billing_db, method=None)
 
 
 def november_of_a_small_distributor(tree: Tree) -> dict[str, uuid.UUID]:
@@ -129,6 +142,12 @@ def account_row(db: MigratedDatabase, account_id: uuid.UUID) -> Account:
     row = uow.session.get(Account, account_id)
     uow.session.expunge_all()
     return row
+
+
+def snapshot_days_by_task(db: MigratedDatabase, account_id: uuid.UUID) -> set[uuid.UUID]:
+    uow = db.unit_of_work()
+    return set(uow.session.execute(sa.select(UsageSnapshot.task_id)
+                                   .where(UsageSnapshot.account_id == account_id)).scalars())
 
 
 def snapshot_days(db: MigratedDatabase, task_id: uuid.UUID) -> dict[date, int]:
@@ -292,6 +311,115 @@ def test_a_run_for_a_day_to_come_is_refused(billing_db, processor):
         run(billing_db, processor, as_of=date(2026, 12, 6))
 
 
+# ---- no bill before the method is chosen ----------------------------------------------------------------
+
+
+class FakeLog:
+    """Stands in for a module's structlog logger: keeps what was logged."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+
+    def __getattr__(self, level: str) -> Any:
+        return lambda event, **fields: self.lines.append((level, event, fields))
+
+
+def test_a_run_bills_nothing_to_a_distributor_that_has_not_chosen_its_method(billing_db, undecided, processor,
+                                                                            monkeypatch):
+    november_of_a_small_distributor(undecided)
+    undecided.account("Juniper", Plan.ANNUAL, date(2026, 11, 20), {BackupService.EXCHANGE: 12}, [date(2026, 11, 20)])
+    billed_elsewhere = Tree(billing_db)  # another distributor, invoice chosen: billed as usual
+    billed_elsewhere.account("Maple", Plan.MONTHLY, date(2026, 11, 1), {BackupService.TEAMS: 2}, [date(2026, 11, 2)])
+    monkeypatch.setattr(runs, "log", log := FakeLog())
+
+    reply = run(billing_db, processor)
+
+    assert (reply.consolidated_invoices, reply.annual_invoices, reply.already_billed) == (1, 0, 0)
+    assert reply.distributors_skipped == {SkipReason.METHOD_NOT_CHOSEN: 1}
+    assert reply.to_wire()["distributors_skipped"] == {"billing_method_not_chosen": 1}
+    assert {invoice.distributor_id for invoice in invoices(billing_db)} == {billed_elsewhere.distributor}
+    assert [e["tenant_id"] for e in billing_db.events("invoice_issued")] == [str(billed_elsewhere.distributor)]
+    uow = billing_db.unit_of_work()  # no period of the undecided distributor is claimed
+    assert uow.session.execute(sa.select(Invoice.period_key).where(
+        Invoice.distributor_id == undecided.distributor)).all() == []
+    [warning] = [line for line in log.lines if line[0] == "warning"]
+    assert "billing method not chosen" in warning[1]
+    assert warning[2] == {"reason": "billing_method_not_chosen", "distributors": 1,
+                          "distributor_ids": [str(undecided.distributor)]}
+
+
+def test_once_the_method_is_chosen_the_next_run_bills_the_skipped_period_in_full_and_once(billing_db, undecided,
+                                                                                          processor):
+    november_of_a_small_distributor(undecided)
+    undecided.account("Juniper", Plan.ANNUAL, date(2026, 11, 20), {BackupService.EXCHANGE: 12}, [date(2026, 11, 20)])
+    skipped = run(billing_db, processor)
+    undecided.choose(BillingMethod.INVOICE)
+
+    billed = run(billing_db, processor, as_of=date(2026, 12, 3))
+    again = run(billing_db, processor, as_of=date(2026, 12, 4))
+
+    assert (skipped.consolidated_invoices, skipped.annual_invoices) == (0, 0)
+    assert (billed.consolidated_invoices, billed.annual_invoices, billed.distributors_skipped) == (1, 1, {})
+    assert (again.consolidated_invoices, again.annual_invoices, again.already_billed) == (0, 0, 2)
+    consolidated, annual = invoices(billing_db)
+    assert (consolidated.kind, consolidated.total, consolidated.period_start, consolidated.period_end) == (
+        "consolidated", Decimal("54.43"), date(2026, 11, 1), date(2026, 11, 30))  # the whole of November
+    assert (consolidated.issue_date, consolidated.due_date, consolidated.method) == (
+        date(2026, 12, 3), date(2027, 1, 2), "invoice")
+    assert (annual.kind, annual.total) == ("annual", Decimal("324.00"))
+    assert len(billing_db.events("invoice_issued")) == 2
+
+
+# ---- the billing clock ----------------------------------------------------------------------------------
+
+
+def tick(db: MigratedDatabase, processor: LocalTestProcessor, now: datetime) -> Any:
+    """What the service's timer entrypoint does on a tick, at a moment of the test's choosing."""
+    return runs.clock_tick(db.unit_of_work(), BOOK, processor, now)
+
+
+def test_the_clock_bills_the_month_on_the_first_utc_tick_of_the_first_and_never_again(billing_db, tree, processor,
+                                                                                      tmp_path):
+    from datetime import timedelta, timezone
+
+    november_of_a_small_distributor(tree)
+
+    last_of_november = tick(billing_db, processor, datetime(2026, 11, 30, 23, 59, tzinfo=UTC))
+    first_in_berlin = tick(billing_db, processor, datetime(2026, 12, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))))
+    first = tick(billing_db, processor, datetime(2026, 12, 1, 0, 5, tzinfo=UTC))
+    an_hour_later = tick(billing_db, processor, datetime(2026, 12, 1, 1, 5, tzinfo=UTC))
+    restarted = LocalTestProcessor(tmp_path / "processor.db")  # a new service instance, the same stores
+    after_restart = tick(billing_db, restarted, datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+
+    assert [r.as_of for r in (last_of_november, first_in_berlin, first)] == [date(2026, 11, 30)] * 2 + [
+        date(2026, 12, 1)]
+    assert [(r.period_start, r.consolidated_invoices) for r in (last_of_november, first_in_berlin, first,
+                                                                an_hour_later, after_restart)] == [
+        (date(2026, 10, 1), 1),  # October (Alpine's days of it), on the 30th: not November yet
+        (date(2026, 10, 1), 0), (date(2026, 11, 1), 1), (date(2026, 11, 1), 0), (date(2026, 11, 1), 0)]
+    assert (an_hour_later.already_billed, after_restart.already_billed) == (1, 1)
+    november = [i for i in invoices(billing_db) if i.period_start == date(2026, 11, 1)]
+    assert [(i.period_end, i.issue_date, i.total) for i in november] == [
+        (date(2026, 11, 30), date(2026, 12, 1), Decimal("54.43"))]
+    assert len(billing_db.events("invoice_issued")) == 2  # October's and November's, once each
+
+
+def test_the_clock_fills_the_days_snapshots_and_bills_the_next_month_on_its_first(billing_db, tree, processor):
+    account = tree.account("Oak", Plan.MONTHLY, date(2026, 11, 1), {BackupService.EXCHANGE: 4}, [date(2026, 11, 1)])
+    task = next(iter(snapshot_days_by_task(billing_db, account)))
+
+    tick(billing_db, processor, datetime(2026, 12, 1, 0, 5, tzinfo=UTC))
+    for day in range(2, 32):
+        tick(billing_db, processor, datetime(2026, 12, day, 0, 5, tzinfo=UTC))
+    new_year = tick(billing_db, processor, datetime(2027, 1, 1, 0, 5, tzinfo=UTC))
+
+    assert date(2026, 12, 31) in snapshot_days(billing_db, task)  # each tick filled its own day
+    assert (new_year.consolidated_invoices, new_year.period_start, new_year.period_end) == (
+        1, date(2026, 12, 1), date(2026, 12, 31))
+    assert [(i.period_start, i.total) for i in invoices(billing_db)] == [
+        (date(2026, 11, 1), Decimal("10.00")), (date(2026, 12, 1), Decimal("10.00"))]  # 4 x 2.50 each month
+
+
 # ---- status, payments, roll-ups -------------------------------------------------------------------------
 
 
@@ -382,14 +510,15 @@ def test_a_bank_transfer_pays_an_invoice_over_a_thousand_dollars(billing_db, tre
 # ---- the credit-card method ---------------------------------------------------------------------------
 
 
-def card_method(db: MigratedDatabase, tree: Tree, token: str, processor: LocalTestProcessor) -> None:
-    profiles.choose_method(db.unit_of_work(), tree.scope(), BillingMethod.CREDIT_CARD)
-    profiles.add_card(db.unit_of_work(), tree.scope(), CardAddRequest(token=token), processor)
+def card_method(db: MigratedDatabase, payer: Tree, token: str, processor: LocalTestProcessor) -> None:
+    """The distributor's first visit: the credit-card method, and a card."""
+    payer.choose(BillingMethod.CREDIT_CARD)
+    profiles.add_card(db.unit_of_work(), payer.scope(), CardAddRequest(token=token), processor)
 
 
-def test_the_card_method_charges_the_consolidated_bill_once(billing_db, tree, processor):
-    november_of_a_small_distributor(tree)
-    card_method(billing_db, tree, "tok_visa", processor)
+def test_the_card_method_charges_the_consolidated_bill_once(billing_db, undecided, processor):
+    november_of_a_small_distributor(undecided)
+    card_method(billing_db, undecided, "tok_visa", processor)
 
     reply = run(billing_db, processor)
     run(billing_db, processor, as_of=date(2026, 12, 2))
@@ -404,9 +533,9 @@ def test_the_card_method_charges_the_consolidated_bill_once(billing_db, tree, pr
 
 @pytest.mark.parametrize(("token", "code"), [("tok_chargeDeclined", "card_declined"),
                                              ("tok_insufficientFunds", "insufficient_funds")])
-def test_a_failed_charge_is_recorded_as_failed_and_not_retried(billing_db, tree, processor, token, code):
-    ids = november_of_a_small_distributor(tree)
-    card_method(billing_db, tree, token, processor)
+def test_a_failed_charge_is_recorded_as_failed_and_not_retried(billing_db, undecided, processor, token, code):
+    ids = november_of_a_small_distributor(undecided)
+    card_method(billing_db, undecided, token, processor)
 
     reply = run(billing_db, processor)
     run(billing_db, processor, as_of=date(2026, 12, 4))
@@ -416,33 +545,33 @@ def test_a_failed_charge_is_recorded_as_failed_and_not_retried(billing_db, tree,
     assert billing_db.events("payment_failed")[-1]["payload"]["failure_code"] == code
     [invoice] = invoices(billing_db)
     assert invoice.paid_at is None and invoice.charge_failed
-    rollup = queries.rollups(billing_db.unit_of_work(), tree.scope(), RollupQuery(owner_ids=[tree.partner]),
+    rollup = queries.rollups(billing_db.unit_of_work(), undecided.scope(), RollupQuery(owner_ids=[undecided.partner]),
                              date(2026, 12, 1))
     assert rollup.items[0].billing_status is RollupStatus.WITH_EXCEPTIONS
-    assert status_of(billing_db, tree, ids["alpine"], date(2026, 12, 1)).billing_status is BillingStatus.DUE
+    assert status_of(billing_db, undecided, ids["alpine"], date(2026, 12, 1)).billing_status is BillingStatus.DUE
 
 
-def test_the_distributor_pays_a_failed_bill_with_another_card(billing_db, tree, processor):
-    november_of_a_small_distributor(tree)
-    card_method(billing_db, tree, "tok_chargeDeclined", processor)
+def test_the_distributor_pays_a_failed_bill_with_another_card(billing_db, undecided, processor):
+    november_of_a_small_distributor(undecided)
+    card_method(billing_db, undecided, "tok_chargeDeclined", processor)
     run(billing_db, processor)
-    good = profiles.add_card(billing_db.unit_of_work(), tree.scope(), CardAddRequest(token="tok_mastercard"),
+    good = profiles.add_card(billing_db.unit_of_work(), undecided.scope(), CardAddRequest(token="tok_mastercard"),
                              processor)
     [invoice] = invoices(billing_db)
 
-    view = payments.pay_invoice(billing_db.unit_of_work(), tree.scope(), invoice.reference, good.id, processor)
+    view = payments.pay_invoice(billing_db.unit_of_work(), undecided.scope(), invoice.reference, good.id, processor)
 
     assert view.status.value == "succeeded"
     with pytest.raises(Conflict):
-        payments.pay_invoice(billing_db.unit_of_work(), tree.scope(), invoice.reference, good.id, processor)
+        payments.pay_invoice(billing_db.unit_of_work(), undecided.scope(), invoice.reference, good.id, processor)
     uow = billing_db.unit_of_work()
     keys = set(uow.session.execute(sa.select(Payment.idempotency_key)).scalars())
     assert keys == {f"auto:{invoice.id}", f"pay:{invoice.id}:2"}
 
 
-def test_an_interrupted_charge_is_completed_with_its_own_key_not_charged_again(billing_db, tree, processor):
-    november_of_a_small_distributor(tree)
-    card_method(billing_db, tree, "tok_visa", processor)
+def test_an_interrupted_charge_is_completed_with_its_own_key_not_charged_again(billing_db, undecided, processor):
+    november_of_a_small_distributor(undecided)
+    card_method(billing_db, undecided, "tok_visa", processor)
 
     class Crashing:
         name = "local_test"
