@@ -463,11 +463,23 @@ class PartnerCreated(WireModel):
 
 
 class ProfileChanged(WireModel):
-    """``partner_updated`` and ``settings_changed``: which fields changed (not their values)."""
+    """``partner_updated`` and ``settings_changed``: which fields changed (not their values),
+    and the tenant's name after the change; ``previous_name`` only when ``fields`` holds ``name``."""
 
     tenant_id: uuid.UUID
     kind: str
     fields: list[str]
+    name: str | None = Field(default=None, description="the tenant's name after the change")
+    previous_name: str | None = Field(default=None, description="the name before, when the change renamed it")
+
+
+class AccountAccessed(WireModel):
+    """``account_accessed``: a distributor's or partner's user opened a customer account
+    (not the account's own users, not the system)."""
+
+    account_id: uuid.UUID
+    account_name: str
+    owner_id: uuid.UUID
 
 
 class AccountCreated(WireModel):

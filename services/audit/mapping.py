@@ -231,8 +231,15 @@ def is_rename(env: EventEnvelope, p: Payload) -> bool:
 
 
 def renamed(env: EventEnvelope, p: Payload) -> Draft:
-    return Draft(with_name("Renamed", text(p, "name")), account_id=an_id(p, "tenant_id"),
-                 account_name=text(p, "name"))
+    """"Renamed Contoso IT to Contoso Cloud" (tenancy's ``name`` and ``previous_name``)."""
+    new, old = text(p, "name"), text(p, "previous_name")
+    if new is None:
+        description = "Renamed"
+    elif old is None:
+        description = f"Renamed to {new}"
+    else:
+        description = f"Renamed {old} to {new}"
+    return Draft(description, account_id=an_id(p, "tenant_id"), account_name=new)
 
 
 SUBSCRIBE_REASONS = {

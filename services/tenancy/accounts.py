@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from contracts.errors import Conflict
 from contracts.events import TenancyEvent
 from contracts.tenancy import (
+    AccountAccessed,
     AccountCounters,
     AccountCreated,
     AccountCreateRequest,
@@ -172,8 +173,9 @@ def get_account(uow: UnitOfWork, ctx: CallContext, account_id: uuid.UUID, now: d
     view = load_view(uow, tenant, account, _utc(now))
     if ctx.caller.user_id is not None and ctx.caller.tenant_id != account_id:
         # A distributor's or partner's user opened a customer account: a security-audit fact.
-        uow.emit(TenancyEvent.ACCOUNT_ACCESSED, {"account_id": str(account_id), "account_name": view.name,
-                                                 "owner_id": str(view.owner_id)}, tenant_id=view.owner_id)
+        uow.emit(TenancyEvent.ACCOUNT_ACCESSED,
+                 AccountAccessed(account_id=account_id, account_name=view.name, owner_id=view.owner_id).to_wire(),
+                 tenant_id=view.owner_id)
         uow.commit()
     return view
 
@@ -211,6 +213,10 @@ def _account_listing(uow: UnitOfWork, ctx: CallContext, query: AccountListQuery,
     scope = authorise(uow, ctx)
     owner = _owner(uow, scope, query.partner_id, query.distributor_id, "distributor_id")
     conditions: list[Any] = [Account.owner_id == owner.id]
+    if query.account_status is not AccountStatus.REMOVED:
+        # Removed accounts are in no list and no total unless the "removed" filter asks for them,
+        # as the partner row (its roll-up) leaves them out.
+        conditions.append(Account.status != Lifecycle.REMOVED.value)
     accessible = scope.account_filter()
     if accessible is not None:
         conditions.append(accessible)

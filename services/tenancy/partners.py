@@ -181,7 +181,9 @@ def _partner_listing(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery)
     rows_query, status = _row_query(rollup)
     base = rows_query.where(Tenant.kind == TenantKind.PARTNER.value, scope.within())
     if distributor is not None:
-        base = base.where(Tenant.parent_id == distributor.id)
+        # Its partners anywhere in its subtree, sub-distributors' included (docs/tenancy.md):
+        # one prefix match on the indexed path.
+        base = base.where(Tenant.path.like(distributor.path + "%"))
     filtered = base
     if query.search:
         filtered = filtered.where(search_condition(query.search))
@@ -201,7 +203,8 @@ def partner_ids(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> I
 
 
 def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> PartnerPage:
-    """The partners of a distributor (default: the caller's), with the Direct Accounts row.
+    """The partners of a distributor (default: the caller's) anywhere below it, with its
+    Direct Accounts row.
 
     Operators without a distributor get every partner; a partner user sees its own row.
     """

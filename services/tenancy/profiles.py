@@ -49,10 +49,13 @@ def apply_profile_update(uow: UnitOfWork, scope: Scope, tenant: Tenant, update: 
 def change_profile(uow: UnitOfWork, scope: Scope, tenant: Tenant, update: TenantProfileUpdate, event: str,
                    announce_to: uuid.UUID | None, now: datetime) -> TenantProfile:
     """Apply ``update``, announce ``event`` naming the changed fields (if any), commit."""
+    previous_name = tenant.name
     changed = apply_profile_update(uow, scope, tenant, update, now)
     if changed:
-        uow.emit(event, ProfileChanged(tenant_id=tenant.id, kind=tenant.kind, fields=changed).to_wire(),
-                 tenant_id=announce_to)
+        uow.emit(event, ProfileChanged(
+            tenant_id=tenant.id, kind=tenant.kind, fields=changed, name=tenant.name,
+            previous_name=previous_name if "name" in changed else None,
+        ).to_wire(), tenant_id=announce_to)
     uow.commit()
     return profile_view(tenant)
 

@@ -24,6 +24,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 PASSWORD = "a lighthouse keeps the harbour"
 SUBSCRIPTIONS = ("trial_expiring", "trial_auto_monthly", "trial_auto_annual", "subscribe_monthly", "subscribe_annual")
+BEFORE_DAY_14 = {
+    "trial_expiring": "trial_started",
+    "trial_auto_monthly": "trial_started",
+    "trial_auto_annual": "trial_started",
+    "subscribe_monthly": "monthly_subscribed",
+    "subscribe_annual": "annual_subscribed",
+}
 AFTER_DAY_14 = {
     "trial_expiring": "trial_expired",
     "trial_auto_monthly": "monthly_subscribed",
@@ -148,8 +155,7 @@ def test_each_default_subscription_behaves_right_at_day_14(world, default):
     before = world.status(account)
     world.clock(datetime.now(UTC) + timedelta(days=14, minutes=5))
 
-    assert before in {"trial_started", "trial_expiring", "monthly_subscribed", "annual_subscribed"}
-    assert before not in {"trial_expired"}
+    assert before == BEFORE_DAY_14[default]  # the clock at day 13 moved nothing
     assert world.status(account) == AFTER_DAY_14[default]
 
 
@@ -238,3 +244,31 @@ def test_a_partner_user_cannot_see_or_change_another_partners_accounts(world):
     assert partner_user.post("/api/v1/accounts/subscribe-trials",
                              json={"plan": "annual", "partner_id": theirs["id"]}).status_code == 404
     assert world.status(hidden) == "trial_started"
+
+
+def test_a_backup_task_is_activated_paused_and_activated_again_over_http(world):
+    account = world.account("Task Switch", subscription="subscribe_monthly")
+    added = world.admin.post(f"/api/v1/accounts/{account['id']}/backup-tasks",
+                             json={"service": "onedrive", "name": "Files"})
+    assert added.status_code == 201, added.text
+    task = added.json()
+    path = f"/api/v1/accounts/{account['id']}/backup-tasks/{task['id']}"
+
+    def state_in_account_view() -> str:
+        [listed] = [t for t in world.admin.get(f"/api/v1/accounts/{account['id']}").json()["tasks"]
+                    if t["id"] == task["id"]]
+        return str(listed["state"])
+
+    activated = world.admin.post(f"{path}/activate")
+    assert activated.status_code == 200, activated.text
+    assert (activated.json()["state"], state_in_account_view()) == ("active", "active")
+    assert activated.json()["activated_at"] is not None
+
+    paused = world.admin.post(f"{path}/pause")
+    assert paused.status_code == 200, paused.text
+    assert (paused.json()["state"], state_in_account_view()) == ("paused", "paused")
+    assert paused.json()["paused_at"] is not None
+
+    again = world.admin.post(f"{path}/activate")
+    assert again.status_code == 200, again.text
+    assert (task["state"], again.json()["state"], state_in_account_view()) == ("inactive", "active", "active")

@@ -225,3 +225,65 @@ def test_the_restricted_role_purges_only_through_the_retention_path(owner_url, r
         assert activities == {Activity.SIGN_IN.value, Activity.RETENTION.value}
     finally:
         db.dispose()
+
+
+def test_verify_reports_an_entry_deleted_directly_in_the_database(start_services, amqp_uri, owner_url, system_rpc):
+    if not owner_url.startswith("postgres"):
+        pytest.skip("deletes in the PostgreSQL database with psycopg (SQLite: tests/usecases/test_audit_trail.py)")
+    start_services(AuditService, env={"AUDIT_DATABASE_URL": owner_url})
+    burst = [signed_in(f"user{i}@northwind.example", at=datetime.now(UTC) + timedelta(seconds=i)) for i in range(4)]
+    publish(amqp_uri, *burst)
+    wait_for(lambda: len(entries(owner_url)) == 4, message="the entries")
+    assert VerifyReport.from_wire(system_rpc.audit.verify(str(TENANT))).ok
+    chain = entries(owner_url)
+    victim, next_one = chain[1], chain[2]
+
+    with psycopg.connect(owner_url, autocommit=True) as conn:  # a superuser, with triggers switched off
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("DELETE FROM audit_entries WHERE event_id = %s", (victim.event_id,))
+
+    report = VerifyReport.from_wire(system_rpc.audit.verify())
+    [broken] = report.breaks
+    assert (broken.tenant_id, broken.seq, broken.problem) == (TENANT, victim.seq, "missing_entries")
+    assert broken.entry_id == next_one.event_id  # the first entry after the gap
+    assert VerifyReport.from_wire(system_rpc.audit.verify(str(TENANT))).breaks == [broken]
+
+
+def test_the_purge_timer_purges_past_the_default_year_and_records_it(start_services, owner_url, monkeypatch,
+                                                                    tmp_path):
+    from nameko.testing.services import entrypoint_hook
+    from nameko.timer import Timer
+
+    from services.audit.settings import AuditSettings
+    from services.audit.trail import record_event
+
+    monkeypatch.delenv("AUDIT_RETENTION_DAYS", raising=False)
+    monkeypatch.delenv("AUDIT_PURGE_INTERVAL_SECONDS", raising=False)
+    assert (AuditSettings().retention_days, AuditSettings().purge_interval_seconds) == (365, 24 * 3600)
+    monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path))
+    db = MigratedDatabase("audit", ROOT / "services" / "audit" / "migrations", owner_url)
+    now = datetime.now(UTC)
+    try:
+        for days in (400, 366, 364, 3):
+            record_event(db.unit_of_work(), signed_in(f"{days}.days.ago@northwind.example",
+                                                      at=now - timedelta(days=days)))
+    finally:
+        db.dispose()
+    runner = start_services(AuditService, env={"AUDIT_DATABASE_URL": owner_url})
+    [container] = runner.containers
+    [timer] = [e for e in container.entrypoints if isinstance(e, Timer)]
+    assert (timer.method_name, timer.interval) == ("purge", 24 * 3600)
+
+    with entrypoint_hook(container, "purge") as fire:  # what the timer does when its interval is up
+        fire()
+
+    engine = make_engine(normalise_database_url(owner_url))
+    try:
+        with engine.connect() as connection:
+            kept = connection.execute(sa.select(AuditEntry.performed_by, AuditEntry.activity)
+                                      .where(AuditEntry.tenant_id == TENANT).order_by(AuditEntry.seq)).all()
+    finally:
+        engine.dispose()
+    assert [(row.performed_by, row.activity) for row in kept] == [
+        ("364.days.ago@northwind.example", Activity.SIGN_IN.value), ("3.days.ago@northwind.example", "sign_in"),
+        (None, Activity.RETENTION.value)]

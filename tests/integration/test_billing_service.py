@@ -6,8 +6,9 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import eventlet
@@ -17,18 +18,21 @@ from kombu import Connection, Queue
 
 from contracts.context import CALLER_KEY, OPERATOR_TENANT_ID, Caller
 from contracts.errors import PermissionDenied
-from contracts.tenancy import BackupService, DefaultSubscription, Plan
+from contracts.tenancy import BackupRunReport, BackupService, DefaultSubscription, Plan, RemoveAccountRequest
 from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
-from servicekit.testing import wait_for
+from servicekit.testing import MigratedDatabase, wait_for
 from services.billing import simulate
-from services.billing.models import Account, Invoice, ReferenceCounter
+from services.billing.models import Account, Invoice, InvoiceLineRow, ReferenceCounter
 from services.billing.service import BillingService
+from services.tenancy import accounts as tenancy_accounts
 from services.tenancy.service import TenancyService
+from tests.usecases.tenancy_world import build_world
 
 pytestmark = pytest.mark.integration
 
 OPERATOR = Caller(user_id=uuid.uuid4(), tenant_id=OPERATOR_TENANT_ID, tenant_kind="operator", role="administrator")
+TENANCY_MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "tenancy" / "migrations"
 OCTOBER_END = date(2026, 11, 1)  # a run as of 1 November bills October 2026 (31 days)
 
 
@@ -124,6 +128,7 @@ def test_a_month_published_on_tenancy_events_comes_out_as_one_consolidated_invoi
     start_services(BillingService, env={"BILLING_DATABASE_URL": billing_url})
     distributor, accounts = october_of_a_distributor(amqp_uri)
     wait_for(lambda: projected(billing_db, accounts), timeout=20, message="billing to project the accounts")
+    call_as(admin_of(distributor)).set_billing_method({"method": "invoice"})
 
     reply = call_as(OPERATOR).run_billing({"as_of": OCTOBER_END.isoformat()})
 
@@ -153,6 +158,7 @@ def test_concurrent_runs_of_two_instances_bill_the_period_once_without_a_gap(
                    simulate.run_recorded(task, account, distributor, datetime(2026, 10, 6, tzinfo=UTC), 2)]
     simulate.publish(amqp_uri, events)
     wait_for(lambda: projected(billing_db, accounts | annual), timeout=20, message="billing to project the accounts")
+    call_as(admin_of(distributor)).set_billing_method({"method": "invoice"})
     operators = [call_as(OPERATOR) for _ in range(4)]  # a proxy is not shared between green threads
 
     pile = eventlet.GreenPile()
@@ -189,6 +195,7 @@ def test_real_tenancy_events_make_an_annual_invoice(start_services, call_as, bil
                                 "seats": 12}])
     wait_for(lambda: projected(billing_db, {uuid.UUID(account["id"]): 12}), timeout=20,
              message="billing to learn of the account and its seats")
+    call_as(admin_of(uuid.UUID(distributor["id"]))).set_billing_method({"method": "invoice"})
 
     reply = call_as(OPERATOR).run_billing({"as_of": now.date().isoformat()})
 
@@ -212,3 +219,56 @@ def test_partner_and_customer_users_are_refused_by_billing_itself(start_services
             getattr(billing, method)(*args)
     with pytest.raises(PermissionDenied):
         billing.run_billing({"as_of": "2026-11-01"})
+
+
+def test_an_account_removed_through_tenancy_is_billed_only_up_to_its_removal(start_services, call_as, billing_url,
+                                                                            billing_db, database_url):
+    """Tenancy's own use cases on its database (a past month needs a clock the RPCs do not take),
+    then its relay, the broker and billing's projection and run, as in production."""
+
+    tenancy_url = database_url("tenancy")
+    this_month = datetime.now(UTC).date().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    month_start = datetime.combine(last_month, time(9), tzinfo=UTC)
+    removal = month_start + timedelta(days=9)  # the 10th
+    tenancy = MigratedDatabase("tenancy", TENANCY_MIGRATIONS, normalise_database_url(tenancy_url))
+    try:
+        world = build_world(tenancy)
+        leaving = world.add_account("Leaving", subscription="subscribe_monthly", at=month_start)
+        staying = world.add_account("Staying", subscription="subscribe_monthly", at=month_start)
+        for account in (leaving, staying):
+            world.ingest(BackupRunReport(run_id=uuid.uuid4(), task_id=world.add_task(account), status="success",
+                                         started_at=month_start + timedelta(days=1),
+                                         finished_at=month_start + timedelta(days=1, minutes=30),
+                                         size_bytes=1000, seats=10))
+        uow = world.uow()
+        tenancy_accounts.remove_account(uow, uow.context, leaving.id, RemoveAccountRequest(approve_data_removal=True),
+                                        now=removal)
+        distributor = world.distributor.id
+    finally:
+        tenancy.dispose()
+    start_services(BillingService, env={"BILLING_DATABASE_URL": billing_url})  # its queues first
+    start_services(TenancyService, env={"TENANCY_DATABASE_URL": tenancy_url})  # then the relay sends the outbox
+
+    def removal_projected() -> bool:
+        with billing_db.connect() as connection:
+            row = connection.execute(sa.select(Account.removed_on, Account.seats).where(Account.id == leaving.id)).first()
+            kept = connection.execute(sa.select(Account.seats).where(Account.id == staying.id)).scalar()
+        return row is not None and row.removed_on == removal.date() and kept == 10
+
+    wait_for(removal_projected, timeout=30, message="billing to learn of the removal")
+    call_as(admin_of(distributor)).set_billing_method({"method": "invoice"})
+
+    reply = call_as(OPERATOR).run_billing({"as_of": this_month.isoformat(), "distributor_id": str(distributor)})
+
+    assert (reply["consolidated_invoices"], reply["accounts_billed"]) == (1, 2)
+    [invoice] = invoices(billing_db)
+    with billing_db.connect() as connection:
+        lines = {row.account_id: row for row in connection.execute(
+            sa.select(InvoiceLineRow).where(InvoiceLineRow.invoice_id == invoice.id))}
+    period_days = (this_month - last_month).days
+    assert (lines[staying.id].days, lines[staying.id].period_days) == (period_days, period_days)
+    assert (lines[leaving.id].days, lines[leaving.id].seats) == (10, 10)  # the 1st to the 10th, the removal day
+    full = lines[staying.id].amount
+    assert lines[leaving.id].amount == (full * 10 / period_days).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert invoice.total == full + lines[leaving.id].amount

@@ -4,7 +4,6 @@ partner isolation over direct RPC, and runs arriving as AMQP messages from the e
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -136,25 +135,32 @@ def test_a_forged_partner_caller_cannot_reach_another_partners_accounts(start_se
 def test_runs_published_by_the_engine_on_amqp_are_recorded_once(start_services, call_as, prepared, tenancy_url,
                                                                amqp_uri):
     world = build_world(prepared)
-    account = world.add_account("Coho")
-    task = world.add_task(account)
+    account, marker_account = world.add_account("Coho"), world.add_account("Marker")
+    task, marker_task = world.add_task(account), world.add_task(marker_account)
     start_services(TenancyService, env={"TENANCY_DATABASE_URL": tenancy_url})
     message = {"runs": [run(str(task), datetime.now(UTC), "partial", 777, 5)]}
+    marker = {"runs": [run(str(marker_task), datetime.now(UTC), "success", 4242, 1)]}
 
-    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
-        producer = Producer(connection.default_channel)
-        exchange = declare_events_exchange(ENGINE_SOURCE)
-        for body in (message, message, {"runs": [{"run_id": "not a uuid"}]}):
-            producer.publish(body, exchange=exchange, routing_key=ENGINE_RUNS_EVENT, serializer="json",
-                             declare=[exchange])
+    def publish(*bodies: dict) -> None:
+        with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+            producer = Producer(connection.default_channel)
+            exchange = declare_events_exchange(ENGINE_SOURCE)
+            for body in bodies:
+                producer.publish(body, exchange=exchange, routing_key=ENGINE_RUNS_EVENT, serializer="json",
+                                 declare=[exchange])
 
+    publish(message, message, {"runs": [{"run_id": "not a uuid"}]})
     admin = call_as(world.admin)
     view = wait_for(lambda: (v := admin.get_account(str(account.id)))["size_bytes"] == 777 and v,
                     message="the engine's run to be recorded")
     assert view["backup_status"] == "partially_failed"
-    time.sleep(0.5)  # the duplicate message is handled too; it must not record the run again
+    # A later marker, published after the duplicate and the junk: once it is recorded, the
+    # messages before it in the queue have been handled too.
+    publish(marker)
+    wait_for(lambda: admin.get_account(str(marker_account.id))["size_bytes"] == 4242, message="the marker run")
     with prepared.engine.connect() as connection:
         recorded = connection.execute(
-            sa.select(sa.func.count()).select_from(outbox).where(outbox.c.routing_key == "backup_runs_recorded")
-        ).scalar_one()
-    assert recorded == 1
+            sa.select(outbox.c.body).where(outbox.c.routing_key == "backup_runs_recorded").order_by(outbox.c.id)
+        ).scalars().all()
+    assert [[r["run_id"] for r in body["payload"]["runs"]] for body in recorded] == [
+        [message["runs"][0]["run_id"]], [marker["runs"][0]["run_id"]]]

@@ -10,6 +10,7 @@ import pytest
 from contracts.audit import Activity, AuditStatus
 from contracts.context import OPERATOR_TENANT_ID
 from contracts.envelope import Actor, EventEnvelope
+from contracts.notify import IntegrationChanged, RecipientChanged
 from services.audit.mapping import AUDITED, SUBSCRIPTIONS, Rule, map_event, tenant_node, tenant_renamed
 from services.audit.user_agents import UNKNOWN, browser_name
 
@@ -173,15 +174,28 @@ def test_tenancy_creations_name_the_new_tenant_as_the_account():
     assert created_tenant.description == "Distributor created: Northwind"
 
 
+def profile_changed(tenant: str, fields: list[str], name: str, previous_name: str | None = None) -> dict:
+    """The payload as tenancy writes it (contracts.tenancy.ProfileChanged.to_wire())."""
+    return {"tenant_id": tenant, "kind": "partner", "fields": fields, "name": name, "previous_name": previous_name}
+
+
 def test_a_profile_change_is_settings_unless_it_renames():
     tenant = str(uuid.uuid4())
-    settings = mapped("tenancy", "settings_changed", {"tenant_id": tenant, "kind": "partner", "fields": ["phone"]})
-    renamed = mapped("tenancy", "partner_updated", {"tenant_id": tenant, "kind": "partner",
-                                                    "fields": ["name", "phone"], "name": "Contoso Cloud"})
+    settings = mapped("tenancy", "settings_changed", profile_changed(tenant, ["phone"], "Contoso IT"))
+    renamed = mapped("tenancy", "partner_updated",
+                     profile_changed(tenant, ["name", "phone"], "Contoso Cloud", previous_name="Contoso IT"))
 
     assert (settings.activity, settings.description) == (Activity.SETTINGS_CHANGED, "Account settings changed: phone")
-    assert (renamed.activity, renamed.description) == (Activity.ACCOUNT_RENAMED, "Renamed: Contoso Cloud")
-    assert renamed.account_id == uuid.UUID(tenant)
+    assert settings.account_name == "Contoso IT"
+    assert (renamed.activity, renamed.description) == (Activity.ACCOUNT_RENAMED, "Renamed Contoso IT to Contoso Cloud")
+    assert (renamed.account_id, renamed.account_name) == (uuid.UUID(tenant), "Contoso Cloud")
+
+
+def test_a_rename_without_the_old_name_still_says_the_new_one():
+    renamed = mapped("tenancy", "settings_changed", {"tenant_id": str(uuid.uuid4()), "kind": "distributor",
+                                                     "fields": ["name"], "name": "Northwind Cloud"})
+
+    assert renamed.description == "Renamed to Northwind Cloud"
 
 
 def test_a_subscription_says_plan_and_how():
@@ -298,13 +312,16 @@ def test_creation_events_feed_the_tree_and_renames_rename():
                                                             "name": "Contoso IT"}))
     distributor = tenant_node(event("tenancy", "tenant_created", {"tenant_id": str(partner),
                                                                   "parent_id": str(parent), "kind": "distributor"}))
-    rename = tenant_renamed(event("tenancy", "settings_changed", {"tenant_id": str(partner), "fields": ["name"],
-                                                                  "name": "Contoso Cloud"}))
+    rename = tenant_renamed(event("tenancy", "settings_changed",
+                                  profile_changed(str(partner), ["name"], "Contoso Cloud", "Contoso IT")))
+    not_a_rename = tenant_renamed(event("tenancy", "settings_changed",
+                                        profile_changed(str(partner), ["phone"], "Contoso Cloud")))
 
     assert node is not None and (node.id, node.parent_id, node.kind, node.name) == (
         partner, parent, "partner", "Contoso IT")
     assert distributor is not None and distributor.kind == "distributor"
     assert rename == (partner, "Contoso Cloud")
+    assert not_a_rename is None
     assert tenant_node(event("identity", "signed_in", {})) is None
 
 
@@ -336,6 +353,27 @@ def test_notification_and_integration_changes_are_audited(event_type, payload, d
     fields = mapped("notify", event_type, payload)
 
     assert fields.description == description
+
+
+# The payloads exactly as notify writes them (services/notify/recipients.py, integrations.py).
+@pytest.mark.parametrize(("event_type", "payload", "activity", "description"), [
+    ("recipient_changed",
+     RecipientChanged(recipient_id=uuid.uuid4(), email="ops@msp.example", types=["summary_report"],
+                      fields=["display_name", "types"]).to_wire(),
+     Activity.NOTIFICATION, "Notification: recipient changed: ops@msp.example"),
+    ("recipient_removed",
+     RecipientChanged(recipient_id=uuid.uuid4(), email="old@msp.example",
+                      types=["summary_report", "trial_accounts_report"]).to_wire(),
+     Activity.NOTIFICATION, "Notification: recipient removed: old@msp.example"),
+    ("integration_disabled", IntegrationChanged(distributor_id=uuid.uuid4()).to_wire(),
+     Activity.SETTINGS_CHANGED, "Notification: integration disabled: backup_radar"),
+])
+def test_notifys_recipient_and_integration_events_are_audited_as_notify_writes_them(event_type, payload, activity,
+                                                                                    description):
+    fields = mapped("notify", event_type, payload)
+
+    assert (fields.activity, fields.status, fields.description) == (activity, AuditStatus.COMPLETED, description)
+    assert fields.performed_by == ADMIN.email and fields.tenant_id == TENANT
 
 
 def test_a_new_partner_is_one_entry_though_tenancy_announces_it_twice():

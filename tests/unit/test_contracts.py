@@ -115,6 +115,7 @@ from contracts.notify import (
     SendMailRequest,
 )
 from contracts.tenancy import (
+    AccountAccessed,
     AccountCounters,
     AccountCreated,
     AccountCreateRequest,
@@ -354,7 +355,9 @@ EXAMPLES: dict[type[WireModel], WireModel] = {
     PartnerCreated: PartnerCreated(partner_id=uuid.uuid4(), parent_id=uuid.uuid4(), name="Contoso IT",
                                    email="msp@contoso.example", contact_name=None, partner_code="P-7K2M9Q",
                                    country="US", data_center="us-east-1"),
-    ProfileChanged: ProfileChanged(tenant_id=uuid.uuid4(), kind="distributor", fields=["phone"]),
+    ProfileChanged: ProfileChanged(tenant_id=uuid.uuid4(), kind="partner", fields=["name", "phone"],
+                                   name="Contoso Cloud", previous_name="Contoso IT"),
+    AccountAccessed: AccountAccessed(account_id=uuid.uuid4(), account_name="Coho Winery", owner_id=uuid.uuid4()),
     AccountCreated: AccountCreated(account_id=uuid.uuid4(), owner_id=uuid.uuid4(), owner_kind="distributor",
                                    name="Blue Yonder", email="it@blueyonder.example", subscription="trial_expiring",
                                    account_status="trial_started", trial_ends_at=T1),

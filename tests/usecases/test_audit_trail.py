@@ -18,10 +18,14 @@ from contracts.audit import Activity, AuditFilters, AuditQuery, AuditStatus, Exp
 from contracts.context import OPERATOR_TENANT_ID, Caller
 from contracts.envelope import Actor, EventEnvelope
 from contracts.errors import NotAuthenticated, PermissionDenied, ValidationFailed
+from contracts.tenancy import TenantProfileUpdate
 from servicekit.testing import MigratedDatabase
 from services.audit import retention, search, trail
 from services.audit.models import AuditEntry, AuditTenant, ChainHead
 from services.audit.verify import verify_chains, verify_for
+from services.tenancy import accounts as tenancy_accounts
+from services.tenancy import partners, profiles
+from tests.usecases.tenancy_world import admin_of, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
 DISTRIBUTOR, PARTNER, OTHER_PARTNER, ACCOUNT = (uuid.uuid4() for _ in range(4))
@@ -382,3 +386,65 @@ def test_retention_purges_old_entries_records_it_and_keeps_the_chain_verifiable(
     head = uow.session.get(ChainHead, OTHER_PARTNER)
     assert head is not None and head.anchor_seq == 2
     assert [e["payload"]["removed"] for e in audit_db.events("audit_purged")] == [2]
+
+
+# ---- tenancy's real events ---------------------------------------------------------------------------------------
+
+
+class TenancyRelay:
+    """Hands every event tenancy's use cases wrote to its outbox to audit, once, in order: the
+    broker's part, without a broker."""
+
+    def __init__(self, tenancy: MigratedDatabase, audit: MigratedDatabase) -> None:
+        self.tenancy, self.audit, self.relayed = tenancy, audit, 0
+
+    def __call__(self) -> list[EventEnvelope]:
+        bodies = self.tenancy.events()[self.relayed:]
+        self.relayed += len(bodies)
+        envelopes = [EventEnvelope.from_wire(body) for body in bodies]
+        for env in envelopes:
+            record(self.audit, env)
+        return envelopes
+
+
+def test_a_rename_in_tenancy_reads_old_to_new_and_renames_audits_copy_of_the_tenant(tenancy_db, audit_db):
+
+    world = build_world(tenancy_db)
+    partner = world.add_partner("Contoso IT")
+    relay = TenancyRelay(tenancy_db, audit_db)
+    relay()
+    uow = world.uow()
+    partners.update_partner(uow, uow.context, partner.id, TenantProfileUpdate(name="Contoso Cloud", phone="+1 555"))
+    uow = world.uow()
+    profiles.update_account_settings(uow, uow.context, TenantProfileUpdate(phone="+1 556"))
+    uow = world.uow()
+    profiles.update_account_settings(uow, uow.context, TenantProfileUpdate(name="Northwind Cloud"))
+
+    assert [env.type for env in relay()] == ["partner_updated", "settings_changed", "settings_changed"]
+
+    page = find(audit_db, reader(world.distributor.id), activity=[Activity.ACCOUNT_RENAMED, Activity.SETTINGS_CHANGED])
+    assert [(i.activity, i.description, i.account_id, i.account_name) for i in reversed(page.items)] == [
+        (Activity.ACCOUNT_RENAMED, "Renamed Contoso IT to Contoso Cloud", partner.id, "Contoso Cloud"),
+        (Activity.SETTINGS_CHANGED, "Account settings changed: phone", world.distributor.id, "Northwind"),
+        (Activity.ACCOUNT_RENAMED, "Renamed Northwind to Northwind Cloud", world.distributor.id, "Northwind Cloud"),
+    ]
+    uow = audit_db.unit_of_work()
+    assert uow.session.get(AuditTenant, partner.id).name == "Contoso Cloud"
+    assert uow.session.get(AuditTenant, world.distributor.id).name == "Northwind Cloud"
+
+
+def test_an_account_opened_from_above_in_tenancy_is_one_account_accessed_entry(tenancy_db, audit_db):
+
+    world = build_world(tenancy_db)
+    partner = world.add_partner("Contoso IT")
+    account = world.add_account("Coho Winery", partner)
+    relay = TenancyRelay(tenancy_db, audit_db)
+    relay()
+    for caller in (world.admin, admin_of(account.id, "account")):
+        uow = world.uow(caller)
+        tenancy_accounts.get_account(uow, uow.context, account.id)
+
+    assert [env.type for env in relay()] == ["account_accessed"]
+    [entry] = find(audit_db, reader(world.distributor.id), activity=[Activity.ACCOUNT_ACCESSED]).items
+    assert (entry.account_id, entry.account_name, entry.description, entry.tenant_id) == (
+        account.id, "Coho Winery", "Account accessed: Coho Winery", partner.id)

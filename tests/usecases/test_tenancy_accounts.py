@@ -12,6 +12,7 @@ from contracts.tenancy import (
     AccountListQuery,
     DistributorCreateRequest,
     NameLookupRequest,
+    PartnerListQuery,
     RemoveAccountRequest,
     SubscribeTrialsRequest,
 )
@@ -191,6 +192,35 @@ def test_subscribe_trials_changes_trial_accounts_only_and_says_how_many(world):
     assert subscribe(world, plan="annual", partner_id=partner.id).changed == 0
 
 
+def test_subscribe_all_trials_of_the_whole_distributor_touches_every_trial_in_reach_and_nothing_else(world):
+    contoso, fabrikam = world.add_partner("Contoso"), world.add_partner("Fabrikam")
+    trials = [world.add_account("Contoso trial", contoso), world.add_account("Fabrikam trial", fabrikam),
+              world.add_account("Direct trial"), world.add_account("Expired trial", contoso,
+                                                                   at=NOW - timedelta(days=20))]
+    monthly = world.add_account("Contoso monthly", contoso, subscription="subscribe_monthly")
+    annual = world.add_account("Direct annual", subscription="subscribe_annual")
+    uow = world.db.unit_of_work(operator())
+    elsewhere = accounts.create_account(uow, uow.context, AccountCreateRequest(
+        name="Other trial", email="it@other-trial.example", distributor_id=other_distributor(world).id), now=NOW)
+
+    reply = subscribe(world, plan="monthly")  # no partner_id: the whole distributor
+
+    assert reply.changed == 4
+    assert {get_account(world, a.id).account_status for a in trials} == {"monthly_subscribed"}
+    assert get_account(world, monthly.id).account_status == "monthly_subscribed"
+    assert get_account(world, annual.id).account_status == "annual_subscribed"
+    assert get_account(world, elsewhere.id, operator()).account_status == "trial_started"
+    subscribed = [e["payload"] for e in world.db.events("account_subscribed") if e["payload"]["reason"] ==
+                  "subscribe_trials"]
+    assert sorted(p["account_id"] for p in subscribed) == sorted(str(a.id) for a in trials)
+
+
+def other_distributor(world: World):
+    uow = world.db.unit_of_work(operator())
+    return partners.create_distributor(uow, uow.context, DistributorCreateRequest(
+        name="Elsewhere", email="d@elsewhere.example", country="US", data_center="us-east-1"), now=NOW)
+
+
 def test_subscribe_trials_needs_the_permission(world):
     with pytest.raises(PermissionDenied):
         subscribe(world, user_of(world.distributor, "view_dashboard", "add_accounts"), plan="monthly")
@@ -252,11 +282,51 @@ def test_removal_with_approval_takes_the_data_and_is_announced(world):
     announced = world.db.events("account_removed")[-1]
     assert announced["payload"]["account_id"] == str(subscribed.id)
     assert announced["payload"]["data_removal_approved"] is True
-    page = list_accounts(world, partner_id=partner.id)
+    page = list_accounts(world, partner_id=partner.id, account_status="removed")
     assert [row.account_status for row in page.items] == ["removed"]
     assert page.counters.backup.failed == 0
     with pytest.raises(Conflict):
         remove(world, subscribed.id, approve=True)
+
+
+def test_removed_accounts_count_in_no_total_unless_the_removed_filter_asks_for_them(world):
+    partner = world.add_partner("Contoso")
+    kept = world.add_account("Kept", partner, subscription="subscribe_monthly")
+    world.add_account("Trial", partner)
+    gone = world.add_account("Gone", partner, subscription="subscribe_annual")
+    remove(world, gone.id, approve=True)
+
+    everything = list_accounts(world, partner_id=partner.id)
+    searched = list_accounts(world, partner_id=partner.id, search="gone")
+    removed = list_accounts(world, partner_id=partner.id, account_status="removed")
+    uow = world.uow()
+    [row] = partners.list_partners(uow, uow.context, PartnerListQuery()).items
+
+    assert {r.name for r in everything.items} == {"Kept", "Trial"}
+    assert (everything.total, everything.total_accounts) == (2, 2) == (row.accounts, row.accounts)
+    assert (searched.items, searched.total, searched.total_accounts) == ([], 0, 2)
+    assert kept.id in {r.id for r in everything.items}
+    assert [r.id for r in removed.items] == [gone.id]
+    assert (removed.total, removed.total_accounts) == (1, 3)
+    uow = world.uow()
+    assert accounts.account_ids(uow, uow.context, AccountListQuery(partner_id=partner.id), now=NOW).total == 2
+
+
+def test_a_distributor_or_partner_user_opening_an_account_is_announced_but_not_its_own_user(world):
+    partner = world.add_partner("Contoso")
+    account = world.add_account("Coho Winery", partner)
+
+    get_account(world, account.id)  # the distributor's administrator
+    get_account(world, account.id, admin_of(partner, "partner"))
+    get_account(world, account.id, admin_of(account.id, "account"))  # the account's own user
+    uow = world.db.unit_of_work()  # the system (no user): no one opened it
+    accounts.get_account(uow, uow.context, account.id, now=NOW)
+
+    accessed = world.db.events("account_accessed")
+    assert [e["payload"] for e in accessed] == [
+        {"account_id": str(account.id), "account_name": "Coho Winery", "owner_id": str(partner.id)}] * 2
+    assert {e["tenant_id"] for e in accessed} == {str(partner.id)}  # the partner's trail, seen from above too
+    assert [e["type"] for e in accessed] == ["account_accessed"] * 2
 
 
 def test_the_account_list_narrows_to_given_ids_such_as_a_billing_status_match(world):

@@ -5,10 +5,19 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from contracts.tenancy import DistributorCreateRequest, PartnerCreateRequest, PartnerListQuery, TenantProfileUpdate
-from services.tenancy import partners, profiles
+from contracts.tenancy import (
+    AccountListQuery,
+    DistributorCreateRequest,
+    PartnerCreateRequest,
+    PartnerListQuery,
+    TenantProfileUpdate,
+)
+from services.tenancy import accounts, partners, profiles
+from services.tenancy.access import authorise
+from services.tenancy.models import Tenant
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator, run, user_of
 
 
@@ -95,6 +104,23 @@ def test_editing_a_partner_changes_only_the_given_fields_and_says_which(world):
 
     assert (edited.phone, edited.contact_name, edited.name) == ("+1 555 0100", "Dana", "Contoso IT")
     assert world.db.events("partner_updated")[-1]["payload"]["fields"] == ["phone"]
+
+
+def test_a_rename_announces_the_new_and_the_old_name_and_other_edits_the_current_name(world):
+    partner = world.add_partner("Contoso IT")
+    uow = world.uow()
+    partners.update_partner(uow, uow.context, partner.id, TenantProfileUpdate(name="Contoso Cloud", phone="+1 555"))
+    uow = world.uow()
+    partners.update_partner(uow, uow.context, partner.id, TenantProfileUpdate(phone="+1 556"))
+    uow = world.uow()
+    profiles.update_account_settings(uow, uow.context, TenantProfileUpdate(name="Northwind Cloud"))
+
+    renamed, edited = (e["payload"] for e in world.db.events("partner_updated"))
+    [settings] = world.db.events("settings_changed")
+    assert renamed == {"tenant_id": str(partner.id), "kind": "partner", "fields": ["name", "phone"],
+                       "name": "Contoso Cloud", "previous_name": "Contoso IT"}
+    assert (edited["fields"], edited["name"], edited["previous_name"]) == (["phone"], "Contoso Cloud", None)
+    assert (settings["payload"]["name"], settings["payload"]["previous_name"]) == ("Northwind Cloud", "Northwind")
 
 
 def test_the_storage_location_is_changed_by_an_operator_only(world):
@@ -287,7 +313,8 @@ def test_an_operator_moves_a_distributors_storage_through_its_settings(world):
 
     assert (moved.id, moved.data_center_label) == (world.distributor.id, "Customer's own AWS storage")
     assert world.db.events("settings_changed")[-1]["payload"] == {
-        "tenant_id": str(world.distributor.id), "kind": "distributor", "fields": ["data_center"]}
+        "tenant_id": str(world.distributor.id), "kind": "distributor", "fields": ["data_center"],
+        "name": "Northwind", "previous_name": None}
 
 
 def test_the_candidates_for_an_amount_sort_are_every_partner_the_list_would_show(world):
@@ -303,3 +330,60 @@ def test_the_candidates_for_an_amount_sort_are_every_partner_the_list_would_show
     assert every.total == len(every.ids) == 31  # unpaged
     assert searched.ids == [fabrikam.id]
     assert own.ids == [fabrikam.id]  # a partner user: its own row only
+
+
+# ---- any depth: sub-distributors ------------------------------------------------------------------------------
+
+
+def sub_distributor(world: World, name: str, parent=None):
+    uow = world.db.unit_of_work(operator())
+    return partners.create_distributor(uow, uow.context, DistributorCreateRequest(
+        name=name, email=f"d@{name.lower().replace(' ', '-')}.example", country="US", data_center="us-east-1",
+        parent_id=(parent or world.distributor).id), now=NOW)
+
+
+def test_a_sub_distributors_partners_and_accounts_are_seen_from_the_top_but_not_by_a_sibling(world):
+    east, west = sub_distributor(world, "Northwind East"), sub_distributor(world, "Northwind West")
+    uow = world.db.unit_of_work(admin_of(east))
+    deep_partner = partners.create_partner(uow, uow.context, PartnerCreateRequest(
+        name="Deep MSP", email="msp@deep.example", country="US", data_center="us-east-1"), now=NOW)
+    account = world.add_account("Deep Account", deep_partner, caller=admin_of(east))
+    top, sibling = world.admin, admin_of(west)
+
+    def sees(caller) -> bool:
+        uow = world.uow(caller)
+        try:
+            accounts.get_account(uow, uow.context, account.id, now=NOW)
+        except NotFound:
+            return False
+        return True
+
+    assert (sees(top), sees(admin_of(east)), sees(sibling)) == (True, True, False)
+    uow = world.uow(top)
+    page = accounts.list_accounts(uow, uow.context, AccountListQuery(partner_id=deep_partner.id), now=NOW)
+    assert [row.id for row in page.items] == [account.id]
+    uow = world.uow(sibling)
+    with pytest.raises(NotFound):
+        accounts.list_accounts(uow, uow.context, AccountListQuery(partner_id=deep_partner.id), now=NOW)
+    # The top distributor's partner list holds partners anywhere below it; a sub-distributor's, its own.
+    assert [row.name for row in list_partners(world, top).items] == ["Deep MSP"]
+    assert [row.name for row in list_partners(world, admin_of(east)).items] == ["Deep MSP"]
+    assert list_partners(world, sibling).total == 0
+
+
+def test_a_subtree_is_one_prefix_of_the_materialised_path(world):
+    east = sub_distributor(world, "Northwind East")
+    uow = world.db.unit_of_work(admin_of(east))
+    deep_partner = partners.create_partner(uow, uow.context, PartnerCreateRequest(
+        name="Deep MSP", email="msp@deep.example", country="US", data_center="us-east-1"), now=NOW)
+    account = world.add_account("Deep Account", deep_partner, caller=admin_of(east))
+
+    uow = world.uow()
+    tenants = {t.id: t for t in uow.session.execute(sa.select(Tenant)).scalars()}
+    top_path = tenants[world.distributor.id].path
+    assert tenants[account.id].path == f"{top_path}{east.id}/{deep_partner.id}/{account.id}/"
+    scope = authorise(uow, uow.context)
+    within = str(scope.within().compile(compile_kwargs={"literal_binds": True}))
+    assert within == f"tenants.path LIKE '{top_path}%'"
+    assert {t.id for t in tenants.values() if scope.sees(t)} == {world.distributor.id, east.id, deep_partner.id,
+                                                                 account.id}
