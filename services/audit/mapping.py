@@ -478,9 +478,10 @@ def tenant_node(envelope: EventEnvelope) -> TenantNode | None:
                       name[:200] if name else None)
 
 
-def tenant_renamed(envelope: EventEnvelope) -> tuple[uuid.UUID, str] | None:
-    """(tenant, new name) when a profile change carries the new name."""
+def tenant_renamed(envelope: EventEnvelope) -> tuple[uuid.UUID, str, str] | None:
+    """(tenant, new name, kind) when a profile change carries the new name."""
     if (envelope.source, envelope.type) not in RENAMING_EVENTS or not is_rename(envelope, envelope.payload):
         return None
     tenant_id, name = an_id(envelope.payload, "tenant_id"), text(envelope.payload, "name")
-    return (tenant_id, name[:200]) if tenant_id and name else None
+    kind = text(envelope.payload, "kind") or "tenant"
+    return (tenant_id, name[:200], kind) if tenant_id and name else None

@@ -39,8 +39,11 @@ def add_tenant(session: Session, node: TenantNode) -> None:
     if tenant is None:
         tenant = AuditTenant(id=node.id, parent_id=node.parent_id, kind=node.kind, name=node.name)
         session.add(tenant)
-    elif node.name:
-        tenant.name = node.name
+    else:
+        # Known already: from a rename that overtook this creation event (its name is the
+        # newer one, keep it), or a second announcement of the same tenant.
+        tenant.parent_id = tenant.parent_id or node.parent_id
+        tenant.name = tenant.name or node.name
     if tenant.path is None and node.parent_id is not None:
         parent_path = path_of(session, node.parent_id)
         if parent_path is not None:
@@ -63,5 +66,13 @@ def place_waiting_descendants(session: Session, tenant_id: uuid.UUID, path: str)
     session.flush()
 
 
-def rename_tenant(session: Session, tenant_id: uuid.UUID, name: str) -> None:
-    session.execute(sa.update(AuditTenant).where(AuditTenant.id == tenant_id).values(name=name))
+def rename_tenant(session: Session, tenant_id: uuid.UUID, name: str, kind: str = "tenant") -> None:
+    """The tenant's new name; a rename that overtakes the tenant's creation event (they come
+    through different queues) leaves a row with no parent yet, which the creation completes."""
+    lock_tree(session)
+    tenant = session.get(AuditTenant, tenant_id)
+    if tenant is None:
+        session.add(AuditTenant(id=tenant_id, parent_id=None, kind=kind, name=name))
+    else:
+        tenant.name = name
+    session.flush()

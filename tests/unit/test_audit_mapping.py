@@ -320,7 +320,7 @@ def test_creation_events_feed_the_tree_and_renames_rename():
     assert node is not None and (node.id, node.parent_id, node.kind, node.name) == (
         partner, parent, "partner", "Contoso IT")
     assert distributor is not None and distributor.kind == "distributor"
-    assert rename == (partner, "Contoso Cloud")
+    assert rename == (partner, "Contoso Cloud", "partner")
     assert not_a_rename is None
     assert tenant_node(event("identity", "signed_in", {})) is None
 

@@ -433,6 +433,28 @@ def test_a_rename_in_tenancy_reads_old_to_new_and_renames_audits_copy_of_the_ten
     assert uow.session.get(AuditTenant, world.distributor.id).name == "Northwind Cloud"
 
 
+def test_a_rename_that_overtakes_the_creation_event_keeps_the_new_name(tenancy_db, audit_db):
+    # partner_created and partner_updated reach audit through different queues: the rename
+    # may be handled first.
+    world = build_world(tenancy_db)
+    TenancyRelay(tenancy_db, audit_db)()  # the distributor is known
+    already = len(tenancy_db.events())
+    partner = world.add_partner("Contoso IT")
+    uow = world.uow()
+    partners.update_partner(uow, uow.context, partner.id, TenantProfileUpdate(name="Contoso Cloud"))
+    envelopes = [EventEnvelope.from_wire(body) for body in tenancy_db.events()[already:]]
+    assert [env.type for env in envelopes][-1] == "partner_updated"
+
+    for env in reversed(envelopes):
+        record(audit_db, env)
+
+    tenant = audit_db.unit_of_work().session.get(AuditTenant, partner.id)
+    assert (tenant.name, tenant.parent_id) == ("Contoso Cloud", world.distributor.id)
+    assert tenant.path is not None  # placed in the tree: the distributor's readers see its entries
+    page = find(audit_db, reader(world.distributor.id), activity=[Activity.ACCOUNT_RENAMED])
+    assert [i.description for i in page.items] == ["Renamed Contoso IT to Contoso Cloud"]
+
+
 def test_an_account_opened_from_above_in_tenancy_is_one_account_accessed_entry(tenancy_db, audit_db):
 
     world = build_world(tenancy_db)
