@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contracts.errors import Conflict
+from contracts.errors import Conflict, NotFound
 from contracts.events import TenancyEvent
 from contracts.tenancy import (
     AccountAccessed,
@@ -292,22 +292,24 @@ def subscribe_trials(uow: UnitOfWork, ctx: CallContext, request: SubscribeTrials
     """Subscribe the trial accounts (running or expired) in reach to ``plan``; others are untouched."""
     now = _utc(now)
     scope = authorise(uow, ctx, SUBSCRIBE_ACCOUNTS)
+    in_reach: list[sa.ColumnElement[bool]] = []
+    if request.partner_id is not None:
+        partner = visible_tenant(uow, scope, request.partner_id, TenantKind.PARTNER, what="partner")
+        in_reach.append(Account.owner_id == partner.id)
+    else:
+        in_reach.append(scope.within())
+    accessible = scope.account_filter()
+    if accessible is not None:
+        in_reach.append(accessible)
+    if request.account_ids is not None:
+        in_reach.append(Account.id.in_(request.account_ids))
+        _require_all_named(uow, in_reach, request.account_ids)
     query = (
         sa.select(Account)
         .join(Tenant, Tenant.id == Account.id)
-        .where(Account.status.in_([state.value for state in TRIAL_STATES]))
+        .where(*in_reach, Account.status.in_([state.value for state in TRIAL_STATES]))
         .order_by(Account.id)
     )
-    if request.partner_id is not None:
-        partner = visible_tenant(uow, scope, request.partner_id, TenantKind.PARTNER, what="partner")
-        query = query.where(Account.owner_id == partner.id)
-    else:
-        query = query.where(scope.within())
-    accessible = scope.account_filter()
-    if accessible is not None:
-        query = query.where(accessible)
-    if request.account_ids is not None:
-        query = query.where(Account.id.in_(request.account_ids))
     changed = 0
     for account in uow.session.execute(query.with_for_update(of=Account)).scalars().all():
         before = subscription_of(account)
@@ -325,6 +327,22 @@ def subscribe_trials(uow: UnitOfWork, ctx: CallContext, request: SubscribeTrials
         status_changed(uow, account, shown_statuses(before, backup, now), shown_statuses(after, backup, now))
     uow.commit()
     return SubscribeTrialsReply(changed=changed)
+
+
+def _require_all_named(uow: UnitOfWork, in_reach: list[sa.ColumnElement[bool]],
+                       account_ids: list[uuid.UUID]) -> None:
+    """Named accounts must exist for the caller, trial or not: one outside its reach is
+    refused like a direct URL to it (404), not silently skipped."""
+    found = uow.session.execute(
+        sa.select(Account.id).join(Tenant, Tenant.id == Account.id)
+        .where(*in_reach, Account.status != Lifecycle.REMOVED.value)
+    ).scalars()
+    known = set(found)
+    missing = [index for index, account_id in enumerate(account_ids) if account_id not in known]
+    if missing:
+        # Positions, not ids: the answer says which entries are wrong and repeats nothing.
+        raise NotFound(f"{len(missing)} of the named accounts not found",
+                       {"field": "account_ids", "indexes": missing})
 
 
 def _lock_for_removal(uow: UnitOfWork, scope: Scope, account_id: uuid.UUID) -> tuple[Tenant, Account]:

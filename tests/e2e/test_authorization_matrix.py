@@ -76,10 +76,6 @@ def no_rows(body: Any) -> bool:
     return body.get("total") == 0 and body.get("items") == []
 
 
-def nothing_changed(body: Any) -> bool:
-    return body == {"changed": 0}
-
-
 def own(reason: str, query: Fill | None = None, public: bool = False, also: frozenset[int] = frozenset()) -> Probe:
     return Probe("own", query=query, reason=reason, anonymous=frozenset() if public else ANONYMOUS, expect=also)
 
@@ -156,8 +152,8 @@ ROUTES: dict[tuple[str, str], list[Probe]] = {
                                                "distributor_id": t.distributor})],
     ("POST", "/api/v1/accounts/subscribe-trials"): [
         foreign("partner", body=lambda t: {"plan": "annual", "partner_id": t.partner}),
-        # account_ids narrows the caller's own trials ("only these"): a foreign one matches nothing.
-        foreign("trial", body=lambda t: {"plan": "annual", "account_ids": [t.trial]}, empty=nothing_changed)],
+        # account_ids names the caller's own accounts: a foreign one does not exist for it (404).
+        foreign("trial", body=lambda t: {"plan": "annual", "account_ids": [t.trial]})],
     ("GET", "/api/v1/accounts/{account_id}"): [foreign("account", path=account)],
     ("DELETE", "/api/v1/accounts/{account_id}"): [foreign("trial", path=lambda t: {"account_id": t.trial})],
     ("POST", "/api/v1/accounts/{account_id}/remove"): [

@@ -161,6 +161,22 @@ def test_another_partners_accounts_do_not_exist_for_a_partner_user(world):
     assert get_account(world, hidden.id).account_status == "trial_started"
 
 
+def test_naming_an_account_out_of_reach_in_subscribe_trials_is_404_and_changes_nothing(world):
+    mine, theirs = world.add_partner("Mine"), world.add_partner("Theirs")
+    own_trial, hidden = world.add_account("Own trial", mine), world.add_account("Hidden", theirs)
+    me = admin_of(mine, "partner")
+
+    with pytest.raises(NotFound) as refused:
+        subscribe(world, me, plan="monthly", account_ids=[own_trial.id, hidden.id])
+
+    assert refused.value.details == {"field": "account_ids", "indexes": [1]}
+    assert get_account(world, own_trial.id).account_status == "trial_started"  # nothing half-done
+    assert get_account(world, hidden.id).account_status == "trial_started"
+    # A subscribed account of one's own is in reach: named, it is simply not a trial.
+    monthly = world.add_account("Own monthly", mine, subscription="subscribe_monthly")
+    assert subscribe(world, me, plan="annual", account_ids=[own_trial.id, monthly.id]).changed == 1
+
+
 def test_accounts_outside_a_users_accessible_list_do_not_exist_for_it(world):
     partner = world.add_partner("Contoso")
     seen, hidden = world.add_account("Seen", partner), world.add_account("Hidden", partner)
