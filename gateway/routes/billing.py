@@ -27,10 +27,11 @@ from contracts.billing import (
     HistoryPage,
     PaymentView,
 )
-from contracts.errors import PortalError
+from contracts.errors import NotFound, PortalError
 from contracts.tenancy import TenantNameList
 from gateway.auth import require_permission
 from gateway.deps import Rpc
+from gateway.rpc import CallResult
 from servicekit.logging import get_logger
 
 log = get_logger(__name__)
@@ -81,9 +82,25 @@ def billing_status(
     query = {"partner_id": str(partner_id) if partner_id else None, "direct": direct,
              "billing_status": billing_status.value if billing_status else None,
              "as_of": as_of.isoformat() if as_of else None, "page": page, "page_size": page_size}
-    result = AccountBillingPage.from_wire(rpc.call("billing", "billing_status",
-                                                   {k: v for k, v in query.items() if v is not None}))
-    return _with_names(rpc, result)
+    calls: dict[str, Any] = {"billing": ("billing_status", {k: v for k, v in query.items() if v is not None})}
+    if partner_id is not None:
+        # Billing knows partners only through their accounts; tenancy says (in parallel)
+        # whether the caller sees this partner at all, so a foreign one is 404, not an empty page.
+        calls["tenancy"] = ("tenant_names", {"ids": [str(partner_id)]})
+    results = rpc.call_many(calls)
+    if partner_id is not None:
+        _require_visible_partner(results["tenancy"], partner_id)
+    return _with_names(rpc, AccountBillingPage.from_wire(results["billing"].unwrap()))
+
+
+def _require_visible_partner(result: CallResult, partner_id: uuid.UUID) -> None:
+    if result.error is not None:
+        if isinstance(result.error, PortalError) and 400 <= result.error.status < 500:
+            raise result.error
+        return  # tenancy away: billing's own scope still limits the page to the caller's accounts
+    seen = TenantNameList.from_wire(result.value).items
+    if not any(item.id == partner_id and item.kind == "partner" for item in seen):
+        raise NotFound("partner not found", {"field": "partner_id"})
 
 
 def _with_names(rpc: Rpc, page: AccountBillingPage) -> AccountBillingPage:

@@ -188,9 +188,8 @@ ROUTES: dict[tuple[str, str], list[Probe]] = {
     ("PUT", "/api/v1/billing/method"): [untried(OWN_TENANT + " (and it may be chosen once)")],
     ("GET", "/api/v1/billing/status"): [
         own("the caller's own accounts"),
-        # Billing knows partners only through their accounts: a foreign partner_id is a filter
-        # that matches none of the caller's accounts.
-        foreign("partner", query=lambda t: {"partner_id": t.partner}, empty=no_rows)],
+        # A partner the caller cannot see does not exist for it (tenancy says so beside billing).
+        foreign("partner", query=lambda t: {"partner_id": t.partner})],
     ("GET", "/api/v1/billing/history"): [own("the caller's own bills")],
     ("GET", "/api/v1/billing/invoices/{reference}.pdf"): [foreign("invoice", path=reference)],
     ("GET", "/api/v1/billing/invoices/{reference}.csv"): [foreign("invoice", path=reference)],

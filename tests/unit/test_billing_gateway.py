@@ -148,3 +148,38 @@ def test_the_status_filters_travel_to_billing():
     assert billing_calls(fake)[0].args[0] == {"partner_id": str(partner), "direct": False,
                                               "billing_status": "overdue", "as_of": "2027-01-01", "page": 2,
                                               "page_size": 10}
+
+
+EMPTY_PAGE = {"items": [], "page": 1, "page_size": 25, "total": 0}
+
+
+def test_a_partner_the_caller_cannot_see_is_404_not_an_empty_page():
+    hidden = uuid.uuid4()
+    client, fake = http({("billing", "billing_status"): EMPTY_PAGE, ("tenancy", "tenant_names"): {"items": []}})
+
+    response = client.get(f"/api/v1/billing/status?partner_id={hidden}", headers=AUTH)
+
+    assert response.status_code == 404, response.text
+    assert response.json()["error"] == {"code": "not_found", "message": "partner not found",
+                                        "details": {"field": "partner_id"}}
+    asked = [c.call for c in fake.calls if c.call.service == "tenancy"]
+    assert asked[0].method == "tenant_names" and asked[0].args == ({"ids": [str(hidden)]},)
+
+
+def test_a_visible_partner_gets_its_page_and_without_tenancy_billings_scope_still_holds():
+    partner = uuid.uuid4()
+    seen = {"items": [{"id": str(partner), "kind": "partner", "name": "Contoso"}]}
+    client, _ = http({("billing", "billing_status"): EMPTY_PAGE, ("tenancy", "tenant_names"): seen})
+    assert client.get(f"/api/v1/billing/status?partner_id={partner}", headers=AUTH).status_code == 200
+
+    # tenancy not running: the page billing answered (scoped by billing itself) is served.
+    client, _ = http({("billing", "billing_status"): EMPTY_PAGE})
+    assert client.get(f"/api/v1/billing/status?partner_id={partner}", headers=AUTH).status_code == 200
+
+
+def test_an_account_id_given_as_partner_id_is_404():
+    account = uuid.uuid4()
+    named = {"items": [{"id": str(account), "kind": "account", "name": "Coho"}]}
+    client, _ = http({("billing", "billing_status"): EMPTY_PAGE, ("tenancy", "tenant_names"): named})
+
+    assert client.get(f"/api/v1/billing/status?partner_id={account}", headers=AUTH).status_code == 404
