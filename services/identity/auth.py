@@ -28,8 +28,10 @@ from contracts.identity import ChangePasswordRequest, ConfirmEmailRequest, Princ
 from servicekit.db import UnitOfWork
 from services.identity import totp
 from services.identity.ip_policy import is_trusted
+from services.identity.mailer import Mailer
 from services.identity.models import EmailToken, RecoveryCode, SignInThrottle, User
 from services.identity.models import Session as SessionRow
+from services.identity.notices import changed_by, send_notices
 from services.identity.password_rules import check_password
 from services.identity.passwords import hash_password, needs_rehash, verify_password
 from services.identity.secrets_box import SecretBox
@@ -332,6 +334,7 @@ def change_password(
     user_id: uuid.UUID,
     session_id: uuid.UUID,
     request: ChangePasswordRequest,
+    mailer: Mailer,
     now: datetime | None = None,
 ) -> None:
     now = now or utc_now()
@@ -353,5 +356,11 @@ def change_password(
         .where(SessionRow.user_id == user.id, SessionRow.id != session_id, SessionRow.ended_at.is_(None))
         .values(ended_at=now)
     )
-    uow.emit(IdentityEvent.PASSWORD_CHANGED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id)
+    envelope = uow.emit(
+        IdentityEvent.PASSWORD_CHANGED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id
+    )
     uow.commit()
+    send_notices(mailer, [user], "Password changed",
+                 ["The password of your sign-in was changed and your other sessions were ended.",
+                  changed_by(user.email, uow.context.caller.ip)],
+                 f"password-changed:{envelope.event_id}", user.tenant_id)

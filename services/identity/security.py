@@ -21,8 +21,9 @@ from servicekit.db import UnitOfWork
 from services.identity import totp
 from services.identity.auth import claim_totp_step, utc_now
 from services.identity.ip_policy import IpEntry, ensure_caller_stays_trusted
-from services.identity.mailer import Mailer, mail
+from services.identity.mailer import Mailer
 from services.identity.models import IpEntryRow, IpPolicy, PasswordPolicy, RecoveryCode, User
+from services.identity.notices import changed_by, send_notices, tenant_administrators
 from services.identity.secrets_box import SecretBox
 from services.identity.settings import IdentitySettings
 from services.identity.users import acting_user, require_administrator
@@ -68,7 +69,7 @@ def two_factor_enable(
 
 
 def two_factor_disable(
-    uow: UnitOfWork, ctx: CallContext, code: str, box: SecretBox, now: datetime | None = None
+    uow: UnitOfWork, ctx: CallContext, code: str, box: SecretBox, mailer: Mailer, now: datetime | None = None
 ) -> None:
     now = now or utc_now()
     user = acting_user(uow, ctx)
@@ -80,10 +81,19 @@ def two_factor_disable(
     user.totp_secret_encrypted = user.totp_pending_secret_encrypted = None
     user.totp_enabled_at = user.totp_last_step = None
     uow.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    uow.emit(
+    envelope = uow.emit(
         IdentityEvent.TWO_FACTOR_DISABLED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id
     )
+    administrators = [a for a in tenant_administrators(uow, user.tenant_id) if a.id != user.id]
     uow.commit()
+    # The user (it may not have been them), then the tenant's other administrators.
+    where = changed_by(user.email, ctx.caller.ip)
+    send_notices(mailer, [user], "Two-factor authentication turned off",
+                 ["Two-factor authentication was turned off for your sign-in.", where],
+                 f"two-factor-disabled:{envelope.event_id}", user.tenant_id)
+    send_notices(mailer, administrators, "Two-factor authentication turned off",
+                 [f"Two-factor authentication was turned off for {user.email}.", where],
+                 f"two-factor-disabled:{envelope.event_id}", user.tenant_id)
 
 
 # ---- password policy --------------------------------------------------------------
@@ -95,7 +105,9 @@ def get_password_policy(uow: UnitOfWork, ctx: CallContext) -> PasswordPolicyView
     return PasswordPolicyView(expiration_enabled=policy.expiration_enabled, max_age_days=policy.max_age_days)
 
 
-def set_password_policy(uow: UnitOfWork, ctx: CallContext, request: PasswordPolicyView) -> PasswordPolicyView:
+def set_password_policy(
+    uow: UnitOfWork, ctx: CallContext, request: PasswordPolicyView, mailer: Mailer
+) -> PasswordPolicyView:
     admin = require_administrator(uow, ctx)
     policy = uow.session.get(PasswordPolicy, admin.tenant_id)
     if policy is None:
@@ -103,8 +115,14 @@ def set_password_policy(uow: UnitOfWork, ctx: CallContext, request: PasswordPoli
         uow.session.add(policy)
     policy.expiration_enabled, policy.max_age_days = request.expiration_enabled, request.max_age_days
     policy.updated_at = utc_now()
-    uow.emit(IdentityEvent.PASSWORD_POLICY_CHANGED, request.to_wire(), tenant_id=admin.tenant_id)
+    envelope = uow.emit(IdentityEvent.PASSWORD_POLICY_CHANGED, request.to_wire(), tenant_id=admin.tenant_id)
+    administrators = tenant_administrators(uow, admin.tenant_id)
     uow.commit()
+    expiry = (f"Passwords now expire after {request.max_age_days} days." if request.expiration_enabled
+              else "Passwords no longer expire.")
+    send_notices(mailer, administrators, "Password policy changed",
+                 [expiry, changed_by(admin.email, ctx.caller.ip)],
+                 f"password-policy:{envelope.event_id}", admin.tenant_id)
     return request
 
 
@@ -152,31 +170,14 @@ def _apply_ip_change(
         tenant_id=admin.tenant_id,
     )
     view = IpRestrictionsView(enabled=policy.enabled, your_ip=ctx.caller.ip, entries=[ip_entry_view(r) for r in rows])
-    administrators = list(
-        uow.session.execute(
-            sa.select(User).where(
-                User.tenant_id == admin.tenant_id, User.role == "administrator", User.email_confirmed_at.is_not(None)
-            )
-        ).scalars()
-    )
+    administrators = tenant_administrators(uow, admin.tenant_id)
     uow.commit()
-    for recipient in administrators:
-        mailer.send(
-            mail(
-                "security_notice",
-                recipient.email,
-                {
-                    "title": "IP restrictions changed",
-                    "lines": [
-                        change,
-                        f"IP restrictions are {'on' if view.enabled else 'off'} with {len(rows)} entries.",
-                        f"Changed by {admin.email} from {ctx.caller.ip or 'an unknown address'}.",
-                    ],
-                },
-                f"ip-change:{envelope.event_id}:{recipient.id}",
-                admin.tenant_id,
-            )
-        )
+    send_notices(
+        mailer, administrators, "IP restrictions changed",
+        [change, f"IP restrictions are {'on' if view.enabled else 'off'} with {len(rows)} entries.",
+         changed_by(admin.email, ctx.caller.ip)],
+        f"ip-change:{envelope.event_id}", admin.tenant_id,
+    )
     return view
 
 

@@ -24,6 +24,7 @@ from contracts.identity import (
     UpdateUserRequest,
 )
 from contracts.learning import CourseProgressRequest
+from contracts.tenancy import AccountCreated
 from servicekit.base import ServiceBase
 from servicekit.db import Database
 from servicekit.events import event_handler
@@ -106,7 +107,7 @@ class IdentityService(ServiceBase):
         session_id = self.context.caller.session_id
         if session_id is None:
             raise PermissionDenied("a password is changed from a signed-in session")
-        auth.change_password(self.db, me.id, session_id, parse(ChangePasswordRequest, request))
+        auth.change_password(self.db, me.id, session_id, parse(ChangePasswordRequest, request), self.mailer)
 
     # ---- two-factor ------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ class IdentityService(ServiceBase):
 
     @rpc
     def two_factor_disable(self, code: str) -> None:
-        security.two_factor_disable(self.db, self.context, str(code), self.box)
+        security.two_factor_disable(self.db, self.context, str(code), self.box, self.mailer)
 
     # ---- learning hub ----------------------------------------------------------------
 
@@ -141,7 +142,9 @@ class IdentityService(ServiceBase):
 
     @rpc
     def set_password_policy(self, request: dict[str, Any]) -> dict[str, Any]:
-        return security.set_password_policy(self.db, self.context, parse(PasswordPolicyView, request)).to_wire()
+        return security.set_password_policy(
+            self.db, self.context, parse(PasswordPolicyView, request), self.mailer
+        ).to_wire()
 
     @rpc
     def get_ip_restrictions(self) -> dict[str, Any]:
@@ -228,6 +231,13 @@ class IdentityService(ServiceBase):
         users.create_tenant_administrator(
             self.db, parse_uuid(payload["partner_id"], "partner_id"), "partner", payload["email"],
             payload.get("contact_name") or payload.get("name"), self.mailer, self.settings,
+        )
+
+    @event_handler("tenancy", "account_created")
+    @idempotent_handler()
+    def invite_account_administrator(self, envelope: EventEnvelope) -> None:
+        users.invite_account_administrator(
+            self.db, parse(AccountCreated, envelope.payload), self.mailer, self.settings
         )
 
     # ---- operations ----------------------------------------------------------------------

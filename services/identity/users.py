@@ -12,8 +12,10 @@ from eventlet import tpool
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.events import IdentityEvent
 from contracts.identity import CreateUserRequest, UpdateUserRequest, UserPage, UserView
+from contracts.tenancy import AccountCreated
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
+from servicekit.logging import get_logger
 from services.identity.auth import utc_now
 from services.identity.mailer import Mailer, mail
 from services.identity.models import EmailToken, PasswordPolicy, User
@@ -23,6 +25,8 @@ from services.identity.permissions import Role, validate_permissions
 from services.identity.settings import IdentitySettings
 from services.identity.tokens import hash_token, new_token
 from services.identity.views import user_view
+
+log = get_logger(__name__)
 
 
 def acting_user(uow: UnitOfWork, ctx: CallContext) -> User:
@@ -278,19 +282,33 @@ def create_tenant_administrator(
     uow: UnitOfWork, tenant_id: uuid.UUID, tenant_kind: str, email: str, display_name: str | None,
     mailer: Mailer, settings: IdentitySettings,
 ) -> UserView | None:
-    """The first administrator of a new partner (from tenancy's ``partner_created``).
+    """The first administrator of a new partner or customer account (from tenancy's
+    ``partner_created`` / ``account_created``).
 
     Invited without a password: the confirmation mail lets them choose one. An email that
     already has a user is left alone (returns None) rather than failing the event forever.
     """
     from servicekit.context import SYSTEM_CALLER
 
-    if uow.session.execute(sa.select(User.id).where(User.email_normalised == email.lower())).first():
+    if uow.session.execute(sa.select(User.id).where(User.email_normalised == email.strip().lower())).first():
+        log.info("first administrator not invited: the email already has a user",
+                 tenant_id=str(tenant_id), tenant_kind=tenant_kind)
         return None
     ctx = CallContext(uow.service, SYSTEM_CALLER, uow.context.correlation_id)
     request = CreateUserRequest(email=email, display_name=display_name, role="administrator",
                                 tenant_id=tenant_id, tenant_kind=tenant_kind)
     return create_user(uow, ctx, request, mailer, settings)
+
+
+def invite_account_administrator(
+    uow: UnitOfWork, created: AccountCreated, mailer: Mailer, settings: IdentitySettings
+) -> UserView | None:
+    """A new customer account's first administrator, at the account's email (tenancy's
+    ``account_created``): the customer confirms the address, chooses a password, and signs
+    in to its own account (the account's tenant id is its account id)."""
+    return create_tenant_administrator(
+        uow, created.account_id, "account", created.email, created.name, mailer, settings
+    )
 
 
 def list_password_expiring(uow: UnitOfWork, ctx: CallContext, within_days: int, page: int, page_size: int,

@@ -83,6 +83,16 @@ class Mailbox:
             return []
         return [m for m in mailbox.Maildir(self.path, create=False) if address.lower() in str(m["To"]).lower()]
 
+    def texts_to(self, address: str) -> list[str]:
+        """Each mail to ``address`` as its subject and plain-text body."""
+        return [f"{message['Subject']}\n{_plain_text(message)}" for message in self.messages_to(address)]
+
+    def wait_for_text(self, address: str, needle: str, timeout: float = 15) -> str:
+        """The first mail to ``address`` whose subject or text contains ``needle``."""
+        found = wait_for(lambda: [t for t in self.texts_to(address) if needle in t], timeout=timeout,
+                         message=f"a mail to {address} saying {needle!r}")
+        return str(found[0])
+
     def confirmation_tokens(self, address: str) -> set[str]:
         tokens = set()
         for message in self.messages_to(address):

@@ -20,10 +20,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from nameko.standalone.rpc import ClusterRpcProxy
 from pypdf import PdfReader
 
-from contracts.context import CALLER_KEY, Caller
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.settings import normalise_database_url
 from servicekit.testing import wait_for
@@ -77,17 +75,11 @@ class World:
         self.billing_db = sa.create_engine(normalise_database_url(suite.env["BILLING_DATABASE_URL"]))
 
     def _customer_user(self, tag: str) -> Client:
-        account = self.admin.post("/api/v1/accounts", json={"name": f"Customer {tag}",
-                                                            "email": f"it-{tag}@coho.example",
+        email = f"it-{tag}@coho.example"
+        account = self.admin.post("/api/v1/accounts", json={"name": f"Customer {tag}", "email": email,
                                                             "partner_id": str(self.partner)})
         assert account.status_code == 201, account.text
-        # No HTTP route makes users of a customer account yet: identity's RPC, as the system.
-        email = f"user-{tag}@coho.example"
-        config = {"AMQP_URI": self.suite.env["AMQP_URI"]}
-        with ClusterRpcProxy(config, context_data={CALLER_KEY: Caller(is_system=True).to_wire()},
-                             timeout=30) as proxy:
-            proxy.identity.create_user({"email": email, "role": "administrator", "tenant_id": account.json()["id"],
-                                        "tenant_kind": "account"})
+        # identity invites the account's first administrator at the account's email.
         return confirm(self.suite, self.mail, email, PASSWORD)
 
     def seats(self, expected: dict[uuid.UUID, int]) -> bool:

@@ -7,6 +7,7 @@ file of the running suite looking for them.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -39,6 +40,17 @@ def database_text(url: str) -> str:
         engine.dispose()
 
 
+def standalone(code: str) -> re.Pattern[str]:
+    """``code`` not as part of a longer word, number, id or timestamp."""
+    return re.compile(rf"(?<![\w.:+-]){re.escape(code)}(?![\w.:+-])")
+
+
+def test_standalone_finds_a_code_as_a_value_but_not_inside_ids_or_timestamps():
+    assert standalone("123456").search('{"code": "123456"}')
+    assert standalone("123456").search("code=123456 ")
+    assert not standalone("123456").search("2026-11-26T16:54:54.123456+00:00 9123456 ab123456cd 1f-123456-aa")
+
+
 def test_secrets_never_appear_in_clear_in_databases_events_or_logs(suite):
     admin = signed_in(suite.base_url, *DEMO_ADMIN)
     mail = Mailbox(suite.var_dir)
@@ -52,23 +64,37 @@ def test_secrets_never_appear_in_clear_in_databases_events_or_logs(suite):
     session_token = user.token
     setup = user.post("/api/v1/me/two-factor/setup").json()
     totp = pyotp.TOTP(setup["secret"])
-    recovery = user.post("/api/v1/me/two-factor/enable",
-                         json={"code": totp.at(datetime.now(UTC) - timedelta(seconds=30))}).json()["recovery_codes"]
+    enabling_code = totp.at(datetime.now(UTC) - timedelta(seconds=30))
+    enabled = user.post("/api/v1/me/two-factor/enable", json={"code": enabling_code})
+    assert enabled.status_code == 200, enabled.text
+    recovery = enabled.json()["recovery_codes"]
     second = Client(suite.base_url)
     assert second.sign_in(email, password, recovery_code=recovery[0]).status_code == 200
+    sign_in_code = totp.now()
+    third = Client(suite.base_url)
+    assert third.sign_in(email, password, totp_code=sign_in_code).status_code == 200
+    new_password = f"scan changed passphrase {uuid.uuid4().hex[:10]}"
+    changed = third.post("/api/v1/me/password", json={"current_password": password, "new_password": new_password,
+                                                      "confirm_password": new_password})
+    assert changed.status_code == 204, changed.text
     wrong = Client(suite.base_url).sign_in(email, "a wrong passphrase guess")
     assert wrong.status_code == 401
 
     secrets = {
         "password": password,
+        "changed password": new_password,
         "wrong password": "a wrong passphrase guess",
         "demo password": DEMO_ADMIN[1],
         "confirmation token": confirmation,
         "session token": session_token,
         "second session token": second.token,
+        "third session token": third.token,
         "totp secret": setup["secret"],
         **{f"recovery code {i}": code for i, code in enumerate(recovery)},
     }
+    # Six digits also occur by chance inside ids, hashes and timestamps' fractions: a code
+    # counts as found when it stands alone (as a JSON string, a form value, a log field...).
+    codes = {"totp enabling code": enabling_code, "totp sign-in code": sign_in_code}
     # The mail is delivered (it is in the Maildir); its stored body is scrubbed in the same
     # commit that marks it sent, which may land a moment after the file appears.
     notify_url = suite.env["NOTIFY_DATABASE_URL"]
@@ -83,5 +109,9 @@ def test_secrets_never_appear_in_clear_in_databases_events_or_logs(suite):
              for place, read in places.items()
              for text in [read()]
              for secret_name, secret in secrets.items() if secret and secret in text]
+    found += [f"{code_name} in {place}"
+              for place, read in places.items()
+              for text in [read()]
+              for code_name, code in codes.items() if standalone(code).search(text)]
 
     assert found == []

@@ -173,7 +173,7 @@ def test_an_unconfirmed_user_cannot_sign_in(identity_db, admin, mailer):
         sign_in(identity_db, view.email, "lantern over the bay")
 
 
-def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(identity_db, admin):
+def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(identity_db, admin, mailer):
     mine, other = sign_in(identity_db), sign_in(identity_db)
     me = auth.check_session(identity_db.unit_of_work(), mine.token, HERE, SETTINGS)
 
@@ -185,6 +185,7 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(ide
             ChangePasswordRequest(
                 current_password="not it at all", new_password="fresh tide pools", confirm_password="fresh tide pools"
             ),
+            mailer,
         )
     assert wrong.value.details["fields"][0]["field"] == "current_password"
     with pytest.raises(ValidationFailed) as mismatch:
@@ -195,6 +196,7 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(ide
             ChangePasswordRequest(
                 current_password=ADMIN_PASSWORD, new_password="fresh tide pools", confirm_password="fresh tide pool"
             ),
+            mailer,
         )
     assert mismatch.value.details["fields"][0]["field"] == "confirm_password"
     with pytest.raises(ValidationFailed) as common:
@@ -205,6 +207,7 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(ide
             ChangePasswordRequest(
                 current_password=ADMIN_PASSWORD, new_password="password123", confirm_password="password123"
             ),
+            mailer,
         )
     assert common.value.details["fields"][0]["field"] == "new_password"
 
@@ -215,6 +218,7 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(ide
         ChangePasswordRequest(
             current_password=ADMIN_PASSWORD, new_password="fresh tide pools", confirm_password="fresh tide pools"
         ),
+        mailer,
     )
 
     auth.check_session(identity_db.unit_of_work(), mine.token, HERE, SETTINGS)
@@ -223,11 +227,12 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(ide
     assert sign_in(identity_db, password="fresh tide pools")
 
 
-def test_an_expired_password_still_signs_in_but_is_flagged(identity_db, admin):
+def test_an_expired_password_still_signs_in_but_is_flagged(identity_db, admin, mailer):
     security.set_password_policy(
         identity_db.unit_of_work(),
         _ctx(identity_db, admin),
         PasswordPolicyView(expiration_enabled=True, max_age_days=30),
+        mailer,
     )
     uow = identity_db.unit_of_work()
     uow.session.get(User, admin.id).password_changed_at = datetime.now(UTC) - timedelta(days=31)
@@ -346,9 +351,9 @@ def test_an_old_hash_is_upgraded_at_the_next_sign_in(identity_db, admin):
     assert sign_in(identity_db)
 
 
-def test_reminders_list_the_passwords_that_expire_soon(identity_db, admin):
+def test_reminders_list_the_passwords_that_expire_soon(identity_db, admin, mailer):
     security.set_password_policy(identity_db.unit_of_work(), _ctx(identity_db, admin),
-                                 PasswordPolicyView(expiration_enabled=True, max_age_days=30))
+                                 PasswordPolicyView(expiration_enabled=True, max_age_days=30), mailer)
     uow = identity_db.unit_of_work()
     uow.session.get(User, admin.id).password_changed_at = datetime.now(UTC) - timedelta(days=25)
     uow.commit()
