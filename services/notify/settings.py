@@ -8,6 +8,7 @@ written to a local Maildir at ``<PORTAL_VAR_DIR>/mail`` (read it with any mail c
 from __future__ import annotations
 
 from email.utils import parseaddr
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -30,6 +31,9 @@ class NotifySettings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_ssl: bool = False
+    # A PEM file of CA certificates trusted for the SMTP server's certificate, in addition
+    # to the system's (a private CA). The certificate and its host name are always verified.
+    smtp_ca_file: Path | None = None
     smtp_timeout: float = Field(default=10.0, gt=0, le=300)
     mail_from: str = DEFAULT_MAIL_FROM
 
@@ -45,6 +49,8 @@ class NotifySettings(BaseSettings):
     # under PORTAL_VAR_DIR is made once (a local install); set it in production.
     secret_key: SecretStr | None = None
     report_link_days: int = Field(default=7, ge=1, le=90)
+    # Deadline of every RPC call notify makes (tenancy, identity, billing), in seconds.
+    rpc_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # How often the scheduler looks for reports whose period is over (nameko timer).
     schedule_seconds: float = Field(default=300.0, gt=0, le=86_400)
     password_reminder_days: Annotated[tuple[int, ...], NoDecode] = (7, 1)
@@ -58,7 +64,7 @@ class NotifySettings(BaseSettings):
     # Development only: endpoints on loopback addresses (and plain http to them) are allowed.
     webhooks_allow_loopback: bool = False
 
-    @field_validator("smtp_host", "smtp_username", mode="before")
+    @field_validator("smtp_host", "smtp_username", "smtp_ca_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # Compose files and shells often set NAME= to mean "not configured".
@@ -83,6 +89,13 @@ class NotifySettings(BaseSettings):
     def _check_mail_from(cls, value: str) -> str:
         if "@" not in parseaddr(value)[1]:
             raise ValueError("must be an address like 'Backup Portal <no-reply@example.com>'")
+        return value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _check_ca_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
         return value
 
     @model_validator(mode="after")

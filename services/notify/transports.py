@@ -91,6 +91,11 @@ class SmtpTransport:
         self.starttls = settings.smtp_starttls
         self.username = settings.smtp_username
         self.password = settings.smtp_password
+        self.ca_file = settings.smtp_ca_file
+
+    def _tls_context(self) -> ssl.SSLContext:
+        # Certificate and host name verified; a private CA is trusted only through the file given.
+        return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
 
     def describe(self) -> str:
         mode = "ssl" if self.use_ssl else "starttls" if self.starttls else "plain"
@@ -98,12 +103,11 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         if self.use_ssl:
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                    context=ssl.create_default_context())
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls_context())
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         if self.starttls:
             try:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=self._tls_context())
             except BaseException:
                 smtp.close()
                 raise

@@ -68,3 +68,14 @@ def test_the_smtp_password_is_not_shown_by_the_settings(monkeypatch):
     settings = NotifySettings()
 
     assert "s3cret-pass" not in repr(settings) and "s3cret-pass" not in str(settings.model_dump())
+
+
+def test_an_smtp_ca_file_must_exist_and_an_empty_setting_means_none(monkeypatch, tmp_path):
+    monkeypatch.setenv("NOTIFY_SMTP_CA_FILE", "")
+    assert NotifySettings().smtp_ca_file is None
+    monkeypatch.setenv("NOTIFY_SMTP_CA_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(ValidationError, match="no such file"):
+        NotifySettings()
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("NOTIFY_SMTP_CA_FILE", str(tmp_path / "ca.pem"))
+    assert NotifySettings().smtp_ca_file == tmp_path / "ca.pem"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,13 +15,17 @@ from standardwebhooks import Webhook
 from contracts.context import Caller
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.notify import BackupRadarUpdate, DeliveryListQuery
+from contracts.tenancy import AccountRow, AccountView, BackupRunRecorded, PartnerRow
 from servicekit.testing import MigratedDatabase
-from services.notify import integrations, webhooks
+from services.notify import integrations, reactions, scheduling, webhooks
 from services.notify.http_sender import HttpOutcome
 from services.notify.keys import NotifyKeys
-from services.notify.models import OutgoingMail
+from services.notify.mail import deliver_next
+from services.notify.models import OutgoingMail, WebhookDelivery
 from services.notify.retry import RetryPolicy
 from services.notify.ssrf import check_url
+from services.notify.upstream import RunRow, TenantInfo
+from tests.unit.test_notify_delivery import FakeTransport
 from tests.usecases import test_notify_recipients
 
 DISTRIBUTOR = uuid.uuid4()
@@ -239,17 +243,120 @@ def test_saving_the_url_again_resumes_a_disabled_endpoint(notify_db):
 
 
 def test_prolonged_failure_disables_the_endpoint_once_a_message_runs_out_of_attempts(notify_db):
-    configured(notify_db)
-    queue(notify_db)
+    configured(notify_db)  # the URL saved by admin@northwind.example
+    queue(notify_db, "run:1")
     sender = ScriptedSender(HttpOutcome(None, "ConnectionRefusedError"))
     clock = T0
-    outcome = None
-    for _ in range(7):
-        outcome = deliver(notify_db, sender, clock)
-        clock += timedelta(hours=11)
+    retried = [deliver(notify_db, sender, clock)]
+    for wait in RETRY_WAITS[:-1]:  # the test clock follows the real schedule: 5 s, 5 min, 30 min, 2 h, 5 h
+        clock += wait
+        retried.append(deliver(notify_db, sender, clock))
 
-    assert outcome is not None and outcome.status == "failed" and outcome.endpoint_disabled
-    assert "every delivery failed since" in notify_db.events("endpoint_disabled")[0]["payload"]["reason"]
+    assert [(o.attempts, o.status, o.endpoint_disabled) for o in retried if o is not None] == [
+        (attempt, "pending", False) for attempt in range(1, 7)]
+    assert notify_db.events("endpoint_disabled") == [] and mails_of(notify_db) == []  # 7.6 h: not yet
+    clock += RETRY_WAITS[-1]
+    last = deliver(notify_db, sender, clock)  # the 7th and last attempt, 17 h 35 min after the first
+
+    assert clock - T0 == timedelta(hours=17, minutes=35, seconds=5)
+    assert last is not None and last.attempts == 7 and last.status == "failed" and last.endpoint_disabled
+    [event] = notify_db.events("endpoint_disabled")
+    assert event["payload"]["reason"] == "every delivery failed since 2026-11-26 09:00 UTC"
+    uow = notify_db.unit_of_work(distributor_admin())
+    assert integrations.get_backup_radar(uow, uow.context, None, KEYS).status == "disabled"
+    # The administrator who set the endpoint up is told by mail, and the mail goes out.
+    [mail] = mails_of(notify_db)
+    assert (mail.recipient, mail.template, mail.tenant_id) == ("admin@northwind.example", "notice", DISTRIBUTOR)
+    transport = FakeTransport()
+    assert deliver_next(notify_db.unit_of_work(), transport, "Portal <no-reply@portal.test>", RetryPolicy(),
+                        now=clock) is not None
+    [message] = transport.sent
+    assert message["To"] == "admin@northwind.example"
+    assert message["Subject"] == "Backup Radar webhooks were switched off"
+    text = message.get_body(("plain",)).get_content()
+    assert "every delivery failed since 2026-11-26 09:00 UTC" in text and "save its URL again" in text
+    # Nothing more goes to the endpoint until it is saved again.
+    queue(notify_db, "run:2", at=clock)
+    assert deliver(notify_db, sender, clock + timedelta(days=1)) is None and len(sender.requests) == 7
+
+
+def mails_of(db: MigratedDatabase) -> list[OutgoingMail]:
+    return list(db.unit_of_work().session.scalars(sa.select(OutgoingMail)))
+
+
+class RadarTenancy:
+    """tenancy for a distributor with one direct account and one run the day before T0."""
+
+    def __init__(self) -> None:
+        self.account_id = uuid.uuid4()
+        finished = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+        self.run = BackupRunRecorded(run_id=uuid.uuid4(), task_id=uuid.uuid4(), account_id=self.account_id,
+                                     owner_id=DISTRIBUTOR, status="failure", started_at=finished - timedelta(minutes=9),
+                                     finished_at=finished, size_bytes=2**20, seats=4, latest=True)
+
+    def tenant(self, tenant_id: uuid.UUID) -> TenantInfo:
+        return TenantInfo(id=tenant_id, kind="distributor", name="Northwind")
+
+    def partners(self, distributor_id: uuid.UUID) -> Iterator[PartnerRow]:
+        yield from ()
+
+    def accounts(self, owner_id: uuid.UUID, owner_kind: str) -> Iterator[AccountRow]:
+        if owner_id == DISTRIBUTOR:
+            yield AccountRow(id=self.account_id, owner_id=DISTRIBUTOR, name="Coho Winery", email="it@coho.example",
+                             account_status="monthly_subscribed", backup_status="failed", size_bytes=2**20, seats=4,
+                             tasks=1)
+
+    def account(self, account_id: uuid.UUID) -> AccountView:
+        raise NotFound("not needed: the result goes without names")
+
+    def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunRow]:
+        if start <= self.run.finished_at < end:
+            yield RunRow(run_id=self.run.run_id, task_id=self.run.task_id, task_name="Mail", service="exchange",
+                         account_id=self.account_id, account_name="Coho Winery", owner_id=DISTRIBUTOR,
+                         status="failure", started_at=self.run.started_at, finished_at=self.run.finished_at,
+                         size_bytes=2**20, seats=4)
+
+
+def deliveries(db: MigratedDatabase) -> list[WebhookDelivery]:
+    return list(db.unit_of_work().session.scalars(sa.select(WebhookDelivery).order_by(WebhookDelivery.created_at)))
+
+
+def test_an_operator_switching_the_integration_off_stops_every_delivery_and_announces_it_once(notify_db):
+    configured(notify_db)
+    update(notify_db, distributor_admin(), report_email="inbound@radar.example")
+    queue(notify_db, "run:held")  # queued before the switch-off, not sent yet
+    tenancy = RadarTenancy()
+
+    off = update(notify_db, operator(), enabled=False, distributor_id=DISTRIBUTOR)
+    again = update(notify_db, operator(), enabled=False, distributor_id=DISTRIBUTOR)
+
+    assert off.status == again.status == "off" and not off.enabled
+    [event] = notify_db.events("integration_disabled")  # once, though switched off twice
+    assert event["payload"]["distributor_id"] == str(DISTRIBUTOR) and event["payload"]["integration"] == "backup_radar"
+    # While off: new results queue nothing, the daily CSV and health are not made...
+    uow = notify_db.unit_of_work()
+    assert reactions.on_backup_runs_recorded(uow, [tenancy.run], tenancy, {}) == 0
+    uow.commit()
+    assert scheduling.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, T0 + timedelta(hours=1)) == 0
+    assert [d.source_key for d in deliveries(notify_db)] == ["run:held"] and mails_of(notify_db) == []
+    # ...and what was queued before is held, not sent, nor can it be replayed.
+    sender = ScriptedSender(HttpOutcome(200))
+    assert deliver(notify_db, sender, T0 + timedelta(days=3)) is None and sender.requests == []
+    [held] = [(d.id, d.webhook_id, d.status, d.attempts) for d in deliveries(notify_db)]
+    assert held[2:] == ("pending", 0)
+    admin = notify_db.unit_of_work(distributor_admin())
+    with pytest.raises(Conflict):
+        webhooks.replay_delivery(admin, admin.context, held[0], None)
+    # Switched on again, the held message goes out (the same webhook-id), and new results are pushed again.
+    update(notify_db, operator(), enabled=True, distributor_id=DISTRIBUTOR)
+    sent = deliver(notify_db, sender, T0 + timedelta(days=3))
+    assert sent is not None and sent.status == "succeeded" and sent.webhook_id == held[1]
+    uow = notify_db.unit_of_work()
+    assert reactions.on_backup_runs_recorded(uow, [tenancy.run], tenancy, {}) == 1
+    uow.commit()
+    # the same fakes that produced nothing while off: the CSV mail and one health message
+    assert scheduling.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, T0 + timedelta(hours=1)) == 2
+    assert len(notify_db.events("integration_disabled")) == 1
 
 
 def test_a_redirect_is_a_failure_and_is_retried(notify_db):
