@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from contracts.context import Caller
+from contracts.context import OPERATOR_TENANT_ID, Caller
 from contracts.errors import NotAuthenticated, PermissionDenied, ValidationFailed
 from servicekit.context import CallContext
 
@@ -28,7 +28,10 @@ def is_administrator(caller: Caller) -> bool:
 
 
 def is_operator(caller: Caller) -> bool:
-    return caller.tenant_kind == OPERATOR and is_administrator(caller)
+    # The operators' tenant is one fixed id; the claimed tenant_kind alone is not trusted
+    # (notify keeps no copy of the tree to check a kind against).
+    return (caller.tenant_id == OPERATOR_TENANT_ID and caller.tenant_kind == OPERATOR
+            and is_administrator(caller))
 
 
 def signed_in_tenant(ctx: CallContext) -> uuid.UUID:

@@ -15,7 +15,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from contracts.context import CALLER_KEY, Caller
+from contracts.context import CALLER_KEY, OPERATOR_TENANT_ID, Caller
 from contracts.notify import BackupRadarUpdate
 from servicekit.context import SYSTEM_CALLER
 from servicekit.settings import normalise_database_url
@@ -101,7 +101,7 @@ def world(services: Any, nameko_config: dict[str, Any]) -> Iterator[dict[str, An
         account = system.tenancy.create_account({"name": "Coho Winery", "email": "it@coho-it.example",
                                                  "distributor_id": distributor["id"]})
         task = system.tenancy.add_backup_task(account["id"], {"service": "exchange", "name": "Mailboxes"})
-        op = Caller(user_id=uuid.uuid4(), tenant_id=uuid.uuid4(), tenant_kind="operator", role="administrator")
+        op = Caller(user_id=uuid.uuid4(), tenant_id=OPERATOR_TENANT_ID, tenant_kind="operator", role="administrator")
         with as_caller(nameko_config, op) as operator_proxy:
             operator_proxy.notify.update_backup_radar({"enabled": True, "distributor_id": distributor["id"]})
         admin = Caller(user_id=uuid.uuid4(), tenant_id=distributor["id"], tenant_kind="distributor",

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from standardwebhooks import Webhook
 
-from contracts.context import Caller
+from contracts.context import OPERATOR_TENANT_ID, Caller
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.notify import BackupRadarUpdate, DeliveryListQuery
 from contracts.tenancy import AccountRow, AccountView, BackupRunRecorded, PartnerRow
@@ -40,7 +40,7 @@ RETRY_WAITS = [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30)
 
 
 def operator() -> Caller:
-    return Caller(user_id=uuid.uuid4(), tenant_id=uuid.uuid4(), tenant_kind="operator", role="administrator")
+    return Caller(user_id=uuid.uuid4(), tenant_id=OPERATOR_TENANT_ID, tenant_kind="operator", role="administrator")
 
 
 def distributor_admin(tenant: uuid.UUID = DISTRIBUTOR) -> Caller:
@@ -124,6 +124,16 @@ def test_an_operator_enables_the_integration_and_a_secret_is_made_for_the_distri
     assert own.secret is not None and own.secret.startswith("whsec_")
     [event] = notify_db.events("integration_enabled")
     assert event["payload"]["distributor_id"] == str(DISTRIBUTOR)
+
+
+def test_a_caller_merely_claiming_to_be_an_operator_cannot_switch_the_integration(notify_db):
+    # Only the operators' own tenant holds operators; a forged kind from any other tenant is refused.
+    forged = Caller(user_id=uuid.uuid4(), tenant_id=uuid.uuid4(), tenant_kind="operator", role="administrator")
+
+    with pytest.raises(PermissionDenied):
+        update(notify_db, forged, enabled=True, distributor_id=DISTRIBUTOR)
+
+    assert notify_db.events("integration_enabled") == []
 
 
 def test_the_secret_is_shown_to_the_distributors_administrators_only_and_never_announced(notify_db):
