@@ -117,8 +117,10 @@ def fresh_vhost(prefix: str = "portal_test") -> Iterator[str]:
             container.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def amqp_uri() -> Iterator[str]:
+    """A vhost per test module: events one module leaves queued for a service it never ran
+    (a backlog of hundreds) must not be handed to the next module's instance of it."""
     with fresh_vhost() as uri:
         yield uri
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nameko.rpc import RpcProxy
 from pydantic import SecretStr
 
 from contracts.envelope import EventEnvelope
@@ -32,6 +31,7 @@ from servicekit.idempotency import idempotent_handler
 from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging
 from servicekit.rpc import rpc
+from servicekit.rpc_deadline import DeadlineRpcProxy
 from servicekit.validation import parse
 from services.identity import auth, engine_keys, learning, security, users
 from services.identity.bootstrap import bootstrap_operator, ensure_demo_administrator
@@ -59,7 +59,7 @@ class IdentityService(ServiceBase):
     name = "identity"
 
     db = Database(Path(__file__).parent / "migrations", on_start=bootstrap_operator)
-    notify = RpcProxy("notify")
+    notify = DeadlineRpcProxy("notify", timeout=lambda: IdentitySettings().notify_timeout_seconds)
 
     @property
     def settings(self) -> IdentitySettings:

@@ -9,9 +9,9 @@ and ``list_backup_runs`` (requested from tenancy: runs of a subtree finished wit
 period, paged — docs/notifications.md). Identity: ``list_password_expiring`` (requested).
 Billing: ``get_billing_details`` and ``invoice_document``.
 
-Every call gives up after ``NOTIFY_RPC_TIMEOUT_SECONDS`` (its request expires unread in the
-other service's queue at the same moment): a service that is down with its queue still
-in place would otherwise hold a scheduler tick, or an event handler, forever.
+Every call gives up after ``NOTIFY_RPC_TIMEOUT_SECONDS`` (servicekit.rpc_deadline): a service
+that is down with its queue still in place would otherwise hold a scheduler tick, or an
+event handler, forever.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
-import eventlet
-from nameko.rpc import RpcProxy, ServiceProxy
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from contracts.billing import BillingDetails, BillingDetailsView, DocumentFormat, DocumentReply
 from contracts.context import CALLER_KEY
 from contracts.tenancy import AccountRow, AccountView, PartnerRow, RunListRow
 from servicekit.context import SYSTEM_CALLER
+from servicekit.rpc_deadline import DeadlineRpcProxy
 from services.notify.messages import Attachment
 from services.notify.settings import NotifySettings
 
@@ -90,51 +89,14 @@ class _AsSystem:
         return data
 
 
-class RpcTimeout(TimeoutError):
-    """The other service did not answer in time (it is down, or too busy)."""
+class SystemRpcProxy(DeadlineRpcProxy):
+    """A deadline RPC proxy calling as the system rather than as the worker's caller."""
 
+    def __init__(self, target_service: str, **options: Any) -> None:
+        super().__init__(target_service, timeout=lambda: NotifySettings().rpc_timeout_seconds, **options)
 
-class TimedServiceProxy:
-    """A nameko ServiceProxy whose calls raise :class:`RpcTimeout` after ``timeout`` seconds."""
-
-    def __init__(self, proxy: ServiceProxy, timeout: float) -> None:
-        self._proxy = proxy
-        self._timeout = timeout
-
-    def __getattr__(self, method_name: str) -> Any:
-        method = getattr(self._proxy, method_name)
-        service, timeout = self._proxy.service_name, self._timeout
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            reply = method.call_async(*args, **kwargs)
-            deadline = eventlet.Timeout(timeout)
-            try:
-                return reply.result()
-            except eventlet.Timeout as expired:
-                if expired is not deadline:
-                    raise  # someone else's deadline
-                raise RpcTimeout(f"{service}.{method_name} did not answer within {timeout:g}s") from None
-            finally:
-                deadline.cancel()
-
-        return call
-
-
-class SystemRpcProxy(RpcProxy):
-    """nameko's RpcProxy, calling as the system rather than as the worker's caller, with a deadline."""
-
-    timeout = 30.0
-    options: dict[str, Any]
-
-    def setup(self) -> None:
-        super().setup()
-        self.timeout = NotifySettings().rpc_timeout_seconds
-        # The request expires with the deadline: nobody works on a question no one waits for.
-        self.options = {**self.options, "expiration": self.timeout}
-
-    def get_dependency(self, worker_ctx: Any) -> Any:
-        proxy = ServiceProxy(_AsSystem(worker_ctx), self.target_service, self.rpc_reply_listener, **self.options)
-        return TimedServiceProxy(proxy, self.timeout)
+    def calling_context(self, worker_ctx: Any) -> Any:
+        return _AsSystem(worker_ctx)
 
 
 def paged(fetch: Any, query: dict[str, Any]) -> Iterator[dict[str, Any]]:

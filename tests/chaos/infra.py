@@ -249,7 +249,7 @@ def launched(env: dict[str, str], tmp: Path, port: int,
         launcher = subprocess.Popen(
             [sys.executable, str(LAUNCHER), "--no-follow", "--ready-timeout", str(start_timeout - 10)],
             cwd=LAUNCHER.parent.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_pytest,
+            preexec_fn=_die_with_pytest, process_group=0,  # _stop sends Ctrl-C to the group
         )
     try:
         state = poll(lambda: launcher.poll() is not None or _read_state(tmp / "var" / "run" / "suite.json"),
@@ -259,8 +259,13 @@ def launched(env: dict[str, str], tmp: Path, port: int,
         suite.state = state
         yield suite, launcher
     finally:
-        with contextlib.suppress(BaseException):
+        try:
             _stop(launcher, suite)
+        except BaseException:  # a chaos test may leave it broken: still take everything down
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(launcher.pid, signal.SIGTERM)  # supervisord stops its programs on TERM
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                launcher.wait(timeout=60)
 
 
 @contextlib.contextmanager

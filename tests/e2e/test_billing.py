@@ -22,11 +22,12 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from contracts.events import TenancyEvent
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.settings import normalise_database_url
 from servicekit.testing import wait_for
 from services.billing import simulate
-from services.billing.models import Account
+from services.billing.models import Account, UsageSnapshot
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in
 from tests.e2e.test_secrets_scan import SERVICES, database_text
 
@@ -82,11 +83,21 @@ class World:
         # identity invites the account's first administrator at the account's email.
         return confirm(self.suite, self.mail, email, PASSWORD)
 
-    def seats(self, expected: dict[uuid.UUID, int]) -> bool:
+    def billing_accounts(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, date | None, date | None]]:
+        """Billing's copy of these accounts: seats, the day subscribed and the day removed."""
         with self.billing_db.connect() as connection:
-            rows = dict(connection.execute(sa.select(Account.id, Account.seats)
-                                           .where(Account.id.in_(list(expected)))).all())
-        return rows == expected
+            return {row[0]: (row[1], row[2], row[3]) for row in connection.execute(
+                sa.select(Account.id, Account.seats, Account.subscribed_on, Account.removed_on)
+                .where(Account.id.in_(ids)))}
+
+    def projected(self, expected: dict[uuid.UUID, tuple[int, date, date | None]], runs: int) -> bool:
+        """Billing has taken in every event of the month: seats, subscription and removal days,
+        and each reported run's day (events are handled concurrently, in any order)."""
+        with self.billing_db.connect() as connection:
+            reported = connection.execute(
+                sa.select(sa.func.count()).select_from(UsageSnapshot)
+                .where(UsageSnapshot.account_id.in_(list(expected)), UsageSnapshot.carried.is_(False))).scalar()
+        return reported == runs and self.billing_accounts(list(expected)) == expected
 
     def october(self) -> dict[str, uuid.UUID]:
         """The hand-checked month, USD; prices from services/billing/price_book.yaml."""
@@ -94,6 +105,7 @@ class World:
         at = lambda day, hour=3: datetime(2026, 10, day, hour, tzinfo=UTC)  # noqa: E731
         accounts = {name: uuid.uuid4() for name in ("alpine", "birch", "dune")}
         events = []
+        expected: dict[uuid.UUID, tuple[int, date, date | None]] = {}
         # Alpine Dental: 10 Exchange + 10 OneDrive seats all October: 10 x 2.50 + 10 x 2.00 = 45.00
         # Birch Legal: subscribed 16 Oct, 4 Teams seats: 4 x 1.50 x 16/31 = 3.0967 -> 3.10
         # Dune Studio (direct): 3 Salesforce seats, removed 10 Oct: 3 x 4.00 x 10/31 = 3.8709 -> 3.87
@@ -105,6 +117,7 @@ class World:
              {BackupService.SALESFORCE: 3}),
         ]:
             account = accounts[key]
+            expected[account] = (sum(services.values()), subscribed.date(), date(2026, 10, 10) if key == "dune" else None)
             events += [simulate.tenant_created(account, owner, "account", name),
                        simulate.account_created(account, owner, kind, name, DefaultSubscription.SUBSCRIBE_MONTHLY),
                        simulate.account_subscribed(account, owner, Plan.MONTHLY, subscribed)]
@@ -114,8 +127,8 @@ class World:
                 events += [simulate.run_recorded(task, account, owner, at(day), seats) for day in (1, 16, 30)]
         events.append(simulate.account_removed(accounts["dune"], d, "Dune Studio", at(10, 18)))
         simulate.publish(self.suite.env["AMQP_URI"], events)
-        wait_for(lambda: self.seats({accounts["alpine"]: 20, accounts["birch"]: 4, accounts["dune"]: 3}), timeout=30,
-                 message="billing to project October")
+        runs = sum(1 for event in events if event.type == TenancyEvent.BACKUP_RUNS_RECORDED.value)
+        wait_for(lambda: self.projected(expected, runs), timeout=30, message="billing to project October")
         return accounts
 
 
@@ -211,7 +224,7 @@ def test_the_csv_parses_and_sums_to_the_invoice_total(world, october):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"), newline="")))
     assert sum(Decimal(row["amount"]) for row in rows) == OCTOBER_TOTAL
-    by_account = {}
+    by_account: dict[str, Decimal] = {}
     for row in rows:
         by_account[row["account_name"]] = by_account.get(row["account_name"], Decimal(0)) + Decimal(row["amount"])
     assert by_account == {"Alpine Dental": Decimal("45.00"), "Birch Legal": Decimal("3.10"),
@@ -289,7 +302,11 @@ def test_an_annual_account_gets_its_own_invoice_due_in_thirty_days(world, octobe
         "started_at": (now - timedelta(minutes=5)).isoformat(), "finished_at": now.isoformat(),
         "size_bytes": 2**30, "seats": 12}])
     assert ingest.status_code == 200 and ingest.json()["accepted"] == 1, ingest.text
-    wait_for(lambda: world.seats({uuid.UUID(account): 12}), timeout=30, message="billing to see the seats")
+    def subscribed_with_seats() -> bool:
+        [(seats, subscribed_on, _)] = world.billing_accounts([uuid.UUID(account)]).values() or [(0, None, None)]
+        return seats == 12 and subscribed_on is not None
+
+    wait_for(subscribed_with_seats, timeout=30, message="billing to see the subscription and the seats")
 
     run = world.operator.post("/api/v1/operator/billing-runs",
                               json={"as_of": now.date().isoformat(), "distributor_id": str(world.distributor)})

@@ -10,8 +10,9 @@ from typing import Any
 import eventlet
 import pytest
 
+from servicekit.rpc_deadline import RpcTimeout, TimedServiceProxy
 from services.notify import upstream
-from services.notify.upstream import PAGE_SIZE, RpcTimeout, TenancyRpc, TimedServiceProxy, paged
+from services.notify.upstream import PAGE_SIZE, TenancyRpc, paged
 
 
 class PagedList:

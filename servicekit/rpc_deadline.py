@@ -1,0 +1,73 @@
+"""Service-to-service RPC with a deadline.
+
+nameko's ``RpcProxy`` waits for a reply forever. A service that is down while its queue
+stays in place would then hold the calling worker for good, and enough such workers stop
+the caller from answering anything at all (identity waiting on a stopped notify would no
+longer answer sign-ins). Here every call gives up after ``timeout`` seconds with
+:class:`RpcTimeout`, and its request expires unread in the other service's queue at the
+same moment: nobody works on a question no one waits for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import eventlet
+from nameko.rpc import RpcProxy, ServiceProxy
+
+
+class RpcTimeout(TimeoutError):
+    """The other service did not answer in time (it is down, or too busy)."""
+
+
+class TimedServiceProxy:
+    """A nameko ServiceProxy whose calls raise :class:`RpcTimeout` after ``timeout`` seconds."""
+
+    def __init__(self, proxy: ServiceProxy, timeout: float) -> None:
+        self._proxy = proxy
+        self._timeout = timeout
+
+    def __getattr__(self, method_name: str) -> Any:
+        method = getattr(self._proxy, method_name)
+        service, timeout = self._proxy.service_name, self._timeout
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            reply = method.call_async(*args, **kwargs)
+            deadline = eventlet.Timeout(timeout)
+            try:
+                return reply.result()
+            except eventlet.Timeout as expired:
+                if expired is not deadline:
+                    raise  # someone else's deadline
+                raise RpcTimeout(f"{service}.{method_name} did not answer within {timeout:g}s") from None
+            finally:
+                deadline.cancel()
+
+        return call
+
+
+class DeadlineRpcProxy(RpcProxy):
+    """``RpcProxy(target)`` whose calls give up after ``timeout()`` seconds (read at start,
+    so it comes from the service's settings)."""
+
+    options: dict[str, Any]
+
+    def __init__(self, target_service: str, timeout: Callable[[], float], **options: Any) -> None:
+        super().__init__(target_service, **options)
+        self._timeout_setting = timeout
+        self.timeout = 30.0
+
+    def setup(self) -> None:
+        super().setup()
+        self.timeout = float(self._timeout_setting())
+        self.options = {**self.options, "expiration": self.timeout}
+
+    def calling_context(self, worker_ctx: Any) -> Any:
+        """The context the call carries (the worker's own: its caller and correlation id)."""
+        return worker_ctx
+
+    def get_dependency(self, worker_ctx: Any) -> Any:
+        proxy = ServiceProxy(self.calling_context(worker_ctx), self.target_service, self.rpc_reply_listener,
+                             **self.options)
+        return TimedServiceProxy(proxy, self.timeout)
