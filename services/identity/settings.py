@@ -17,6 +17,7 @@ class IdentitySettings(BaseSettings):
     # Links in mail are built from this, never from a request's Host header.
     public_base_url: str = Field(default="http://localhost:8000", validation_alias="PORTAL_PUBLIC_BASE_URL")
     totp_issuer: str = "Backup Portal"
-    # How long a worker waits for notify to queue a mail; then the mail is given up (logged)
-    # and the worker moves on: a stopped notify must not hold identity's workers.
-    notify_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # How long a worker waits for notify to queue a mail (normally ~50 ms); then the mail is
+    # given up (logged) and the worker moves on: a stopped notify must not hold identity's
+    # workers, nor make a request that sends mail outlast the gateway's deadline (10 s).
+    notify_timeout_seconds: float = Field(default=3.0, gt=0, le=60)

@@ -88,6 +88,12 @@ def test_stopped_services_are_down_within_2s_and_the_others_still_answer(suite: 
         accounts = admin.get("/api/v1/direct-accounts")
         assert accounts.status_code == 200, accounts.text
         assert accounts.json()["items"], accounts.text
+        # Adding a user (identity asks notify to mail the confirmation) is answered, not a
+        # 503 for a change that was made: identity gives up on notify first (decision 0010).
+        email = f"while-notify-is-down-{uuid.uuid4().hex[:8]}@northwind-backup.example"
+        added = admin.post("/api/v1/users", json={"email": email, "display_name": "Notify Down",
+                                                  "role": "administrator"})
+        assert added.status_code == 201, added.text
         # ... and a billing route says what is wrong instead of hanging or answering 500.
         started = time.monotonic()
         billing = admin.get("/api/v1/billing/status")
