@@ -56,7 +56,7 @@ class DeadlineRpcProxy(RpcProxy):
     def __init__(self, target_service: str, timeout: Callable[[], float], **options: Any) -> None:
         super().__init__(target_service, **options)
         self._timeout_setting = timeout
-        self.timeout = 30.0
+        self.timeout = 0.0  # read from the setting in setup()
 
     def setup(self) -> None:
         super().setup()
