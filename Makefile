@@ -53,7 +53,10 @@ run: install
 	PORTAL_OPERATOR_PASSWORD="$${PORTAL_OPERATOR_PASSWORD:-operator-demo-2026}" \
 	exec $(BIN)/python scripts/run_suite.py $(RUN_ARGS)
 
+# The local RabbitMQ (management plugin, open-files limit, stale test vhosts) and
+# PostgreSQL made ready first: scripts/prepare-test-services.
 test: install
+	bash scripts/prepare-test-services
 	$(BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
 
 lint: install
