@@ -99,3 +99,38 @@ def test_without_the_development_setting_loopback_is_refused_even_for_a_host_nam
                                                   ("::ffff:8.8.8.8", True), ("not-an-ip", False), ("::", False)])
 def test_address_check(address, allowed):
     assert address_allowed(address) is allowed
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::127.0.0.1]/",  # IPv4-compatible (deprecated ::a.b.c.d)
+        "https://[::10.0.0.1]/",
+        "https://[::169.254.169.254]/",
+        "https://[::ffff:0:a00:1]/",  # IPv4-translated (SIIT, ::ffff:0:a.b.c.d)
+        "https://[::ffff:127.0.0.1]/",  # IPv4-mapped
+        "https://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+        "https://[2002:a9fe:a9fe::1]/",  # 6to4 of 169.254.169.254
+        "https://[64:ff9b::7f00:1]/",  # NAT64 well-known prefix, 127.0.0.1
+        "https://[64:ff9b::a9fe:a9fe]/",
+        "https://[64:ff9b:1::a00:1]/",  # local-use NAT64 (RFC 8215), /96 layout
+        "https://[64:ff9b:1:a00:0:100::]/",  # local-use NAT64, /48 layout (RFC 6052), 10.0.0.1
+        "https://[2001:0:a00:1::f7f7:f7f7]/",  # Teredo: server 10.0.0.1, client 8.8.8.8
+        "https://[2001:0:808:808::f5ff:fffe]/",  # Teredo: server 8.8.8.8, client 10.0.0.1
+    ],
+)
+def test_every_ipv6_form_that_carries_a_refused_ipv4_address_is_refused(url):
+    with pytest.raises(UnsafeUrl, match="internal address"):
+        check_url(url, PUBLIC)
+
+
+@pytest.mark.parametrize("address", ["::ffff:8.8.8.8", "::8.8.8.8", "2002:808:808::1", "64:ff9b::808:808",
+                                     "2001:0:808:808::f7f7:f7f7"])
+def test_an_ipv6_form_of_a_public_ipv4_address_is_judged_by_that_address(address):
+    assert address_allowed(address) is True
+
+
+def test_the_development_setting_lets_an_embedded_loopback_through_and_nothing_else():
+    assert address_allowed("::127.0.0.1", allow_loopback=True) is True
+    assert address_allowed("::10.0.0.1", allow_loopback=True) is False
+    assert address_allowed("2001:0:a00:1::80ff:fffe", allow_loopback=True) is False  # Teredo, server 10.0.0.1
