@@ -55,8 +55,21 @@ def _announce(uow: UnitOfWork, event: NotifyEvent, row: Recipient, fields: list[
     uow.emit(event, payload.to_wire(), tenant_id=row.tenant_id)
 
 
-def _commit_unique(uow: UnitOfWork) -> None:
+def _email_in_use(uow: UnitOfWork, tenant_id: uuid.UUID, email: str, other_than: uuid.UUID | None = None) -> bool:
+    query = sa.select(Recipient.id).where(Recipient.tenant_id == tenant_id, Recipient.email_normalised == email.lower())
+    if other_than is not None:
+        query = query.where(Recipient.id != other_than)
+    return uow.session.execute(query).first() is not None
+
+
+def _save_unique(uow: UnitOfWork, event: NotifyEvent, row: Recipient, fields: list[str] | None = None) -> None:
+    """Write the row, announce it and commit; an address another recipient took meanwhile is a 409.
+
+    The flush comes first, inside the guard: the event's insert would otherwise flush the
+    row itself and the unique index's refusal would escape as a database error."""
     try:
+        uow.session.flush()
+        _announce(uow, event, row, fields)
         uow.commit()
     except IntegrityError:
         uow.rollback()
@@ -83,17 +96,13 @@ def add_recipient(uow: UnitOfWork, ctx: CallContext, request: RecipientRequest,
     tenant_id = notification_manager(ctx)
     now = now or _utcnow()
     email = str(request.email)
-    taken = uow.session.execute(
-        sa.select(Recipient.id).where(Recipient.tenant_id == tenant_id, Recipient.email_normalised == email.lower())
-    ).first()
-    if taken is not None:
+    if _email_in_use(uow, tenant_id, email):
         raise _email_taken()
     row = Recipient(id=uuid.uuid4(), tenant_id=tenant_id, email=email, email_normalised=email.lower(),
                     display_name=request.display_name, types=[t.value for t in request.types],
                     created_at=now, updated_at=now)
     uow.session.add(row)
-    _announce(uow, NotifyEvent.RECIPIENT_ADDED, row)
-    _commit_unique(uow)
+    _save_unique(uow, NotifyEvent.RECIPIENT_ADDED, row)
     return recipient_view(row)
 
 
@@ -104,6 +113,8 @@ def update_recipient(uow: UnitOfWork, ctx: CallContext, recipient_id: uuid.UUID,
     changed: list[str] = []
     given = update.model_fields_set
     if update.email is not None and str(update.email) != row.email:
+        if _email_in_use(uow, tenant_id, str(update.email), other_than=row.id):
+            raise _email_taken()
         row.email, row.email_normalised = str(update.email), str(update.email).lower()
         changed.append("email")
     if "display_name" in given and update.display_name != row.display_name:
@@ -114,8 +125,7 @@ def update_recipient(uow: UnitOfWork, ctx: CallContext, recipient_id: uuid.UUID,
         changed.append("types")
     if changed:
         row.updated_at = now or _utcnow()
-        _announce(uow, NotifyEvent.RECIPIENT_CHANGED, row, changed)
-        _commit_unique(uow)
+        _save_unique(uow, NotifyEvent.RECIPIENT_CHANGED, row, changed)
     return recipient_view(row)
 
 

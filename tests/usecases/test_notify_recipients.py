@@ -70,6 +70,21 @@ def test_the_same_address_twice_in_one_tenant_is_a_conflict_but_another_tenant_m
     assert listed(notify_db).total == 1
 
 
+@pytest.mark.parametrize("taken", ["ops@contoso.example", "OPS@Contoso.EXAMPLE"])
+def test_changing_a_recipients_email_to_another_recipients_is_a_conflict_naming_the_field(notify_db, taken):
+    add(notify_db, "ops@contoso.example")
+    other = add(notify_db, "billing@contoso.example", display_name="Billing")
+    uow = notify_db.unit_of_work(admin())
+
+    with pytest.raises(Conflict) as caught:
+        recipients.update_recipient(uow, uow.context, other.id, RecipientUpdate(email=taken, display_name="Ops"))
+
+    assert caught.value.details["fields"][0]["field"] == "email"
+    kept = {r.id: (r.email, r.display_name) for r in listed(notify_db).items}
+    assert kept[other.id] == ("billing@contoso.example", "Billing")
+    assert notify_db.events("recipient_changed") == []
+
+
 def test_another_tenants_recipients_do_not_exist_for_the_caller(notify_db):
     theirs = add(notify_db, "ops@fabrikam.example", caller=admin(OTHER_TENANT))
     uow = notify_db.unit_of_work(admin())
