@@ -33,6 +33,7 @@ from contracts.context import OPERATOR_TENANT_ID
 from contracts.events import AuditEvent
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
+from servicekit.text_search import contains_text
 from servicekit.types import UtcDateTime
 from services.audit import projection
 from services.audit.access import authorise_reader, decode_cursor, encode_cursor, sees_everything, subtree_range
@@ -85,7 +86,7 @@ def filter_clauses(filters: AuditFilters) -> list[Any]:
         try:
             clauses.append(E.account_id == uuid.UUID(filters.account))
         except ValueError:
-            clauses.append(E.account_name.icontains(filters.account, autoescape=True))
+            clauses.append(contains_text(filters.account, E.account_name))
     if filters.performed_by is not None:
         clauses.append(sa.func.lower(E.performed_by) == filters.performed_by.lower())
     return clauses

@@ -16,6 +16,7 @@ from contracts.tenancy import AccountCreated
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
+from servicekit.text_search import contains_text
 from services.identity.auth import utc_now
 from services.identity.mailer import Mailer, mail
 from services.identity.models import EmailToken, PasswordPolicy, User
@@ -197,8 +198,7 @@ def list_users(uow: UnitOfWork, ctx: CallContext, page: int, page_size: int, sea
     admin = require_administrator(uow, ctx)
     query = sa.select(User).where(User.tenant_id == admin.tenant_id)
     if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(sa.or_(User.email_normalised.like(pattern), sa.func.lower(User.display_name).like(pattern)))
+        query = query.where(contains_text(search, User.email_normalised, User.display_name))
     total = uow.session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
     rows = uow.session.execute(
         query.order_by(User.email_normalised).offset((page - 1) * page_size).limit(page_size)

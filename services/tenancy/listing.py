@@ -7,22 +7,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from servicekit.text_search import contains_text
 from services.tenancy.models import Tenant
-
-
-def like_pattern(text: str) -> str:
-    """``%text%`` for a case-insensitive substring match, the user's wildcards escaped."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def search_condition(text: str) -> sa.ColumnElement[bool]:
     """Name or email contains ``text``, any case (trigram indexes serve it on PostgreSQL)."""
-    pattern = like_pattern(text)
-    return sa.or_(
-        sa.func.lower(Tenant.name).like(pattern, escape="\\"),
-        sa.func.lower(Tenant.email).like(pattern, escape="\\"),
-    )
+    return contains_text(text, Tenant.name, Tenant.email)
 
 
 def count(session: Session, query: sa.Select) -> int:

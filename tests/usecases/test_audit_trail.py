@@ -233,6 +233,15 @@ def test_search_is_newest_first_with_every_filter(audit_db):
     assert several.total == 30 + 3
 
 
+def test_like_wildcards_in_the_account_filter_match_only_themselves(audit_db):
+    seeded_history(audit_db)
+    who = reader(DISTRIBUTOR)
+
+    assert find(audit_db, who, account="contoso").total == 1
+    assert find(audit_db, who, account="%").total == 0
+    assert find(audit_db, who, account="_").total == 0
+    assert find(audit_db, who, account="contoso_it").total == 0
+
 def test_paging_by_number_and_by_cursor_agree(audit_db):
     seeded_history(audit_db)
     who = reader(PARTNER)
