@@ -4,7 +4,8 @@
 any character. Every service's ``search`` (and other "contains" filters) goes through
 :func:`contains_text`, which escapes them (and the escape character itself) and compares
 lower-cased, so the same expression serves ``lower(column)`` trigram indexes on PostgreSQL
-and behaves alike on SQLite.
+and behaves alike on SQLite. :func:`text_contains` is the same test in Python, for a row
+that is not a database row (the dashboard's Direct Accounts row).
 """
 
 from __future__ import annotations
@@ -27,3 +28,9 @@ def contains_text(text: str, *columns: Any) -> sa.ColumnElement[bool]:
     """Any of ``columns`` contains ``text``, any case, wildcards taken literally."""
     pattern = like_pattern(text)
     return sa.or_(*(sa.func.lower(column).like(pattern, escape=LIKE_ESCAPE) for column in columns))
+
+
+def text_contains(text: str, *values: str | None) -> bool:
+    """Any of ``values`` contains ``text``, any case: :func:`contains_text` outside SQL."""
+    wanted = text.lower()
+    return any(value is not None and wanted in value.lower() for value in values)

@@ -217,9 +217,10 @@ def _by_amount(rpc: Rpc, tenancy_filters: dict[str, Any], billing_args: dict[str
         return None
     ordered = OwnerAmountPage.from_wire(answer)
     page_ids = [item.owner_id for item in ordered.items]
+    # The tenancy filters again (the page's ids match them already): tenancy applies them to
+    # the Direct Accounts row it answers beside the page.
     partners = PartnerPage.from_wire(rpc.call("tenancy", "list_partners", {
-        "ids": [str(i) for i in page_ids], "page": 1, "page_size": max(len(page_ids), 1),
-        **{k: v for k, v in tenancy_filters.items() if k == "distributor_id"}}))
+        "ids": [str(i) for i in page_ids], "page": 1, "page_size": max(len(page_ids), 1), **tenancy_filters}))
     rows = in_order(page_ids, partners.items, key=lambda row: row.id)
     direct = partners.direct if ordered.direct is not None else None
     rollups = {item.owner_id: item for item in ordered.items}

@@ -32,6 +32,7 @@ from contracts.tenancy import (
 )
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
+from servicekit.text_search import text_contains
 from services.tenancy.access import ADD_ACCOUNTS, Scope, authorise, require_operator, visible_tenant
 from services.tenancy.handlers import NewTenant, create_tenant
 from services.tenancy.listing import count, page_of, search_condition
@@ -162,6 +163,16 @@ def _direct_row(uow: UnitOfWork, rollup: Any, distributor: Tenant) -> PartnerRow
     return _partner_row(row, DIRECT_ACCOUNTS).model_copy(update={"partner_code": None})
 
 
+def direct_row_matches(row: PartnerRow, query: PartnerListQuery) -> bool:
+    """The Direct Accounts row follows the list's filters like a partner row: the search
+    matches its name ("Direct Accounts", the name the dashboard shows; not the distributor's
+    own email, which is no partner's), the task status its roll-up's status. ``ids`` names
+    partners (billing's filter decides this row for itself)."""
+    if query.search and not text_contains(query.search, row.name):
+        return False
+    return query.task_status is None or row.task_status is query.task_status
+
+
 @dataclass(frozen=True)
 class _PartnerListing:
     distributor: Tenant | None
@@ -204,7 +215,7 @@ def partner_ids(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> I
 
 def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> PartnerPage:
     """The partners of a distributor (default: the caller's) anywhere below it, with its
-    Direct Accounts row.
+    Direct Accounts row beside the page when that row matches the search and task status.
 
     Operators without a distributor get every partner; a partner user sees its own row.
     """
@@ -218,13 +229,14 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
         "-size": (rollup.c.size_bytes.desc(), Tenant.id.desc()),
     }[query.sort]
     rows, total = page_of(session, filtered.order_by(*order), query.page, query.page_size)
+    direct = _direct_row(uow, rollup, distributor) if distributor is not None else None
     return PartnerPage(
         items=[_partner_row(row) for row in rows],
         page=query.page,
         page_size=query.page_size,
         total=total,
         total_partners=total_partners,
-        direct=_direct_row(uow, rollup, distributor) if distributor is not None else None,
+        direct=direct if direct is not None and direct_row_matches(direct, query) else None,
     )
 
 

@@ -190,6 +190,21 @@ def test_search_and_task_status_narrow_the_candidates_in_tenancy_before_billing_
     assert sent(fake, "billing_owner_page")["sort"] == "amount"
 
 
+def test_by_amount_the_direct_accounts_row_follows_the_search_and_task_status_too():
+    def rows_then_direct_if_it_matches(query: dict) -> dict:
+        # Tenancy decides the Direct Accounts row by the search and task status it is sent.
+        page = named_rows(query)
+        return {**page, "direct": page["direct"] if "search" not in query and "task_status" not in query else None}
+
+    http, fake = by_amount_client({("tenancy", "list_partners"): rows_then_direct_if_it_matches})
+
+    searched = http.get("/api/v1/dashboard", params={"sort": "-amount", "search": "alpha", "task_status": "failures"},
+                        headers=AUTH).json()
+
+    assert searched["direct_accounts"] is None
+    assert {k: v for k, v in sent(fake, "list_partners").items() if k in ("search", "task_status")} == {
+        "search": "alpha", "task_status": "failures"}
+
 def test_an_amount_sort_with_a_billing_status_filter_is_one_request_to_billing():
     def matching(request: dict) -> dict:
         assert request["owner_status"] == "with_exceptions"

@@ -186,6 +186,21 @@ def test_the_partner_list_searches_filters_sorts_and_pages(world):
     assert [row.name for row in second_page.items] == ["Partner 4"]
 
 
+def test_the_direct_accounts_row_is_there_only_when_it_matches_the_search_and_task_status(world):
+    world.add_partner("Contoso", "msp@contoso.example")
+    world.ingest(run(world.add_task(world.add_account("Direct One")), "failure"))
+
+    assert list_partners(world).direct is not None
+    assert list_partners(world, search="contoso").direct is None  # a partner's name: not this row
+    assert list_partners(world, search="%").direct is None  # wildcards are text here too
+    assert list_partners(world, search=world.distributor.email).direct is None  # the name is what it matches
+    assert list_partners(world, search="direct ACC").direct is not None
+    assert list_partners(world, task_status="successful").direct is None
+    assert list_partners(world, task_status="failures").direct is not None
+    assert list_partners(world, search="direct", task_status="no_accounts_yet").direct is None
+    # The row is beside the partner page: it never counts in total or shifts the paging.
+    assert (list_partners(world, search="direct").total, list_partners(world, task_status="failures").total) == (0, 0)
+
 def test_the_task_status_filter_agrees_with_each_rows_status(world):
     for name, runs in [("A", ["success"]), ("B", ["partial"]), ("C", []), ("D", None)]:
         partner = world.add_partner(name)
