@@ -36,7 +36,7 @@ from services.identity.password_rules import check_password
 from services.identity.passwords import hash_password, needs_rehash, verify_password
 from services.identity.secrets_box import SecretBox
 from services.identity.settings import IdentitySettings
-from services.identity.throttle import FREE_FAILURES, FREE_FAILURES_PER_IP, Throttle
+from services.identity.throttle import KNOWN_ADDRESS_FOR, SignInKeys, Throttle, sign_in_keys, wait_seconds
 from services.identity.tokens import hash_token, new_token
 from services.identity.views import ip_entry_domain, ip_rules, is_password_expired, user_view
 
@@ -58,35 +58,47 @@ class Request:
     user_agent: str | None
 
 
-def _retry_after(uow: UnitOfWork, key: str, now: datetime, free: int | None = None) -> int:
-    row = uow.session.get(SignInThrottle, key)
-    if row is None:
-        return 0
-    throttle = Throttle(failures=row.failures, last_failure_at=row.last_failure_at)
-    return throttle.retry_after(now) if free is None else throttle.retry_after(now, free=free)
+def _known_address(uow: UnitOfWork, user: User | None, ip: str | None, now: datetime) -> bool:
+    """Whether ``user`` has signed in from ``ip`` recently (a session was opened there)."""
+    if user is None or ip is None:
+        return False
+    return uow.session.execute(
+        sa.select(SessionRow.id).where(SessionRow.user_id == user.id, SessionRow.ip == ip,
+                                       SessionRow.created_at >= now - KNOWN_ADDRESS_FOR).limit(1)
+    ).first() is not None
 
 
-def _claim_last_tries(uow: UnitOfWork, frees: dict[str, int], now: datetime) -> int:
-    """Seconds to wait, counted on locked throttle rows, for each key whose next failure
-    would start a back-off: such a key is tried by one sign-in at a time.
+def _throttle_rows(uow: UnitOfWork, keys: list[str], lock: bool = False) -> dict[str, SignInThrottle]:
+    query = sa.select(SignInThrottle).where(SignInThrottle.key.in_(sorted(keys)))
+    if lock:
+        query = (query.order_by(SignInThrottle.key).with_for_update(skip_locked=True)
+                 .execution_options(populate_existing=True))
+    return {row.key: row for row in uow.session.execute(query).scalars()}
 
-    Without this a burst checked many guesses at once whenever a back-off ran out (all of
-    them had read the same count). A row held by another attempt answers a 1 s wait at once
-    (``SKIP LOCKED``), so a burst never ties up the service's workers; below the free
-    tries nothing is locked (an office behind one address signs in in parallel).
+
+def _counts(rows: dict[str, SignInThrottle]) -> dict[str, Throttle]:
+    return {key: Throttle(row.failures, row.last_failure_at) for key, row in rows.items()}
+
+
+def _wait(uow: UnitOfWork, keys: SignInKeys, now: datetime) -> int:
+    """Seconds to wait before this attempt may be checked.
+
+    A key whose next failure would start a back-off is tried by one sign-in at a time: its
+    row is claimed under a lock. Without this a burst checked many guesses at once whenever
+    a back-off ran out (all of them had read the same count). A row held by another attempt
+    answers a 1 s wait at once (``SKIP LOCKED``), so a burst never ties up the service's
+    workers; below the free tries nothing is locked (an office behind one address signs in
+    in parallel).
     """
-    rows = {row.key: row for row in uow.session.execute(
-        sa.select(SignInThrottle).where(SignInThrottle.key.in_(sorted(frees)))).scalars()}
-    last_tries = sorted(key for key, row in rows.items() if row.failures >= frees[key])
-    if not last_tries:
-        return 0
-    locked = uow.session.execute(
-        sa.select(SignInThrottle).where(SignInThrottle.key.in_(last_tries)).order_by(SignInThrottle.key)
-        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
-    ).scalars().all()
+    rows = _throttle_rows(uow, list(keys.held))
+    wait = wait_seconds(_counts(rows), keys, now)
+    last_tries = [key for key, row in rows.items() if row.failures >= keys.held[key].free]
+    if wait > 0 or not last_tries:
+        return wait
+    locked = _throttle_rows(uow, last_tries, lock=True)
     if len(locked) < len(last_tries):
         return 1  # another sign-in is checking this account's (or address's) last free try
-    return max(Throttle(row.failures, row.last_failure_at).retry_after(now, free=frees[row.key]) for row in locked)
+    return wait_seconds(_counts(locked), keys, now)
 
 
 def _count_failure(uow: UnitOfWork, key: str, now: datetime) -> None:
@@ -124,20 +136,19 @@ def sign_in(
 ) -> SignInReply:
     now = now or utc_now()
     email = request.email.strip().lower()
-    email_key, ip_key = f"email:{email}", f"ip:{origin.ip or 'unknown'}"
-    wait = max(_retry_after(uow, email_key, now), _retry_after(uow, ip_key, now, free=FREE_FAILURES_PER_IP))
-    if wait == 0:
-        wait = _claim_last_tries(uow, {email_key: FREE_FAILURES, ip_key: FREE_FAILURES_PER_IP}, now)
+    user = uow.session.execute(sa.select(User).where(User.email_normalised == email)).scalar_one_or_none()
+    keys = sign_in_keys(email, origin.ip, _known_address(uow, user, origin.ip, now))
+    wait = _wait(uow, keys, now)
     if wait > 0:
         uow.rollback()
         raise Throttled(f"too many failed sign-ins; try again in {wait} s", {"retry_after": wait})
+    counted = list(keys.counted)
 
-    user = uow.session.execute(sa.select(User).where(User.email_normalised == email)).scalar_one_or_none()
     password_ok = tpool.execute(
         verify_password, user.password_hash if user and user.password_hash else _DUMMY_HASH, request.password
     )
     if user is None or not password_ok or user.credential_type != "password":
-        _fail(uow, [email_key, ip_key], user, email, "bad_credentials", now)
+        _fail(uow, counted, user, email, "bad_credentials", now)
         raise InvalidCredentials("email or password is wrong")
     if user.email_confirmed_at is None:
         _fail(uow, [], user, email, "email_not_confirmed", now)
@@ -150,12 +161,15 @@ def sign_in(
             request,
             box,
             now,
-            on_failure=lambda reason: _fail(uow, [email_key, ip_key], user, email, reason, now),
+            on_failure=lambda reason: _fail(uow, counted, user, email, reason, now),
         )
 
-    # Success clears the account's count; the address's count only decays (one good
-    # account must not reset the budget of an address that is guessing at others).
-    uow.session.execute(sa.update(SignInThrottle).where(SignInThrottle.key == email_key).values(failures=0))
+    # Success clears the count of the account at this address only. The address's count
+    # decays (one good account must not reset the budget of an address that is guessing at
+    # others), and so does the account's: the owner signing in must not give the strangers
+    # guessing at the account from elsewhere their free tries again.
+    uow.session.execute(sa.update(SignInThrottle).where(SignInThrottle.key == keys.account_at_address)
+                        .values(failures=0))
     assert user.password_hash is not None
     if needs_rehash(user.password_hash):
         user.password_hash = tpool.execute(hash_password, request.password)

@@ -1,28 +1,57 @@
-"""Growing back-off after failed sign-ins, kept per key (an account's email or an IP).
+"""Sign-in throttling: growing back-off after failed sign-ins (docs/http-api.md, "Sign-in
+throttling"; ADR 0011).
 
-Pure domain code: the caller counts failures (and resets them on success) in its store.
-The first ``free`` failures cost nothing; each one after that doubles the wait
-(1, 2, 4, 8 … seconds) up to :data:`MAX_BACKOFF_SECONDS`.
+Pure domain code: the caller counts failures in its store, one count per key. A failure
+counts against three keys, each with its own :class:`Limit`:
+
+- the account at the address (``email-ip:``): an address guessing at one account is held
+  there, without holding the account's owner anywhere else;
+- the address (``ip:``): an address guessing at many accounts;
+- the account from every address together (``email:``): a ceiling on guessing from many
+  addresses, whose wait is capped low so that it slows guessing without locking the owner
+  out, and which does not hold an address the account has signed in from before.
+
+The first ``free`` failures of a key cost nothing; each one after that doubles the wait
+(1, 2, 4, 8 … seconds) up to the limit's ``max_wait``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-FREE_FAILURES = 5  # per account
-FREE_FAILURES_PER_IP = 20  # an office behind one address signs in more often
 MAX_BACKOFF_SECONDS = 900
 
 
-def backoff_seconds(failures: int, free: int = FREE_FAILURES) -> int:
+@dataclass(frozen=True)
+class Limit:
+    free: int
+    max_wait: int = MAX_BACKOFF_SECONDS
+
+    def wait_after(self, failures: int) -> int:
+        """How long after the last of ``failures`` failures the next attempt must wait."""
+        return backoff_seconds(failures, self.free, self.max_wait)
+
+
+PER_ACCOUNT_AT_ADDRESS = Limit(free=5)
+PER_ADDRESS = Limit(free=20)  # an office behind one address signs in more often
+PER_ACCOUNT = Limit(free=10, max_wait=60)
+# An address the account has signed in from within this time is "known" to the account.
+KNOWN_ADDRESS_FOR = timedelta(days=90)
+
+FREE_FAILURES = PER_ACCOUNT_AT_ADDRESS.free
+FREE_FAILURES_PER_IP = PER_ADDRESS.free
+
+
+def backoff_seconds(failures: int, free: int = FREE_FAILURES, max_wait: int = MAX_BACKOFF_SECONDS) -> int:
     """How long after the last of ``failures`` failures the next attempt must wait."""
     beyond = failures - free
     if beyond <= 0:
         return 0
-    # 2 ** 10 already exceeds the cap: no need to build huge integers.
-    return min(2 ** min(beyond - 1, 10), MAX_BACKOFF_SECONDS)
+    # 2 ** 10 already exceeds the longest cap: no need to build huge integers.
+    return min(2 ** min(beyond - 1, 10), max_wait)
 
 
 @dataclass
@@ -30,16 +59,47 @@ class Throttle:
     failures: int
     last_failure_at: datetime | None
 
-    def retry_after(self, now: datetime, free: int = FREE_FAILURES) -> int:
+    def retry_after(self, now: datetime, free: int = FREE_FAILURES, max_wait: int = MAX_BACKOFF_SECONDS) -> int:
         """Whole seconds left before another attempt is allowed; 0 when it is allowed now.
 
-        ``free``: the failures that cost nothing (:data:`FREE_FAILURES_PER_IP` for an IP key).
+        ``free`` and ``max_wait``: the key's :class:`Limit`.
         """
         last = self.last_failure_at
         if last is None:
             return 0
         if last.tzinfo is None:  # SQLite hands timezone-aware columns back naive; they hold UTC
             last = last.replace(tzinfo=UTC)
-        wait = backoff_seconds(self.failures, free)
+        wait = backoff_seconds(self.failures, free, max_wait)
         left = wait - (now - last).total_seconds()
         return max(0, math.ceil(left))
+
+
+@dataclass(frozen=True)
+class SignInKeys:
+    """The counts one sign-in attempt touches: a failure adds to every ``counted`` key;
+    the attempt waits for the back-off of every ``held`` key. A success clears only the
+    count of ``account_at_address``."""
+
+    counted: dict[str, Limit]
+    held: dict[str, Limit]
+    account_at_address: str
+
+
+def sign_in_keys(email: str, ip: str | None, known_address: bool) -> SignInKeys:
+    """The keys of a sign-in as ``email`` (normalised) from ``ip``.
+
+    ``known_address``: the account has signed in from ``ip`` before (within
+    :data:`KNOWN_ADDRESS_FOR`); its failures still count against the account, but the
+    account-wide ceiling does not hold it.
+    """
+    address = ip or "unknown"
+    pair, by_address, account = f"email-ip:{email}|{address}", f"ip:{address}", f"email:{email}"
+    counted = {pair: PER_ACCOUNT_AT_ADDRESS, by_address: PER_ADDRESS, account: PER_ACCOUNT}
+    held = {key: limit for key, limit in counted.items() if not (known_address and key == account)}
+    return SignInKeys(counted=counted, held=held, account_at_address=pair)
+
+
+def wait_seconds(counts: Mapping[str, Throttle], keys: SignInKeys, now: datetime) -> int:
+    """Seconds this attempt must wait: the longest back-off among the keys that hold it."""
+    return max((counts[key].retry_after(now, limit.free, limit.max_wait)
+                for key, limit in keys.held.items() if key in counts), default=0)

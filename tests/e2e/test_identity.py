@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from servicekit.settings import normalise_database_url
 from servicekit.testing import wait_for
-from services.identity.throttle import FREE_FAILURES
+from services.identity.throttle import PER_ACCOUNT
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, error_code, signed_in, unique_ip
 
 pytestmark = pytest.mark.e2e
@@ -73,8 +73,8 @@ def test_wrong_password_and_unknown_email_answer_alike_then_throttle(suite):
     assert wrong.json()["error"] == unknown.json()["error"]
 
     ghost = f"ghost-{uuid.uuid4().hex[:6]}@nowhere.example"
-    for _ in range(FREE_FAILURES + 1):
-        client.ip = unique_ip()  # the per-account limit, not the per-IP one
+    for _ in range(PER_ACCOUNT.free + 1):
+        client.ip = unique_ip()  # the account-wide ceiling, not the per-address limits
         assert client.sign_in(ghost, "still wrong").status_code == 401
     throttled = client.sign_in(ghost, "still wrong")
     assert throttled.status_code == 429
