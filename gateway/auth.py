@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -22,6 +22,7 @@ from contracts.context import Caller
 from contracts.errors import NotAuthenticated, PasswordExpired, PermissionDenied
 from contracts.identity import EngineIdentity, Principal
 from gateway.deps import Rpc
+from gateway.errors import REFUSED_BEARER
 
 SESSION_CACHE_SECONDS = 3.0
 SESSION_CACHE_SIZE = 10_000
@@ -110,6 +111,16 @@ def request_token(request: Request) -> str | None:
     return cookie
 
 
+def _check_token(request: Request, rpc: Rpc, method: str, token: str) -> Any:
+    """Identity's answer for ``token``; a refusal marks the request for the ``invalid_token``
+    challenge (gateway.errors)."""
+    try:
+        return rpc.call("identity", method, token)
+    except NotAuthenticated:
+        setattr(request.state, REFUSED_BEARER, True)
+        raise
+
+
 def _principal(request: Request, rpc: Rpc) -> Principal:
     token = request_token(request)
     if token is None:
@@ -119,7 +130,7 @@ def _principal(request: Request, rpc: Rpc) -> Principal:
     key = (token_key(token), caller.ip)
     principal = cache.get(key)
     if principal is None:
-        principal = Principal.from_wire(rpc.call("identity", "check_session", token))
+        principal = Principal.from_wire(_check_token(request, rpc, "check_session", token))
         cache.put(key, principal)
     user = principal.user
     request.state.principal = principal
@@ -180,7 +191,7 @@ def engine(request: Request, rpc: Rpc) -> EngineIdentity:
     cache: SessionCache = request.app.state.session_cache
     key = (token_key(token), "engine")
     cached = cache.get_engine(key)
-    identity = cached or EngineIdentity.from_wire(rpc.call("identity", "check_engine_key", token))
+    identity = cached or EngineIdentity.from_wire(_check_token(request, rpc, "check_engine_key", token))
     if cached is None:
         cache.put_engine(key, identity)
     request.state.caller = request.state.caller.model_copy(update={"engine_key_id": identity.key_id,

@@ -23,6 +23,9 @@ from contracts.errors import PortalError, ServiceUnavailable
 
 log = structlog.stdlib.get_logger("gateway.errors")
 
+# Set on request.state by gateway.auth when identity refuses the token the request sent.
+REFUSED_BEARER = "rejected_bearer"
+
 INTERNAL_ERROR_MESSAGE = "Something went wrong on our side; quote the correlation id to support."
 
 HTTP_STATUS_CODES = {
@@ -50,6 +53,12 @@ class ErrorResponse(BaseModel):
     """The body of every error response."""
 
     error: ErrorDetail
+
+
+def bearer_challenge(request: Request) -> str:
+    """RFC 6750: a request whose token was rejected (unknown, malformed, ended, expired) is
+    told ``invalid_token``; one that sent none gets the bare challenge."""
+    return 'Bearer error="invalid_token"' if getattr(request.state, REFUSED_BEARER, False) else "Bearer"
 
 
 def error_response(
@@ -91,7 +100,7 @@ async def _portal_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, ServiceUnavailable):
         log.warning("service_unavailable", detail=exc.message)
         details["correlation_id"] = correlation_id_of(request)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": bearer_challenge(request)} if exc.status == 401 else None
     retry_after = details.get("retry_after") if isinstance(details, dict) else None
     if exc.status == 429 and isinstance(retry_after, int):
         headers = {"Retry-After": str(retry_after)}

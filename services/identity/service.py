@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from contracts.envelope import EventEnvelope
-from contracts.errors import PermissionDenied, ValidationFailed
+from contracts.errors import NotAuthenticated, PermissionDenied, ValidationFailed
 from contracts.identity import (
     ChangePasswordRequest,
     ConfirmEmailRequest,
@@ -86,7 +86,7 @@ class IdentityService(ServiceBase):
     @rpc
     def check_session(self, token: str) -> dict[str, Any]:
         if not isinstance(token, str) or not 16 <= len(token) <= 200:
-            raise ValidationFailed.for_field("token", "is not a session token")
+            raise NotAuthenticated("sign in first")  # no session has such a token: the same answer as an unknown one
         return auth.check_session(self.db, token, self.origin, self.settings).to_wire()
 
     @rpc
@@ -219,7 +219,7 @@ class IdentityService(ServiceBase):
     @rpc
     def check_engine_key(self, key: str) -> dict[str, Any]:
         if not isinstance(key, str) or len(key) > 200:
-            raise ValidationFailed.for_field("key", "is not an engine key")
+            raise NotAuthenticated("not an engine key")
         return engine_keys.check_engine_key(self.db, key).to_wire()
 
     # ---- reactions -----------------------------------------------------------------------------

@@ -126,3 +126,22 @@ def test_sso_sign_in_says_clearly_that_it_is_not_configured():
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "sso_not_configured"
     assert client(FakeRpcClient()).post("/api/v1/auth/sso/myspace").status_code == 422
+
+
+def test_a_rejected_session_token_is_401_with_an_invalid_token_challenge():
+    fake = FakeRpcClient({("identity", "check_session"): NotAuthenticated("sign in first")})
+
+    response = client(fake).get("/api/v1/me", headers=auth("bogus-token"))
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_a_rejected_engine_key_is_401_with_an_invalid_token_challenge():
+    fake = FakeRpcClient({("identity", "check_engine_key"): NotAuthenticated("unknown or revoked engine key")})
+
+    response = client(fake).post("/api/v1/ingest/backup-runs", headers=auth("bre_unknown"), json={"runs": []})
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
