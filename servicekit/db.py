@@ -8,12 +8,15 @@ that then failed to commit — docs/decisions/0003-explicit-unit-of-work.md.)
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import eventlet
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 from sqlalchemy import event as sa_event
@@ -30,21 +33,74 @@ from servicekit.settings import KitSettings, database_url_for
 log = get_logger(__name__)
 
 
+T = TypeVar("T")
+
+# SQLite waits for another connection's write lock inside the C library, which stops the
+# whole eventlet hub (every green thread of the service) for as long as it waits. So one
+# attempt may block for a few milliseconds only; between attempts the green thread sleeps
+# cooperatively, until the lock is free or SQLITE_LOCK_WAIT_SECONDS have passed.
+SQLITE_BUSY_TIMEOUT_MS = 5
+SQLITE_LOCK_WAIT_SECONDS = 30.0
+# Waiting cannot help these: another connection committed since this transaction's snapshot.
+_NOT_WORTH_WAITING = {"SQLITE_BUSY_SNAPSHOT"}
+
+
+def _lock_wait(exc: sqlite3.OperationalError) -> bool:
+    name = getattr(exc, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) and name not in _NOT_WORTH_WAITING
+
+
+def wait_out_locks(attempt: Callable[[], T], wait_seconds: float = SQLITE_LOCK_WAIT_SECONDS) -> T:
+    """``attempt()``, tried again while SQLite answers that the database is locked, with a
+    cooperative sleep in between: other green threads run while this one waits."""
+    deadline = time.monotonic() + wait_seconds
+    pause = 0.002
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as exc:
+            if not _lock_wait(exc) or time.monotonic() >= deadline:
+                raise
+        eventlet.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _sqlite_engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False,
+                                                 "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                              hide_parameters=True)
+
+    @sa_event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never wait for the writer, nor the writer for readers.
+        wait_out_locks(lambda: cursor.execute("PRAGMA journal_mode=WAL"))
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @sa_event.listens_for(engine, "do_execute")
+    def _execute(cursor: Any, statement: str, parameters: Any, _: Any) -> bool:
+        wait_out_locks(lambda: cursor.execute(statement, parameters))
+        return True
+
+    @sa_event.listens_for(engine, "do_execute_no_params")
+    def _execute_no_params(cursor: Any, statement: str, _: Any) -> bool:
+        wait_out_locks(lambda: cursor.execute(statement))
+        return True
+
+    @sa_event.listens_for(engine, "do_executemany")
+    def _executemany(cursor: Any, statement: str, parameters: Any, _: Any) -> bool:
+        wait_out_locks(lambda: cursor.executemany(statement, parameters))
+        return True
+
+    return engine
+
+
 def make_engine(url: str, pool_size: int = 12) -> sa.Engine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                                  hide_parameters=True)
-
-        @sa_event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        return engine
-    # At least as many connections as the service has workers (STACK.md trap 1).
+        return _sqlite_engine(url)
+    # At least as many connections as the service has workers.
     # hide_parameters: a database error's text (logged, sent back over RPC) must never carry
     # the statement's values, which can be personal data or secrets.
     return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,

@@ -1,11 +1,18 @@
 """What notify does when other services announce something. Each queues in the handler's
 unit of work; the idempotent handler commits it with the event's claim, so a redelivered
-event queues nothing more (and each mail's idempotency key comes from the event too)."""
+event queues nothing more (and each mail's idempotency key comes from the event too).
+
+A reaction that needs another service asks it first (``invoice_mail``,
+``backup_result_webhooks``: the handler's ``gather`` step, before the claim opens the
+write transaction) and queues what it learnt afterwards: no transaction stays open
+across an RPC."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from contracts.billing import InvoiceDelivery, InvoiceIssued
 from contracts.envelope import EventEnvelope
@@ -18,7 +25,7 @@ from services.notify import backup_radar
 from services.notify.keys import NotifyKeys
 from services.notify.mail import queue_mail
 from services.notify.messages import Attachment
-from services.notify.models import Integration, ReportFile
+from services.notify.models import ReportFile
 from services.notify.upstream import BillingReads, TenancyReads
 from services.notify.webhooks import active_integrations, queue_webhook
 
@@ -48,15 +55,23 @@ def on_recovery_code_used(uow: UnitOfWork, envelope: EventEnvelope) -> bool:
     return True
 
 
-def on_invoice_issued(uow: UnitOfWork, envelope: EventEnvelope, billing: BillingReads,
-                      public_base_url: str) -> bool:
-    """billing's ``invoice_issued``: mail the distributor's billing address, the invoice as a
-    link or attached (its billing details' ``invoice_delivery``)."""
+@dataclass(frozen=True)
+class PendingMail:
+    """A mail a reaction will queue once it holds the event's claim."""
+
+    request: SendMailRequest
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def invoice_mail(envelope: EventEnvelope, billing: BillingReads, public_base_url: str) -> PendingMail | None:
+    """billing's ``invoice_issued``: the mail to the distributor's billing address, the invoice
+    as a link or attached (its billing details' ``invoice_delivery``). Reads billing only:
+    it runs before the handler's transaction opens."""
     invoice = InvoiceIssued.from_wire(envelope.payload)
     details = billing.details(invoice.distributor_id)
     if details is None:
         log.warning("invoice issued before billing details exist: not mailed", reference=invoice.reference)
-        return False
+        return None
     url = f"{public_base_url.rstrip('/')}/api/v1/billing/invoices/{invoice.reference}.pdf"
     attachments: list[Attachment] = []
     if details.invoice_delivery is InvoiceDelivery.ATTACHMENT:
@@ -66,12 +81,18 @@ def on_invoice_issued(uow: UnitOfWork, envelope: EventEnvelope, billing: Billing
              f"{invoice.amount:,.2f} {invoice.currency}, due on {invoice.due_date.isoformat()}.",
              "The invoice is attached." if attachments else "Download it from the portal (Billing > History)."]
     name = " ".join(part for part in (details.first_name, details.last_name) if part)
-    queue_mail(uow, SendMailRequest(
+    return PendingMail(SendMailRequest(
         template="notice", to=details.billing_email, to_name=name or None, tenant_id=invoice.distributor_id,
         idempotency_key=f"invoice:{invoice.invoice_id}",
         context={"title": f"{what} {invoice.reference}", "lines": lines, "action_url": url,
                  "action_label": "Download the invoice"},
-    ), attachments=attachments)
+    ), attachments)
+
+
+def queue_pending_mail(uow: UnitOfWork, mail: PendingMail | None) -> bool:
+    if mail is None:
+        return False
+    queue_mail(uow, mail.request, attachments=mail.attachments)
     return True
 
 
@@ -88,34 +109,48 @@ def ancestors(source: TenancyReads, tenant_id: uuid.UUID, cache: dict[uuid.UUID,
     return chain
 
 
+@dataclass(frozen=True)
+class PendingWebhook:
+    tenant_id: uuid.UUID
+    source_key: str
+    event_type: str
+    data: dict[str, Any]
+
+
+def backup_result_webhooks(uow: UnitOfWork, runs: list[BackupRunRecorded], source: TenancyReads,
+                           parents: dict[uuid.UUID, uuid.UUID | None]) -> list[PendingWebhook]:
+    """A ``backup.result`` webhook per run for each active Backup Radar endpoint above its account.
+
+    Reads the endpoints, ends that read, then asks tenancy: no transaction is open during the RPCs.
+    """
+    integrations = active_integrations(uow)
+    uow.rollback()
+    if not integrations:
+        return []  # the usual case, answered with one query for the whole batch
+    pending: list[PendingWebhook] = []
+    for run in runs:
+        above = set(ancestors(source, run.owner_id, parents))
+        targets = [i.tenant_id for i in integrations if i.tenant_id in above]
+        if not targets:
+            continue
+        account: AccountView | None
+        try:
+            account = source.account(run.account_id)
+        except NotFound:
+            account = None  # removed meanwhile: the result still goes, without names
+        data = backup_radar.backup_result_data(run, account)
+        pending += [PendingWebhook(t, f"run:{run.run_id}", backup_radar.BACKUP_RESULT, data) for t in targets]
+    return pending
+
+
+def queue_pending_webhooks(uow: UnitOfWork, pending: list[PendingWebhook]) -> int:
+    return sum(queue_webhook(uow, w.tenant_id, w.source_key, w.event_type, w.data) for w in pending)
+
+
 def on_backup_runs_recorded(uow: UnitOfWork, runs: list[BackupRunRecorded], source: TenancyReads,
                             parents: dict[uuid.UUID, uuid.UUID | None]) -> int:
-    """A ``backup.result`` webhook per run for each active Backup Radar endpoint above its account."""
-    integrations = active_integrations(uow)
-    if not integrations:
-        return 0  # the usual case, answered with one query for the whole batch
-    return sum(on_backup_run_recorded(uow, run, source, parents, integrations) for run in runs)
-
-
-def on_backup_run_recorded(uow: UnitOfWork, run: BackupRunRecorded, source: TenancyReads,
-                           parents: dict[uuid.UUID, uuid.UUID | None],
-                           integrations: list[Integration] | None = None) -> int:
-    """A ``backup.result`` webhook for each active Backup Radar endpoint above the account."""
-    integrations = active_integrations(uow) if integrations is None else integrations
-    if not integrations:
-        return 0
-    above = set(ancestors(source, run.owner_id, parents))
-    targets = [i for i in integrations if i.tenant_id in above]
-    if not targets:
-        return 0
-    account: AccountView | None
-    try:
-        account = source.account(run.account_id)
-    except NotFound:
-        account = None  # removed meanwhile: the result still goes, without names
-    data = backup_radar.backup_result_data(run, account)
-    return sum(queue_webhook(uow, i.tenant_id, f"run:{run.run_id}", backup_radar.BACKUP_RESULT, data)
-               for i in targets)
+    """Both steps, for a caller that holds no transaction yet: the webhooks queued (uncommitted)."""
+    return queue_pending_webhooks(uow, backup_result_webhooks(uow, runs, source, parents))
 
 
 def report_csv(uow: UnitOfWork, keys: NotifyKeys, file_id: uuid.UUID, expires: int, signature: str,

@@ -167,24 +167,31 @@ class NotifyService(ServiceBase):
 
     # Reactions that need another service: if it (or the database) is away, the kit's
     # handler gives the event back after a growing pause and parks it after the limit.
+    # The other service is asked in the handler's gather step, before its transaction opens.
     @event_handler("billing", "invoice_issued")
     def mail_invoice(self, body: Any) -> None:
         self._mail_invoice(body)
         self.delivery.wake()
 
-    @idempotent_handler()
-    def _mail_invoice(self, envelope: EventEnvelope) -> None:
-        reactions.on_invoice_issued(self.db, envelope, BillingRpc(self.billing), self.settings.public_base_url)
+    def _invoice_mail(self, envelope: EventEnvelope) -> reactions.PendingMail | None:
+        return reactions.invoice_mail(envelope, BillingRpc(self.billing), self.settings.public_base_url)
+
+    @idempotent_handler(gather=_invoice_mail)
+    def _mail_invoice(self, envelope: EventEnvelope, mail: reactions.PendingMail | None) -> None:
+        reactions.queue_pending_mail(self.db, mail)
 
     @event_handler("tenancy", "backup_runs_recorded")
     def push_backup_results(self, body: Any) -> None:
         self._push_backup_result(body)
         self.webhook_delivery.wake()
 
-    @idempotent_handler()
-    def _push_backup_result(self, envelope: EventEnvelope) -> None:
+    def _backup_result_webhooks(self, envelope: EventEnvelope) -> list[reactions.PendingWebhook]:
         runs = BackupRunsRecorded.from_wire(envelope.payload).runs
-        reactions.on_backup_runs_recorded(self.db, runs, TenancyRpc(self.tenancy), PARENTS)
+        return reactions.backup_result_webhooks(self.db, runs, TenancyRpc(self.tenancy), PARENTS)
+
+    @idempotent_handler(gather=_backup_result_webhooks)
+    def _push_backup_result(self, envelope: EventEnvelope, webhooks: list[reactions.PendingWebhook]) -> None:
+        reactions.queue_pending_webhooks(self.db, webhooks)
 
     # ---- the scheduler -------------------------------------------------------------------------
 

@@ -74,7 +74,8 @@ def invoice_event() -> EventEnvelope:
 def test_an_issued_invoice_is_mailed_to_the_billing_address_as_link_or_attachment(notify_db, delivery,
                                                                                    attachments):
     uow = notify_db.unit_of_work()
-    assert reactions.on_invoice_issued(uow, invoice_event(), FakeBilling(delivery), "https://portal.test")
+    mail = reactions.invoice_mail(invoice_event(), FakeBilling(delivery), "https://portal.test")
+    assert reactions.queue_pending_mail(uow, mail)
     uow.commit()
 
     [mail] = stored(notify_db)
@@ -85,7 +86,8 @@ def test_an_issued_invoice_is_mailed_to_the_billing_address_as_link_or_attachmen
 
 
 def test_an_invoice_without_billing_details_is_not_mailed(notify_db):
-    assert not reactions.on_invoice_issued(notify_db.unit_of_work(), invoice_event(), FakeBilling(None), "https://x")
+    assert reactions.invoice_mail(invoice_event(), FakeBilling(None), "https://x") is None
+    assert not reactions.queue_pending_mail(notify_db.unit_of_work(), None)
     assert stored(notify_db) == []
 
 
