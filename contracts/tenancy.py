@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, EmailStr, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from contracts.base import WireModel
 from contracts.countries import COUNTRY_CODES
@@ -377,10 +386,56 @@ class TenantNameList(WireModel):
     items: list[TenantName] = Field(description="only the tenants the caller sees; unknown and hidden ids are left out")
 
 
+SubscribeScope = Literal["direct", "partner", "all"]
+
+
 class SubscribeTrialsRequest(WireModel):
+    """Which trials "Subscribe all trials" applies to: exactly the list it is shown on, named.
+
+    ``direct``: the list ``GET /direct-accounts`` shows (``distributor_id``'s direct accounts,
+    default the caller's own: a distributor's direct accounts, a partner's own accounts);
+    ``partner``: ``partner_id``'s accounts (a partner user may leave it out: its own);
+    ``all``: every trial the caller can see, asked for by name. ``scope`` may be left out only
+    where the request names its accounts anyway: with ``partner_id`` it is ``partner`` (what
+    such a request meant before ``scope`` existed), with ``account_ids`` alone it is ``all``
+    narrowed to exactly those accounts. A plan alone names nothing and is refused.
+    """
+
     plan: Plan
-    partner_id: uuid.UUID | None = Field(default=None, description="none: every trial the caller can see")
-    account_ids: list[uuid.UUID] | None = Field(default=None, max_length=1000, description="only these accounts")
+    scope: SubscribeScope = Field(description="which list: 'direct', 'partner' or 'all' (see above)")
+    partner_id: uuid.UUID | None = Field(default=None, description="scope 'partner': whose accounts")
+    distributor_id: uuid.UUID | None = Field(default=None, description="scope 'direct': whose direct accounts "
+                                                                       "(operators); default the caller's own")
+    account_ids: list[uuid.UUID] | None = Field(default=None, max_length=1000,
+                                                description="only these accounts (each must be in the scope)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scope_from_named_accounts(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("scope") is None:
+            if data.get("partner_id") is not None:
+                return {**data, "scope": "partner"}
+            if data.get("account_ids") is not None:
+                return {**data, "scope": "all"}
+        return data
+
+    @field_validator("partner_id")
+    @classmethod
+    def _partner_for_partner_scope(cls, value: uuid.UUID | None, info: ValidationInfo) -> uuid.UUID | None:
+        return _only_in_scope(value, info, "partner")
+
+    @field_validator("distributor_id")
+    @classmethod
+    def _distributor_for_direct_scope(cls, value: uuid.UUID | None, info: ValidationInfo) -> uuid.UUID | None:
+        return _only_in_scope(value, info, "direct")
+
+
+def _only_in_scope(value: uuid.UUID | None, info: ValidationInfo, scope: str) -> uuid.UUID | None:
+    """An owner id belongs to one scope; with another it would silently mean something else."""
+    given = info.data.get("scope")
+    if value is not None and given is not None and given != scope:
+        raise ValueError(f"only with scope '{scope}' (scope is '{given}')")
+    return value
 
 
 class SubscribeTrialsReply(WireModel):

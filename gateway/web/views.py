@@ -261,7 +261,9 @@ async def account_create(request: Request) -> Response:
 async def subscribe_trials(request: Request) -> Response:
     ctx = await console(request)
     partner_id = ctx.value("partner_id")
-    body = {"plan": ctx.value("plan"), **({"partner_id": partner_id} if partner_id else {})}
+    # The page names its list (scope direct, or partner with its id); nothing else is assumed.
+    named = {"scope": ctx.value("scope"), "partner_id": partner_id}
+    body = {"plan": ctx.value("plan"), **{key: value for key, value in named.items() if value}}
     back = ctx.value("back") or _owner_path(partner_id)
     try:
         reply = await ctx.api.post("/accounts/subscribe-trials", body)

@@ -289,15 +289,12 @@ def tenant_names(uow: UnitOfWork, ctx: CallContext, request: NameLookupRequest) 
 
 def subscribe_trials(uow: UnitOfWork, ctx: CallContext, request: SubscribeTrialsRequest,
                      now: datetime | None = None) -> SubscribeTrialsReply:
-    """Subscribe the trial accounts (running or expired) in reach to ``plan``; others are untouched."""
+    """Subscribe the trial accounts (running or expired) of the named list to ``plan``; others
+    are untouched. The list is the request's ``scope`` exactly: a distributor's direct
+    accounts, one partner's accounts, or (asked for by name) every account in reach."""
     now = _utc(now)
     scope = authorise(uow, ctx, SUBSCRIBE_ACCOUNTS)
-    in_reach: list[sa.ColumnElement[bool]] = []
-    if request.partner_id is not None:
-        partner = visible_tenant(uow, scope, request.partner_id, TenantKind.PARTNER, what="partner")
-        in_reach.append(Account.owner_id == partner.id)
-    else:
-        in_reach.append(scope.within())
+    in_reach = [_subscribe_scope(uow, scope, request)]
     accessible = scope.account_filter()
     if accessible is not None:
         in_reach.append(accessible)
@@ -327,6 +324,17 @@ def subscribe_trials(uow: UnitOfWork, ctx: CallContext, request: SubscribeTrials
         status_changed(uow, account, shown_statuses(before, backup, now), shown_statuses(after, backup, now))
     uow.commit()
     return SubscribeTrialsReply(changed=changed)
+
+
+def _subscribe_scope(uow: UnitOfWork, scope: Scope, request: SubscribeTrialsRequest) -> sa.ColumnElement[bool]:
+    """SQL: the account is in the list the request names (the same owner its list page shows)."""
+    if request.scope == "all":
+        return scope.within()
+    if request.scope == "partner" and request.partner_id is None:
+        owner = own_tenant(scope, "partner_id", TenantKind.PARTNER)
+    else:  # the contract keeps partner_id to 'partner' and distributor_id to 'direct'
+        owner = _owner(uow, scope, request.partner_id, request.distributor_id, "distributor_id")
+    return Account.owner_id == owner.id
 
 
 def _require_all_named(uow: UnitOfWork, in_reach: list[sa.ColumnElement[bool]],

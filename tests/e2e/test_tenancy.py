@@ -8,12 +8,14 @@ distributor's trials.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 from kombu import Connection, Queue
 
 from servicekit.outbox import declare_events_exchange
@@ -272,3 +274,62 @@ def test_a_backup_task_is_activated_paused_and_activated_again_over_http(world):
     again = world.admin.post(f"{path}/activate")
     assert again.status_code == 200, again.text
     assert (task["state"], again.json()["state"], state_in_account_view()) == ("inactive", "active", "active")
+
+
+def console_form(page: str, action: str) -> dict[str, str]:
+    """The hidden fields of a console page's form, as the browser posts them."""
+    form = re.search(rf'<form method="post" action="{re.escape(action)}".*?</form>', page, re.S)
+    assert form is not None, f"no form posting to {action}"
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)))
+
+
+def test_subscribe_all_trials_on_the_direct_accounts_page_leaves_partner_trials_alone(world):
+    partner = world.partner("Trial Keeper")
+    partner_trial = world.account("Partner trial", partner, "trial_expiring")
+    direct_trial = world.account("Direct trial", subscription="trial_expiring")
+    browser = {"X-Forwarded-For": world.admin.ip, "Cookie": f"portal_session={world.admin.token}"}
+
+    page = requests.get(world.suite.base_url + "/direct-accounts", headers=browser, timeout=15)
+    assert page.status_code == 200, page.text[:300]
+    posted = requests.post(world.suite.base_url + "/accounts/subscribe-trials", headers=browser, timeout=15,
+                           data={**console_form(page.text, "/accounts/subscribe-trials"), "plan": "annual"},
+                           allow_redirects=False)
+
+    assert posted.status_code == 303 and "subscribed" in posted.headers["location"], posted.headers
+    assert world.status(direct_trial) == "annual_subscribed"
+    assert world.status(partner_trial) == "trial_started"
+    bare = world.admin.post("/api/v1/accounts/subscribe-trials", json={"plan": "monthly"})
+    assert bare.status_code == 422 and bare.json()["error"]["details"]["fields"][0]["field"] == "scope"
+    assert world.status(partner_trial) == "trial_started"
+
+
+def test_the_dashboards_direct_accounts_row_follows_the_search_and_task_status(world):
+    partner = world.partner(f"Searchable {world.tag}")
+    world.account("Direct row member")
+
+    every = world.admin.get("/api/v1/dashboard", params={"page_size": 200}).json()
+    status = every["direct_accounts"]["task_status"]
+    other = next(s for s in ("successful", "failures", "no_tasks_yet", "no_accounts_yet") if s != status)
+
+    def direct_row(**params: str) -> Any:
+        response = world.admin.get("/api/v1/dashboard", params=params)
+        assert response.status_code == 200, response.text
+        return response.json()["direct_accounts"]
+
+    searched = world.admin.get("/api/v1/dashboard", params={"search": partner["name"]}).json()
+    assert [row["id"] for row in searched["items"]] == [partner["id"]] and searched["direct_accounts"] is None
+    assert direct_row(search="%") is None
+    assert direct_row(search="direct acc")["id"] == every["direct_accounts"]["id"]
+    assert direct_row(task_status=status) is not None
+    assert direct_row(task_status=other) is None
+    assert direct_row(search="direct", task_status=other) is None
+
+
+def test_a_user_search_of_like_wildcards_matches_no_one_else(world):
+    everyone = world.admin.get("/api/v1/users").json()
+    assert everyone["total"] >= 1
+
+    for text in ("%", "_", "%%"):
+        response = world.admin.get("/api/v1/users", params={"search": text})
+        assert response.status_code == 200, response.text
+        assert (response.json()["total"], response.json()["items"]) == (0, []), text

@@ -128,7 +128,7 @@ def test_a_forged_partner_caller_cannot_reach_another_partners_accounts(start_se
             proxy.list_accounts({"partner_id": str(theirs.id)})
         with pytest.raises(NotFound):
             proxy.remove_account(str(hidden.id), {"approve_data_removal": True})
-    assert partner_user.subscribe_trials({"plan": "annual"}) == {"changed": 0}
+    assert partner_user.subscribe_trials({"plan": "annual", "scope": "all"}) == {"changed": 0}
     assert call_as(operator()).get_account(str(hidden.id))["account_status"] == "trial_started"
 
 

@@ -5,6 +5,7 @@ The gateway runs in process with a fake RPC client; no browser (tests/e2e/test_c
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -46,10 +47,10 @@ def test_a_cookie_session_reads_freely_but_changes_nothing_without_its_csrf_toke
     http = browser(fake)
 
     assert http.get("/api/v1/me").status_code == 200
-    refused = http.post("/api/v1/accounts/subscribe-trials", json={"plan": "monthly"})
-    forged = http.post("/api/v1/accounts/subscribe-trials", json={"plan": "monthly"},
+    refused = http.post("/api/v1/accounts/subscribe-trials", json={"plan": "monthly", "scope": "all"})
+    forged = http.post("/api/v1/accounts/subscribe-trials", json={"plan": "monthly", "scope": "all"},
                        headers={"X-CSRF-Token": csrf_token_for("another session's token")})
-    allowed = http.post("/api/v1/accounts/subscribe-trials", json={"plan": "monthly"},
+    allowed = http.post("/api/v1/accounts/subscribe-trials", json={"plan": "monthly", "scope": "all"},
                         headers={"X-CSRF-Token": csrf_token_for(TOKEN)})
 
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"
@@ -64,7 +65,7 @@ def test_a_bearer_token_needs_no_csrf_token():
                           ("tenancy", "subscribe_trials"): {"changed": 0}})
     http = browser(fake, signed_in=False)
 
-    response = http.post("/api/v1/accounts/subscribe-trials", json={"plan": "annual"},
+    response = http.post("/api/v1/accounts/subscribe-trials", json={"plan": "annual", "scope": "all"},
                          headers={"Authorization": f"Bearer {TOKEN}"})
 
     assert response.status_code == 200
@@ -212,6 +213,27 @@ def test_a_small_action_goes_through_the_api_and_back_with_what_happened():
 
     assert done.status_code == 303 and done.headers["location"].startswith(f"/accounts/{account}?notice=")
     assert added == [(str(account), {"service": "exchange", "name": "Mailboxes"})]
+
+
+def _subscribe_form(page: str) -> dict[str, str]:
+    """The hidden fields of the page's "Subscribe all trials" form, as a browser would post them."""
+    form = re.search(r'<form method="post" action="/accounts/subscribe-trials".*?</form>', page, re.S)
+    assert form is not None
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)))
+
+
+def test_subscribe_all_trials_applies_to_the_list_its_page_shows():
+    answers = _answers()
+    asked: list[dict] = []
+    answers[("tenancy", "subscribe_trials")] = lambda request: asked.append(request) or {"changed": 1}
+    http = browser(FakeRpcClient(answers))
+    partner = uuid.uuid4()
+
+    for path in ("/direct-accounts", f"/partners/{partner}"):
+        done = http.post("/accounts/subscribe-trials", data={**_subscribe_form(http.get(path).text), "plan": "annual"})
+        assert done.status_code == 303 and done.headers["location"].startswith(f"{path}?notice=1+trial"), path
+
+    assert [(a["scope"], a["partner_id"]) for a in asked] == [("direct", None), ("partner", str(partner))]
 
 
 def _task() -> dict:

@@ -189,12 +189,29 @@ def test_removal_without_approval_is_422_from_tenancy():
 
 def test_subscribe_trials_needs_subscribe_accounts_and_answers_the_count():
     client, _ = http({}, principal("custom", ("add_accounts", "view_dashboard")))
-    refused = client.post("/api/v1/accounts/subscribe-trials", headers=AUTH, json={"plan": "monthly"})
+    refused = client.post("/api/v1/accounts/subscribe-trials", headers=AUTH, json={"plan": "monthly", "scope": "all"})
     client, _ = http({("tenancy", "subscribe_trials"): {"changed": 3}}, principal("custom", ("subscribe_accounts",)))
-    done = client.post("/api/v1/accounts/subscribe-trials", headers=AUTH, json={"plan": "annual"})
+    done = client.post("/api/v1/accounts/subscribe-trials", headers=AUTH, json={"plan": "annual", "scope": "all"})
 
     assert refused.status_code == 403
     assert done.status_code == 200 and done.json() == {"changed": 3}
+
+
+def test_subscribe_trials_must_name_its_scope_and_a_plan_alone_is_422_naming_scope():
+    client, fake = http({("tenancy", "subscribe_trials"): {"changed": 3}})
+
+    bare = client.post("/api/v1/accounts/subscribe-trials", headers=AUTH, json={"plan": "monthly"})
+    mismatched = client.post("/api/v1/accounts/subscribe-trials", headers=AUTH,
+                             json={"plan": "monthly", "scope": "direct", "partner_id": str(uuid.uuid4())})
+    direct = client.post("/api/v1/accounts/subscribe-trials", headers=AUTH, json={"plan": "monthly", "scope": "direct"})
+
+    assert bare.status_code == 422 and bare.json()["error"]["code"] == "validation_failed"
+    assert [f["field"] for f in bare.json()["error"]["details"]["fields"]] == ["scope"]
+    assert mismatched.status_code == 422
+    assert [f["field"] for f in mismatched.json()["error"]["details"]["fields"]] == ["partner_id"]
+    assert direct.status_code == 200
+    assert [c.call.args for c in tenancy_calls(fake)] == [({"plan": "monthly", "scope": "direct", "partner_id": None,
+                                                            "distributor_id": None, "account_ids": None},)]
 
 
 def test_backup_tasks_are_added_and_activated_by_path():

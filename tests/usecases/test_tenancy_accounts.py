@@ -16,6 +16,7 @@ from contracts.tenancy import (
     RemoveAccountRequest,
     SubscribeTrialsRequest,
 )
+from servicekit.validation import parse
 from services.tenancy import accounts, partners
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator, run, user_of
 
@@ -157,7 +158,7 @@ def test_another_partners_accounts_do_not_exist_for_a_partner_user(world):
     uow = world.uow(me)
     with pytest.raises(NotFound):
         accounts.delete_trial(uow, uow.context, hidden.id)
-    assert subscribe(world, me, plan="monthly").changed == 0
+    assert subscribe(world, me, plan="monthly", scope="all").changed == 0
     assert get_account(world, hidden.id).account_status == "trial_started"
 
 
@@ -188,7 +189,7 @@ def test_accounts_outside_a_users_accessible_list_do_not_exist_for_it(world):
     assert page.total_accounts == 1 and page.counters.trial.in_progress == 1
     with pytest.raises(NotFound):
         get_account(world, hidden.id, limited)
-    assert subscribe(world, limited, plan="annual").changed == 1
+    assert subscribe(world, limited, plan="annual", scope="all").changed == 1
     assert get_account(world, hidden.id).account_status == "trial_started"
 
 
@@ -219,7 +220,7 @@ def test_subscribe_all_trials_of_the_whole_distributor_touches_every_trial_in_re
     elsewhere = accounts.create_account(uow, uow.context, AccountCreateRequest(
         name="Other trial", email="it@other-trial.example", distributor_id=other_distributor(world).id), now=NOW)
 
-    reply = subscribe(world, plan="monthly")  # no partner_id: the whole distributor
+    reply = subscribe(world, plan="monthly", scope="all")  # the whole distributor, asked for by name
 
     assert reply.changed == 4
     assert {get_account(world, a.id).account_status for a in trials} == {"monthly_subscribed"}
@@ -231,6 +232,55 @@ def test_subscribe_all_trials_of_the_whole_distributor_touches_every_trial_in_re
     assert sorted(p["account_id"] for p in subscribed) == sorted(str(a.id) for a in trials)
 
 
+def test_subscribing_the_direct_accounts_trials_leaves_a_partners_trials_alone(world):
+    partner = world.add_partner("Contoso")
+    direct_trial, partner_trial = world.add_account("Direct trial"), world.add_account("Partner trial", partner)
+
+    reply = subscribe(world, plan="monthly", scope="direct")
+
+    assert reply.changed == 1
+    assert get_account(world, direct_trial.id).account_status == "monthly_subscribed"
+    assert get_account(world, partner_trial.id).account_status == "trial_started"
+    # A partner's own list is its direct list: the same scope names the partner's accounts for its users.
+    assert subscribe(world, admin_of(partner, "partner"), plan="annual", scope="direct").changed == 1
+    assert get_account(world, partner_trial.id).account_status == "annual_subscribed"
+
+
+def test_subscribe_trials_that_names_no_scope_is_refused_naming_scope_and_changes_nothing(world):
+    trial = world.add_account("Direct trial", world.add_partner("Contoso"))
+    uow = world.uow()
+
+    with pytest.raises(ValidationFailed) as refused:
+        accounts.subscribe_trials(uow, uow.context, parse(SubscribeTrialsRequest, {"plan": "monthly"}), now=NOW)
+
+    assert [f["field"] for f in refused.value.details["fields"]] == ["scope"]
+    assert get_account(world, trial.id).account_status == "trial_started"
+
+
+def test_subscribe_trials_scopes_are_exact_and_refuse_a_mismatched_owner(world):
+    contoso, fabrikam = world.add_partner("Contoso"), world.add_partner("Fabrikam")
+    mine, theirs = world.add_account("Mine", contoso), world.add_account("Theirs", fabrikam)
+    direct = world.add_account("Direct")
+
+    assert subscribe(world, plan="annual", partner_id=contoso.id).changed == 1  # partner_id alone: that partner
+    assert subscribe(world, admin_of(fabrikam, "partner"), plan="annual", scope="partner").changed == 1
+    assert {get_account(world, a.id).account_status for a in (mine, theirs)} == {"annual_subscribed"}
+    assert get_account(world, direct.id).account_status == "trial_started"
+    for wrong, field in [({"scope": "partner"}, "partner_id"),  # a distributor has no partner of its own
+                         ({"scope": "all", "partner_id": contoso.id}, "partner_id"),
+                         ({"scope": "direct", "partner_id": contoso.id}, "partner_id"),
+                         ({"scope": "partner", "partner_id": contoso.id, "distributor_id": world.distributor.id},
+                          "distributor_id")]:
+        with pytest.raises(ValidationFailed) as refused:
+            uow = world.uow()
+            accounts.subscribe_trials(uow, uow.context, parse(SubscribeTrialsRequest, {"plan": "monthly", **wrong}),
+                                      now=NOW)
+        assert [f["field"] for f in refused.value.details["fields"]] == [field], wrong
+    # Named accounts outside the scope do not exist for it, even when the caller sees them.
+    with pytest.raises(NotFound):
+        subscribe(world, plan="monthly", scope="direct", account_ids=[direct.id, mine.id])
+    assert get_account(world, direct.id).account_status == "trial_started"
+
 def other_distributor(world: World):
     uow = world.db.unit_of_work(operator())
     return partners.create_distributor(uow, uow.context, DistributorCreateRequest(
@@ -239,7 +289,7 @@ def other_distributor(world: World):
 
 def test_subscribe_trials_needs_the_permission(world):
     with pytest.raises(PermissionDenied):
-        subscribe(world, user_of(world.distributor, "view_dashboard", "add_accounts"), plan="monthly")
+        subscribe(world, user_of(world.distributor, "view_dashboard", "add_accounts"), plan="monthly", scope="all")
 
 
 def test_a_trial_can_be_deleted_and_is_gone(world):

@@ -82,7 +82,8 @@ def test_an_expired_trial_can_still_be_subscribed(world):
     expire(world, DAY_14)
     uow = world.uow()
 
-    reply = accounts.subscribe_trials(uow, uow.context, SubscribeTrialsRequest(plan="monthly"), now=DAY_14)
+    reply = accounts.subscribe_trials(uow, uow.context, SubscribeTrialsRequest(plan="monthly", scope="all"),
+                                      now=DAY_14)
 
     assert reply.changed == 1
     assert status_of(world, account.id) == "monthly_subscribed"
