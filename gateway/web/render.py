@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -84,8 +86,58 @@ class Redirect(Exception):
         self.url = url
 
 
+# What may stand in a redirect target as sent: RFC 3986's path, query and fragment characters.
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?#%]+")
+
+
+def _percent_decoded(text: str) -> str | None:
+    """``text`` with every layer of percent-encoding undone (None past four layers)."""
+    for _ in range(4):
+        decoded = unquote(text, errors="strict")
+        if decoded == text:
+            return text
+        text = decoded
+    return None
+
+
+def _invisible(character: str, space_allowed: bool = False) -> bool:
+    """A control, format, unassigned or separator character (a space only where not allowed)."""
+    category = unicodedata.category(character)
+    return category[0] == "C" or (category[0] == "Z" and not (space_allowed and category == "Zs"))
+
+
+def same_site_path(value: str | None) -> str:
+    """``value`` when it is one plain path of this site (with its query), else ``/`` (the dashboard).
+
+    Never an open redirect and never a broken header: only URL characters as sent; once
+    percent-decoding is undone (every layer), the path starts with a single ``/`` and has
+    no ``//``, no backslash, no ``.``/``..`` segment, no scheme or host, and no control,
+    format or whitespace character, and the query and fragment no control, format or line
+    separator character.
+    A browser drops tabs and newlines from a URL: ``/<tab>/evil.example`` is
+    ``//evil.example``, another site."""
+    if not value or not _URL_CHARACTERS.fullmatch(value):
+        return "/"
+    raw_path = re.split(r"[?#]", value, maxsplit=1)[0]
+    try:
+        path, rest = _percent_decoded(raw_path), _percent_decoded(value[len(raw_path):])
+    except UnicodeDecodeError:
+        return "/"
+    if path is None or rest is None:
+        return "/"
+    parts = urlsplit(path)
+    if (not path.startswith("/") or "//" in path or "\\" in path or parts.scheme or parts.netloc
+            or any(segment in (".", "..") for segment in path.split("/"))
+            or any(_invisible(c) for c in path) or any(_invisible(c, space_allowed=True) for c in rest)):
+        return "/"
+    return value
+
+
 def redirect(request: Request, url: str) -> Response:
-    """A 303 to ``url``; an htmx request gets ``HX-Redirect`` instead (it would swap the page in)."""
+    """A 303 to ``url``; an htmx request gets ``HX-Redirect`` instead (it would swap the page in).
+
+    Every target goes through :func:`same_site_path` first, whoever made it."""
+    url = same_site_path(url)
     if request.headers.get("hx-request") == "true":
         return Response(status_code=200, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)

@@ -26,6 +26,7 @@ from gateway.web.render import (
     read_form,
     redirect,
     render,
+    same_site_path,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -36,13 +37,6 @@ SUBSCRIPTIONS = [s.value for s in DefaultSubscription]
 
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
-
-
-def _safe_next(value: str | None) -> str:
-    """Only a path of this site: never an open redirect."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/"
 
 
 def _paging(page: int, page_size: int, total: int) -> dict[str, int]:
@@ -70,7 +64,7 @@ def _sign_in_page(request: Request, *, status: int = 200, email: str = "", error
     login_csrf = login_csrf or request.cookies.get(LOGIN_CSRF_COOKIE) or new_login_csrf()
     response = render(request, "sign_in.html", {
         "email": email, "error": error, "two_factor": two_factor, "login_csrf": login_csrf,
-        "next": _safe_next(request.query_params.get("next")),
+        "next": same_site_path(request.query_params.get("next")),
     }, status=status)
     response.set_cookie(LOGIN_CSRF_COOKIE, login_csrf, httponly=True, samesite="lax", secure=cookie_secure(request),
                         path="/sign-in", max_age=3600)
@@ -93,6 +87,7 @@ async def sign_in(request: Request) -> Response:
     if not expected or field("login_csrf") != expected:
         return _sign_in_page(request, status=403, email=field("email"),
                              error="The sign-in form expired; please try again.")
+    target = same_site_path(field("next"))  # settled before a session exists
     body: dict[str, Any] = {"email": field("email"), "password": (form.get("password") or [""])[0]}
     code = field("code").replace(" ", "")
     if code:
@@ -102,7 +97,6 @@ async def sign_in(request: Request) -> Response:
         reply = await api.post("/auth/sign-in", body)
     except ApiError as error:
         return _sign_in_failed(request, error, field("email"), bool(code))
-    target = _safe_next(field("next"))
     if reply.get("password_expired"):
         target = "/settings/security?expired=1"
     response = redirect(request, target)
@@ -270,7 +264,7 @@ async def subscribe_trials(request: Request) -> Response:
         notice = f"{reply['changed']} trial account(s) subscribed to the {body['plan']} plan."
     except ApiError as error:
         notice = f"Nothing changed: {error.message}"
-    return redirect(request, f"{_safe_next(back)}?{urlencode({'notice': notice})}")
+    return redirect(request, f"{same_site_path(back)}?{urlencode({'notice': notice})}")
 
 
 @router.get("/accounts/{account_id}")
