@@ -50,10 +50,11 @@ def _lock_wait(exc: sqlite3.OperationalError) -> bool:
     return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) and name not in _NOT_WORTH_WAITING
 
 
-def wait_out_locks(attempt: Callable[[], T], wait_seconds: float = SQLITE_LOCK_WAIT_SECONDS) -> T:
+def wait_out_locks(attempt: Callable[[], T], wait_seconds: float | None = None) -> T:
     """``attempt()``, tried again while SQLite answers that the database is locked, with a
-    cooperative sleep in between: other green threads run while this one waits."""
-    deadline = time.monotonic() + wait_seconds
+    cooperative sleep in between: other green threads run while this one waits (at most
+    ``wait_seconds``, by default ``SQLITE_LOCK_WAIT_SECONDS``)."""
+    deadline = time.monotonic() + (SQLITE_LOCK_WAIT_SECONDS if wait_seconds is None else wait_seconds)
     pause = 0.002
     while True:
         try:

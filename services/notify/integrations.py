@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from contracts.errors import Conflict, PermissionDenied, ValidationFailed
 from contracts.events import NotifyEvent
 from contracts.notify import BackupRadarUpdate, BackupRadarView, IntegrationChanged, IntegrationStatus
@@ -74,19 +76,28 @@ def update_backup_radar(uow: UnitOfWork, ctx: CallContext, update: BackupRadarUp
     access = integration_access(ctx, update.distributor_id)
     _check_roles(access, update)
     now = now or _utcnow()
+    # What needs the network (the URL's DNS, tenancy) is asked before the row is locked.
+    if update.url is not None:
+        try:
+            check_url(update.url)
+        except UnsafeUrl as refused:
+            raise ValidationFailed.for_field("url", refused.reason) from None
+    known = uow.session.execute(sa.select(Integration.tenant_id).where(
+        Integration.tenant_id == access.distributor_id)).first() is not None
+    uow.rollback()
+    if not known and update.enabled and not distributor_exists(access.distributor_id):
+        raise ValidationFailed.for_field("distributor_id", "is not a distributor")
     row = uow.session.get(Integration, access.distributor_id, with_for_update=True)
     if row is None:
         if not update.enabled:
             raise Conflict("an operator has not switched Backup Radar on for this distributor",
                            {"reason": "integration_not_enabled"})
-        if not distributor_exists(access.distributor_id):
-            raise ValidationFailed.for_field("distributor_id", "is not a distributor")
         row = Integration(tenant_id=access.distributor_id, enabled=False, updated_at=now)
         uow.session.add(row)
     elif not row.enabled and not update.enabled and update.model_fields_set - {"distributor_id", "enabled"}:
         raise Conflict("an operator has not switched Backup Radar on for this distributor",
                        {"reason": "integration_not_enabled"})
-    changed = _apply(row, update, ctx, keys, check_url)
+    changed = _apply(row, update, ctx, keys)
     if update.enabled is not None and update.enabled != row.enabled:
         row.enabled = update.enabled
         event = NotifyEvent.INTEGRATION_ENABLED if update.enabled else NotifyEvent.INTEGRATION_DISABLED
@@ -103,14 +114,10 @@ def update_backup_radar(uow: UnitOfWork, ctx: CallContext, update: BackupRadarUp
     return view(row, access, keys)
 
 
-def _apply(row: Integration, update: BackupRadarUpdate, ctx: CallContext, keys: NotifyKeys,
-           check_url: UrlCheck) -> list[str]:
+def _apply(row: Integration, update: BackupRadarUpdate, ctx: CallContext, keys: NotifyKeys) -> list[str]:
+    """The update's changes to the row (its URL already checked); the names of the fields changed."""
     changed: list[str] = []
     if update.url is not None:
-        try:
-            check_url(update.url)
-        except UnsafeUrl as refused:
-            raise ValidationFailed.for_field("url", refused.reason) from None
         if update.url != row.url or row.disabled_at is not None:
             changed.append("url")
         row.url = update.url

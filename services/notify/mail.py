@@ -1,8 +1,10 @@
 """Use cases of outgoing mail: enqueue (render and store) and deliver. Each commits its unit of work.
 
-Delivery is at-least-once: a mail is marked sent in the same transaction that holds its
-row lock, after the transport accepted it. A crash in between sends it again on the next
-pass, with the same Message-ID, so the copy is recognisable.
+Delivery is at-least-once, in three steps so that no transaction is open while the
+transport talks to the mail server: the loop *takes* the mail (one more attempt, not due
+again until its lease has passed) and commits; sends; and records the outcome in a new
+transaction. Another loop leaves a taken mail alone; a loop that died mid-send has it sent
+again when the lease is over, with the same Message-ID, so the copy is recognisable.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 import sqlalchemy as sa
 import structlog
@@ -118,22 +121,39 @@ def _next_due(uow: UnitOfWork, now: datetime) -> OutgoingMail | None:
         .where(OutgoingMail.status == MailStatus.QUEUED, OutgoingMail.next_attempt_at <= now)
         .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
         .limit(1)
-        # PostgreSQL: the row stays locked while it is sent, and a second instance skips
-        # it instead of waiting or sending it too. (SQLite ignores the clause; a SQLite
-        # database has a single instance.)
+        # PostgreSQL: a second instance taking mail at the same moment skips this row
+        # instead of waiting for it or taking it too; once taken, the lease keeps it off
+        # everyone's list while it is sent. (SQLite ignores the clause; a SQLite database
+        # has a single instance.)
         .with_for_update(skip_locked=True)
     )
     return uow.session.execute(query).scalar_one_or_none()
 
 
+# How long a taken mail is left to the loop sending it: far longer than a send may take.
+SEND_LEASE = timedelta(minutes=5)
+
+
 def deliver_next(uow: UnitOfWork, transport: Transport, sender: str, policy: RetryPolicy,
-                 now: datetime | None = None) -> DeliveryOutcome | None:
+                 now: datetime | None = None, lease: timedelta = SEND_LEASE) -> DeliveryOutcome | None:
     """Send the oldest due mail, if any, and record what happened."""
     now = now or _utcnow()
     mail = _next_due(uow, now)
     if mail is None:
         uow.rollback()
         return None
+    mail.attempts += 1
+    mail.next_attempt_at = now + lease
+    message: EmailMessage | Exception
+    try:
+        message = build_message(
+            Addressing(mail.id, sender, mail.recipient, mail.recipient_name, mail.created_at),
+            RenderedMail(mail.subject, mail.text_body, mail.html_body),
+            _attachments_of(uow, mail),
+        )
+    except Exception as exc:
+        message = exc
+    uow.commit()  # taken: nothing is held while the transport talks to the server
     # Log lines and events of the delivery belong to the request that queued the mail.
     if mail.correlation_id:
         uow.context = replace(uow.context, correlation_id=mail.correlation_id)
@@ -141,23 +161,28 @@ def deliver_next(uow: UnitOfWork, transport: Transport, sender: str, policy: Ret
         correlation_id=uow.context.correlation_id,
         tenant_id=str(mail.tenant_id) if mail.tenant_id else None,
     ):
-        outcome = _attempt(uow, mail, transport, sender, policy, now)
+        error = message if isinstance(message, Exception) else _send(transport, message)
+        outcome = _record(uow, mail.id, error, policy, now)
     uow.commit()
     return outcome
 
 
-def _attempt(uow: UnitOfWork, mail: OutgoingMail, transport: Transport, sender: str,
-             policy: RetryPolicy, now: datetime) -> DeliveryOutcome:
-    mail.attempts += 1
+def _send(transport: Transport, message: EmailMessage) -> Exception | None:
     try:
-        message = build_message(
-            Addressing(mail.id, sender, mail.recipient, mail.recipient_name, mail.created_at),
-            RenderedMail(mail.subject, mail.text_body, mail.html_body),
-            _attachments_of(uow, mail),
-        )
         transport.send(message)
     except Exception as exc:
-        return _record_failure(uow, mail, delivery_error(exc), policy, now)
+        return exc
+    return None
+
+
+def _record(uow: UnitOfWork, mail_id: uuid.UUID, error: Exception | None, policy: RetryPolicy,
+            now: datetime) -> DeliveryOutcome:
+    mail = uow.session.get(OutgoingMail, mail_id, populate_existing=True, with_for_update=True)
+    assert mail is not None  # mail rows are never deleted
+    if mail.status != MailStatus.QUEUED:  # another loop, after the lease, has recorded it
+        return DeliveryOutcome(mail.id, MailStatus(mail.status), mail.attempts)
+    if error is not None:
+        return _record_failure(uow, mail, delivery_error(error), policy, now)
     mail.status = MailStatus.SENT
     mail.sent_at = now
     mail.next_attempt_at = None

@@ -6,8 +6,11 @@ Signed per the Standard Webhooks spec with the ``standardwebhooks`` library: hea
 of ``id.timestamp.body`` with the endpoint's ``whsec_`` secret). The body is stored as
 the exact text sent, so every attempt signs the same bytes.
 
-Delivery is at-least-once, one message at a time per transaction, the row locked while
-it is sent (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: competing instances skip it).
+Delivery is at-least-once, one message at a time, and no transaction is open during the
+HTTP request: the loop takes the message (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+competing instances skip it; not due again until its lease has passed) and commits, posts,
+then records the outcome in a new transaction. A loop that died mid-post has the message
+sent again once the lease is over (the same ``webhook-id``).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from servicekit.logging import get_logger
 from services.notify.access import integration_access
 from services.notify.http_sender import HttpOutcome, WebhookSender
 from services.notify.keys import NotifyKeys
-from services.notify.mail import queue_mail
+from services.notify.mail import SEND_LEASE, queue_mail
 from services.notify.models import Integration, WebhookDelivery
 from services.notify.retry import RetryPolicy
 from services.notify.rows import insert_once, page_of
@@ -143,13 +146,23 @@ def deliver_next_webhook(uow: UnitOfWork, sender: WebhookSender, keys: NotifyKey
         uow.rollback()
         return None
     delivery, integration = due
+    assert integration.url is not None and integration.secret_sealed is not None
+    url, body = integration.url, delivery.body
+    headers = signed_headers(keys.unseal(integration.secret_sealed), delivery.webhook_id, body,
+                             signed_at or _utcnow())
+    delivery.next_attempt_at = now + SEND_LEASE
+    uow.commit()  # taken: nothing is held while the endpoint answers
     with structlog.contextvars.bound_contextvars(correlation_id=delivery.correlation_id,
                                                  tenant_id=str(delivery.tenant_id)):
-        assert integration.url is not None and integration.secret_sealed is not None
-        headers = signed_headers(keys.unseal(integration.secret_sealed), delivery.webhook_id, delivery.body,
-                                 signed_at or _utcnow())
-        outcome = sender.post(integration.url, headers, delivery.body.encode())
-        result = _record(uow, delivery, integration, outcome, rules, now)
+        outcome = sender.post(url, headers, body.encode())
+        taken = uow.session.get(WebhookDelivery, delivery.id, populate_existing=True, with_for_update=True)
+        current = uow.session.get(Integration, integration.tenant_id, populate_existing=True)
+        assert taken is not None and current is not None  # neither is ever deleted
+        if taken.status != DeliveryStatus.PENDING:  # another loop, after the lease, has recorded it
+            uow.rollback()
+            return WebhookOutcome(taken.id, taken.webhook_id, DeliveryStatus(taken.status), taken.attempts,
+                                  outcome.status_code)
+        result = _record(uow, taken, current, outcome, rules, now)
     uow.commit()
     return result
 

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import servicekit.db
 from contracts.errors import Conflict, ValidationFailed
 from contracts.notify import SendMailRequest
 from servicekit.context import SYSTEM_CALLER, CallContext
 from servicekit.db import UnitOfWork
 from servicekit.tables import outbox
 from servicekit.testing import MigratedDatabase
-from services.notify.mail import deliver_next, enqueue_mail
+from services.notify.mail import SEND_LEASE, deliver_next, enqueue_mail
 from services.notify.models import MailStatus, OutgoingMail
 from services.notify.retry import RetryPolicy
 from services.notify.transports import DeliveryError
@@ -214,3 +215,39 @@ def test_a_delivered_confirmation_mail_keeps_no_link_in_the_database(new_uow):
     assert "SECRET-TOKEN" in transport.sent[0].get_body(("plain",)).get_content()
     [mail] = mails(new_uow)
     assert "SECRET-TOKEN" not in mail.text_body + mail.html_body
+
+
+def test_a_mail_is_sent_with_no_write_transaction_open(new_uow, monkeypatch):
+    # A writer that finds the database locked gives up after half a second here (not 30 s).
+    monkeypatch.setattr(servicekit.db, "SQLITE_LOCK_WAIT_SECONDS", 0.5)
+    enqueue_mail(new_uow(), request(key="confirm:1"), now=T0)
+
+    class OthersWriteWhileItSends(FakeTransport):
+        """The SMTP conversation takes a while; meanwhile another worker queues a mail."""
+
+        def send(self, message: EmailMessage) -> None:
+            enqueue_mail(new_uow(), request(key="confirm:2", to="bob@example.com"), now=T0)
+            super().send(message)
+
+    outcome = deliver(new_uow, OthersWriteWhileItSends())
+
+    assert outcome is not None and outcome.status == MailStatus.SENT
+    assert sorted((m.recipient, m.status) for m in mails(new_uow)) == [("ann@example.com", MailStatus.SENT),
+                                                                       ("bob@example.com", MailStatus.QUEUED)]
+
+
+def test_a_mail_whose_sender_died_mid_send_goes_again_once_its_lease_is_over(new_uow):
+    enqueue_mail(new_uow(), request(), now=T0)
+
+    class DiesMidSend(FakeTransport):
+        def send(self, message: EmailMessage) -> None:
+            raise SystemExit("the process was killed")
+
+    with pytest.raises(SystemExit):
+        deliver(new_uow, DiesMidSend())
+
+    transport = FakeTransport()
+    assert deliver(new_uow, transport, at=T0 + SEND_LEASE - timedelta(seconds=1)) is None  # still taken
+    again = deliver(new_uow, transport, at=T0 + SEND_LEASE)
+    assert again is not None and again.status == MailStatus.SENT and again.attempts == 2
+    assert len(transport.sent) == 1

@@ -20,7 +20,7 @@ from servicekit.testing import MigratedDatabase
 from services.notify import integrations, reactions, scheduling, webhooks
 from services.notify.http_sender import HttpOutcome
 from services.notify.keys import NotifyKeys
-from services.notify.mail import deliver_next
+from services.notify.mail import SEND_LEASE, deliver_next
 from services.notify.models import OutgoingMail, WebhookDelivery
 from services.notify.retry import RetryPolicy
 from services.notify.ssrf import check_url
@@ -417,3 +417,22 @@ def test_replay_is_refused_for_another_distributor_and_while_the_endpoint_is_dis
     uow = notify_db.unit_of_work(distributor_admin())
     with pytest.raises(Conflict):
         webhooks.replay_delivery(uow, uow.context, first.delivery_id, None)
+
+
+def test_a_message_whose_sender_died_mid_post_goes_again_with_its_id_once_its_lease_is_over(notify_db):
+    configured(notify_db)
+    queue(notify_db, "run:1")
+
+    class DiesMidPost(ScriptedSender):
+        def post(self, url: str, headers: dict[str, str], body: bytes) -> HttpOutcome:
+            raise SystemExit("the process was killed")
+
+    with pytest.raises(SystemExit):
+        deliver(notify_db, DiesMidPost(), T0)
+
+    sender = ScriptedSender(HttpOutcome(200))
+    assert deliver(notify_db, sender, T0 + SEND_LEASE - timedelta(seconds=1)) is None  # still taken
+    again = deliver(notify_db, sender, T0 + SEND_LEASE)
+    [delivery] = deliveries(notify_db)
+    assert again is not None and again.status == "succeeded" and again.webhook_id == delivery.webhook_id
+    assert len(sender.requests) == 1
