@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from contracts.base import WireModel
+from contracts.base import SafeText, WireModel
 from contracts.tenancy import Country, Plan
 
 # ---- vocabularies --------------------------------------------------------------------------
@@ -53,8 +53,8 @@ class BillingStatus(StrEnum):
 class RollupStatus(StrEnum):
     """A partner's (or the Direct Accounts') billing status on the dashboard."""
 
-    ON_TRACK = "on_track"  # "All bills on track"
-    WITH_EXCEPTIONS = "with_exceptions"  # "With exceptions": an overdue bill or a failed charge
+    ON_TRACK = "on_track"  # "All bills on track": nothing is owed
+    WITH_EXCEPTIONS = "with_exceptions"  # "With exceptions": money is owed (an account is Due or Overdue)
 
 
 ROLLUP_LABELS: dict[RollupStatus, str] = {
@@ -212,8 +212,9 @@ class CardDataGuard(WireModel):
 
 CurrencyCode = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")]
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-OptionalText = Annotated[str, Field(max_length=200)]
+Text = Annotated[SafeText, Field(min_length=1, max_length=200)]
+OptionalText = Annotated[SafeText, Field(max_length=200)]
+AddressLine = Annotated[SafeText, Field(max_length=300)]
 Phone = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[0-9+()./ -]{3,40}$")]
 Zip = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9 -]{1,20}$")]
 TaxId = Annotated[str, Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9 .\-/]{2,40}$")]
@@ -248,9 +249,9 @@ class BillingDetails(CardDataGuard):
     billing_email: Annotated[EmailStr, Field(max_length=320)]
     company: Text
     company_tax_id: TaxId
-    address_line1: Annotated[str, Field(min_length=1, max_length=300)]
-    address_line2: Annotated[str, Field(max_length=300)] | None = None
-    address_line3: Annotated[str, Field(max_length=300)] | None = None
+    address_line1: Annotated[AddressLine, Field(min_length=1)]
+    address_line2: AddressLine | None = None
+    address_line3: AddressLine | None = None
     city: Text
     state: OptionalText | None = None
     zip: Zip

@@ -205,11 +205,17 @@ def account_status_page(uow: UnitOfWork, scope: BillingScope, query: StatusQuery
 
 @dataclass(frozen=True)
 class _OwnerTotals:
+    """What an owner's accounts owe: the sum of their unpaid shares and the earliest due date."""
+
     owed: Decimal
-    exception: bool
+    earliest_due: date
+
+    def rollup(self, today: date) -> RollupStatus:
+        unpaid = status.AccountBills(bills=1, unpaid_amount=self.owed, earliest_unpaid_due=self.earliest_due)
+        return status.rollup_status([status.account_status(unpaid, today)])
 
 
-def _owner_totals(uow: UnitOfWork, scope: BillingScope, today: date,
+def _owner_totals(uow: UnitOfWork, scope: BillingScope,
                   owners: Sequence[uuid.UUID] | None = None) -> dict[uuid.UUID | None, _OwnerTotals]:
     """Unpaid amounts and exceptions per partner (None: the direct accounts), over the
     accounts the caller may see; only of ``owners`` when given (a page: the distributor's
@@ -219,28 +225,24 @@ def _owner_totals(uow: UnitOfWork, scope: BillingScope, today: date,
     invoice); a user limited to some accounts sums those accounts' lines instead.
     """
     if scope.accessible_accounts is not None:
-        return _owner_totals_of_lines(uow, scope, today, owners)
-    exception = sa.or_(Invoice.charge_failed.is_(True), Invoice.due_date < today)
+        return _owner_totals_of_lines(uow, scope, owners)
     query = (
-        sa.select(InvoiceOwnerTotal.owner_id, sa.func.sum(InvoiceOwnerTotal.amount),
-                  sa.func.max(sa.case((exception, 1), else_=0)))
+        sa.select(InvoiceOwnerTotal.owner_id, sa.func.sum(InvoiceOwnerTotal.amount), sa.func.min(Invoice.due_date))
         .join(Invoice, Invoice.id == InvoiceOwnerTotal.invoice_id)
         .where(Invoice.distributor_id == scope.distributor_id, Invoice.paid_at.is_(None))
         .group_by(InvoiceOwnerTotal.owner_id)
     )
     if owners is not None:
         query = query.where(InvoiceOwnerTotal.owner_id.in_(list(owners)))
-    return {None if owner_id == scope.distributor_id else owner_id: _OwnerTotals(money(owed), bool(flag))
-            for owner_id, owed, flag in uow.session.execute(query)}
+    return {None if owner_id == scope.distributor_id else owner_id: _OwnerTotals(money(owed), earliest)
+            for owner_id, owed, earliest in uow.session.execute(query)}
 
 
-def _owner_totals_of_lines(uow: UnitOfWork, scope: BillingScope, today: date,
+def _owner_totals_of_lines(uow: UnitOfWork, scope: BillingScope,
                            owners: Sequence[uuid.UUID] | None) -> dict[uuid.UUID | None, _OwnerTotals]:
     assert scope.accessible_accounts is not None
-    exception = sa.or_(Invoice.charge_failed.is_(True), Invoice.due_date < today)
     query = (
-        sa.select(InvoiceLineRow.partner_id, sa.func.sum(InvoiceLineRow.amount),
-                  sa.func.max(sa.case((exception, 1), else_=0)))
+        sa.select(InvoiceLineRow.partner_id, sa.func.sum(InvoiceLineRow.amount), sa.func.min(Invoice.due_date))
         .join(Invoice, Invoice.id == InvoiceLineRow.invoice_id)
         .where(Invoice.distributor_id == scope.distributor_id, Invoice.paid_at.is_(None),
                InvoiceLineRow.account_id.in_(sorted(scope.accessible_accounts)))
@@ -251,11 +253,13 @@ def _owner_totals_of_lines(uow: UnitOfWork, scope: BillingScope, today: date,
         of_page = InvoiceLineRow.partner_id.in_(partners)
         query = query.where(sa.or_(of_page, InvoiceLineRow.partner_id.is_(None))
                             if scope.distributor_id in owners else of_page)
-    return {partner_id: _OwnerTotals(money(owed), bool(flag)) for partner_id, owed, flag in uow.session.execute(query)}
+    return {partner_id: _OwnerTotals(money(owed), earliest)
+            for partner_id, owed, earliest in uow.session.execute(query)}
 
 
-def _rollup(owner_id: uuid.UUID, direct: bool, totals: _OwnerTotals | None, currency: str) -> OwnerRollup:
-    state = status.rollup_status(totals.exception if totals else False)
+def _rollup(owner_id: uuid.UUID, direct: bool, totals: _OwnerTotals | None, currency: str,
+            today: date) -> OwnerRollup:
+    state = totals.rollup(today) if totals else status.rollup_status([])
     return OwnerRollup(owner_id=owner_id, direct=direct, amount_owed=totals.owed if totals else ZERO,
                        currency=currency, billing_status=state, label=ROLLUP_LABELS[state])
 
@@ -268,12 +272,12 @@ def _partners(uow: UnitOfWork, distributor_id: uuid.UUID) -> list[uuid.UUID]:
 
 def rollups(uow: UnitOfWork, scope: BillingScope, query: RollupQuery, today: date) -> RollupList:
     currency = profile_of(uow, scope.distributor_id).currency
-    totals = _owner_totals(uow, scope, today, query.owner_ids)
+    totals = _owner_totals(uow, scope, query.owner_ids)
     owners = query.owner_ids if query.owner_ids is not None else [*_partners(uow, scope.distributor_id),
                                                                   scope.distributor_id]
     items = [
-        _rollup(owner, True, totals.get(None), currency) if owner == scope.distributor_id
-        else _rollup(owner, False, totals.get(owner), currency)
+        _rollup(owner, True, totals.get(None), currency, today) if owner == scope.distributor_id
+        else _rollup(owner, False, totals.get(owner), currency, today)
         for owner in owners
     ]
     uow.commit()
@@ -283,8 +287,8 @@ def rollups(uow: UnitOfWork, scope: BillingScope, query: RollupQuery, today: dat
 def billing_filter(uow: UnitOfWork, scope: BillingScope, request: BillingFilterRequest,
                    today: date) -> BillingFilterReply:
     if request.level == "owners":
-        totals = _owner_totals(uow, scope, today)
-        exceptions = {partner for partner, t in totals.items() if t.exception}
+        totals = _owner_totals(uow, scope)
+        exceptions = {partner for partner, t in totals.items() if t.rollup(today) is RollupStatus.WITH_EXCEPTIONS}
         partners = set(_partners(uow, scope.distributor_id)) | {p for p in totals if p is not None}
         want_exceptions = request.owner_status is RollupStatus.WITH_EXCEPTIONS
         ids = sorted((p for p in partners if (p in exceptions) == want_exceptions), key=str)
@@ -331,7 +335,7 @@ def owner_page(uow: UnitOfWork, scope: BillingScope, request: OwnerPageRequest, 
     owes nothing.
     """
     currency = profile_of(uow, scope.distributor_id).currency
-    totals = _owner_totals(uow, scope, today)
+    totals = _owner_totals(uow, scope)
     candidates = {owner for owner in request.ids if owner != scope.distributor_id}
     known = {
         owner_id: (parent_id, name)
@@ -344,11 +348,11 @@ def owner_page(uow: UnitOfWork, scope: BillingScope, request: OwnerPageRequest, 
         parent, name = known.get(owner, (None, None))
         if parent not in (None, scope.distributor_id):
             continue  # another distributor's partner
-        rollup = _rollup(owner, False, totals.get(owner), currency)
+        rollup = _rollup(owner, False, totals.get(owner), currency, today)
         if request.owner_status is None or rollup.billing_status is request.owner_status:
             rows.append((rollup.amount_owed, _name_key(name), owner, rollup))
     ordered = _in_amount_order(rows, request.sort)
-    direct: OwnerRollup | None = _rollup(scope.distributor_id, True, totals.get(None), currency)
+    direct: OwnerRollup | None = _rollup(scope.distributor_id, True, totals.get(None), currency, today)
     if request.owner_status is not None and direct is not None and direct.billing_status is not request.owner_status:
         direct = None
     start = (request.page - 1) * request.page_size

@@ -8,9 +8,10 @@ or its annual invoice):
 - **Due**: a bill is unpaid, not past its due date;
 - **Current**: every bill is paid.
 
-The amount due is the account's share of its unpaid bills. A roll-up is "With
-exceptions" when any of its accounts is Overdue or an unpaid bill of theirs had a card
-charge fail; otherwise "All bills on track".
+The amount due is the account's share of its unpaid bills. A roll-up (a partner, or the
+Direct Accounts) is "With exceptions" when money is owed: any of its accounts is Due or
+Overdue (an unpaid bill, a failed card charge included). It is "All bills on track" when
+nothing is owed: every account is Current or None, or there is no account.
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ def account_status(bills: AccountBills, today: date) -> BillingStatus:
     return BillingStatus.OVERDUE if today > bills.earliest_unpaid_due else BillingStatus.DUE
 
 
-def is_exception(bills: AccountBills, today: date) -> bool:
-    return bills.unpaid_charge_failed or account_status(bills, today) is BillingStatus.OVERDUE
+OWING = frozenset({BillingStatus.DUE, BillingStatus.OVERDUE})
 
 
-def rollup_status(any_exception: bool) -> RollupStatus:
-    return RollupStatus.WITH_EXCEPTIONS if any_exception else RollupStatus.ON_TRACK
+def rollup_status(account_statuses: Iterable[BillingStatus]) -> RollupStatus:
+    """The roll-up of the accounts under one owner, from their statuses."""
+    owes = any(state in OWING for state in account_statuses)
+    return RollupStatus.WITH_EXCEPTIONS if owes else RollupStatus.ON_TRACK

@@ -113,6 +113,7 @@ def billed(suite) -> Billed:
     return Billed(suite)
 
 
+@pytest.mark.calendar
 def test_the_dashboard_sorts_by_amount_in_billings_order(billed):
     most = billed.admin.get("/api/v1/dashboard", params={"sort": "-amount"}).json()
     least = billed.admin.get("/api/v1/dashboard", params={"sort": "amount"}).json()
@@ -126,6 +127,20 @@ def test_the_dashboard_sorts_by_amount_in_billings_order(billed):
     assert most["direct_accounts"]["amount"] == "0.00"
 
 
+@pytest.mark.calendar
+def test_a_partner_owing_a_bill_that_is_due_but_not_overdue_is_with_exceptions(billed):
+    page = billed.admin.get("/api/v1/dashboard").json()
+    flagged = billed.admin.get("/api/v1/dashboard", params={"billing_status": "with_exceptions"}).json()
+    on_track = billed.admin.get("/api/v1/dashboard", params={"billing_status": "on_track"}).json()
+
+    rows = {row["id"]: (row["amount"], row["billing_status"]) for row in page["items"]}
+    assert rows == {billed.zephyr: ("324.00", "with_exceptions"), billed.alder: ("0.00", "on_track")}
+    assert (page["direct_accounts"]["amount"], page["direct_accounts"]["billing_status"]) == ("0.00", "on_track")
+    assert [row["id"] for row in flagged["items"]] == [billed.zephyr] and flagged["direct_accounts"] is None
+    assert [row["id"] for row in on_track["items"]] == [billed.alder]
+
+
+@pytest.mark.calendar
 def test_a_drill_down_filters_by_billing_status_and_sorts_by_amount(billed):
     path = f"/api/v1/partners/{billed.zephyr}/accounts"
 
@@ -139,6 +154,7 @@ def test_a_drill_down_filters_by_billing_status_and_sorts_by_amount(billed):
     assert [r["id"] for r in by_amount["items"]] == [billed.annual, billed.trial]
 
 
+@pytest.mark.calendar
 def test_billing_status_names_accounts_and_partners_from_tenancy(billed):
     page = billed.admin.get("/api/v1/billing/status", params={"partner_id": billed.zephyr}).json()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ import pytest
 from contracts.billing import BillingStatus, RollupStatus
 from services.billing.forecast import blended_unit_price, forecast_amount, forecast_seats, least_squares
 from services.billing.queries import daily_series
-from services.billing.status import AccountBills, BillShare, account_status, is_exception, rollup_status, summarise
+from services.billing.status import AccountBills, BillShare, account_status, rollup_status, summarise
 
 DUE = date(2026, 12, 31)
 
@@ -46,15 +47,27 @@ def test_the_worst_unpaid_bill_decides_and_unpaid_shares_add_up():
     assert mixed.unpaid_amount == Decimal("12.50")
 
 
-def test_a_failed_card_charge_is_an_exception_before_the_due_date():
-    failed = bills(BillShare(Decimal("10.00"), DUE, paid=False, charge_failed=True))
-    fine = bills(BillShare(Decimal("10.00"), DUE, paid=False))
+@pytest.mark.parametrize("statuses", [
+    combo for size in range(len(BillingStatus) + 1) for combo in itertools.combinations(BillingStatus, size)],
+    ids=lambda combo: "+".join(combo) or "no_account")
+def test_an_owner_is_with_exceptions_exactly_when_one_of_its_accounts_owes_money(statuses):
+    """Every combination of account statuses under one owner (the guide: "All bills on track"
+    means nothing is owed; "With exceptions" means an account is Due or Overdue)."""
+    owes = BillingStatus.DUE in statuses or BillingStatus.OVERDUE in statuses
 
-    assert is_exception(failed, date(2026, 12, 1))
-    assert not is_exception(fine, date(2026, 12, 1))
-    assert is_exception(fine, date(2027, 1, 1))
-    assert rollup_status(True) is RollupStatus.WITH_EXCEPTIONS
-    assert rollup_status(False) is RollupStatus.ON_TRACK
+    expected = RollupStatus.WITH_EXCEPTIONS if owes else RollupStatus.ON_TRACK
+    assert rollup_status(statuses) is expected
+    assert rollup_status(reversed(statuses)) is expected
+
+
+def test_a_bill_due_but_not_overdue_already_puts_its_owner_with_exceptions():
+    due = bills(BillShare(Decimal("3402.00"), DUE, paid=False))
+    paid = bills(BillShare(Decimal("3402.00"), DUE, paid=True))
+
+    assert rollup_status([account_status(due, date(2026, 12, 1)), account_status(paid, date(2026, 12, 1))]) \
+        is RollupStatus.WITH_EXCEPTIONS
+    assert rollup_status([account_status(paid, date(2027, 1, 1)), account_status(AccountBills(), DUE)]) \
+        is RollupStatus.ON_TRACK
 
 
 # ---- forecast ----------------------------------------------------------------------------------------

@@ -447,6 +447,28 @@ def test_an_unpaid_invoice_is_due_then_overdue_the_day_after_and_paying_makes_it
     assert billing_db.events("payment_received")[-1]["payload"]["method"] == "paypal"
 
 
+def test_an_owner_is_on_track_once_nothing_is_owed_and_a_limited_user_sees_its_own_accounts_owe(
+        billing_db, tree, processor):
+    ids = november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+    limited = billing_scope(tree.caller(accessible_accounts=[ids["alpine"]]))
+
+    seen = queries.rollups(billing_db.unit_of_work(), limited, RollupQuery(), date(2026, 12, 10))
+    assert {(r.direct, r.amount_owed, r.billing_status) for r in seen.items} == {
+        (False, Decimal("45.00"), RollupStatus.WITH_EXCEPTIONS), (True, Decimal("0.00"), RollupStatus.ON_TRACK)}
+
+    [invoice] = invoices(billing_db)
+    payments.record_payment(billing_db.unit_of_work(), uuid.uuid4(), RecordPaymentRequest(
+        reference=invoice.reference, method=PaymentMethod.PAYPAL, amount=invoice.total, currency="USD"), BOOK)
+
+    paid = queries.rollups(billing_db.unit_of_work(), tree.scope(), RollupQuery(), date(2027, 1, 1))
+    assert {(r.amount_owed, r.billing_status, r.label) for r in paid.items} == {
+        (Decimal("0.00"), RollupStatus.ON_TRACK, "All bills on track")}
+    nobody = queries.billing_filter(billing_db.unit_of_work(), tree.scope(), BillingFilterRequest(
+        level="owners", owner_status=RollupStatus.WITH_EXCEPTIONS), date(2027, 1, 1))
+    assert (nobody.ids, nobody.includes_direct) == ([], False)
+
+
 def test_the_status_row_carries_renewal_and_forecast(billing_db, tree, processor):
     ids = november_of_a_small_distributor(tree)
     row = status_of(billing_db, tree, ids["alpine"], date(2026, 12, 5))
@@ -455,18 +477,22 @@ def test_the_status_row_carries_renewal_and_forecast(billing_db, tree, processor
     assert row.next_payment_forecast == Decimal("45.00")  # flat 20 seats, 2.25 blended, a whole month
 
 
-def test_roll_ups_and_filters_separate_partners_with_exceptions(billing_db, tree, processor):
+def test_roll_ups_and_filters_put_owners_that_owe_money_with_exceptions(billing_db, tree, processor):
     ids = november_of_a_small_distributor(tree)
     run(billing_db, processor)
     scope = tree.scope()
 
-    on_time = queries.rollups(billing_db.unit_of_work(), scope, RollupQuery(), date(2026, 12, 10))
+    due = queries.rollups(billing_db.unit_of_work(), scope, RollupQuery(), date(2026, 12, 10))
     late = queries.rollups(billing_db.unit_of_work(), scope, RollupQuery(), date(2027, 1, 1))
 
-    by_owner = {(r.owner_id, r.direct): (r.amount_owed, r.billing_status) for r in on_time.items}
-    assert by_owner == {(tree.partner, False): (Decimal("53.75"), RollupStatus.ON_TRACK),
-                        (tree.distributor, True): (Decimal("0.68"), RollupStatus.ON_TRACK)}
+    # Due, not overdue yet, is money owed: "With exceptions" already (the guide's meaning).
+    by_owner = {(r.owner_id, r.direct): (r.amount_owed, r.billing_status, r.label) for r in due.items}
+    assert by_owner == {(tree.partner, False): (Decimal("53.75"), RollupStatus.WITH_EXCEPTIONS, "With exceptions"),
+                        (tree.distributor, True): (Decimal("0.68"), RollupStatus.WITH_EXCEPTIONS, "With exceptions")}
     assert {r.label for r in late.items} == {"With exceptions"}
+    due_filter = queries.billing_filter(billing_db.unit_of_work(), scope, BillingFilterRequest(
+        level="owners", owner_status=RollupStatus.WITH_EXCEPTIONS), date(2026, 12, 10))
+    assert (due_filter.ids, due_filter.includes_direct) == ([tree.partner], True)
     direct_only = queries.rollups(billing_db.unit_of_work(), scope, RollupQuery(owner_ids=[tree.distributor]),
                                   date(2026, 12, 10))  # a page's owners: the Direct Accounts row alone
     assert [(r.owner_id, r.direct, r.amount_owed) for r in direct_only.items] == [
