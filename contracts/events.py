@@ -13,6 +13,7 @@ class IdentityEvent(StrEnum):
     SIGNED_IN = "signed_in"
     SIGN_IN_FAILED = "sign_in_failed"
     SIGNED_OUT = "signed_out"
+    SESSIONS_REVOKED = "sessions_revoked"
     USER_CREATED = "user_created"
     USER_UPDATED = "user_updated"
     USER_DELETED = "user_deleted"

@@ -58,6 +58,22 @@ class CreateUserRequest(WireModel):
     email: str = Field(min_length=3, max_length=320)
     display_name: str | None = Field(default=None, max_length=200)
     credential_type: CredentialType = "password"
+RevocationReason = Literal["signed_out", "password_changed", "user_deleted", "permissions_changed", "user_updated"]
+
+
+class SessionsRevoked(WireModel):
+    """Payload of ``sessions_revoked``: a gateway must check these sessions again before
+    trusting them (it drops them from its session cache). Never carries a token.
+
+    ``session_ids`` None: every session of the user (some may still be valid, e.g. the one
+    that changed the password; they are simply checked again).
+    """
+
+    user_id: uuid.UUID
+    session_ids: list[uuid.UUID] | None = None
+    reason: RevocationReason
+
+
     password: str | None = Field(default=None, max_length=1024)
     role: Role = "custom"
     permissions: list[str] = Field(default_factory=list, max_length=50)

@@ -17,6 +17,7 @@ from gateway.auth import SessionCache
 from gateway.errors import ErrorResponse, install_error_handlers
 from gateway.limits import BodyLimitMiddleware
 from gateway.middleware import RequestContextMiddleware
+from gateway.revocations import RevocationFeed
 from gateway.routes import API_PREFIX, API_ROUTERS, health
 from gateway.rpc import NamekoRpcClient, RpcClient
 from gateway.settings import GatewaySettings
@@ -33,6 +34,11 @@ DESCRIPTION = (
 )
 
 RpcClientFactory = Callable[[GatewaySettings], RpcClient]
+RevocationFeedFactory = Callable[[GatewaySettings, SessionCache], RevocationFeed]
+
+
+def identity_revocation_feed(settings: GatewaySettings, cache: SessionCache) -> RevocationFeed:
+    return RevocationFeed(settings.amqp_uri, cache, connect_timeout=settings.amqp_connect_timeout_seconds)
 
 
 def nameko_rpc_client(settings: GatewaySettings) -> RpcClient:
@@ -53,16 +59,27 @@ class _DropClosingChannelNoise(logging.Filter):
 def create_app(
     settings: GatewaySettings | None = None,
     rpc_client_factory: RpcClientFactory | None = None,
+    revocation_feed_factory: RevocationFeedFactory | None = None,
 ) -> FastAPI:
+    """``revocation_feed_factory``: defaults to identity's feed with the real RPC client, and
+    to none with a test's (a test passes one to have it)."""
     settings = settings or GatewaySettings()
     kit = KitSettings()
     configure_logging("gateway", level=kit.log_level, fmt=kit.log_format)
     logging.getLogger("amqp").addFilter(_DropClosingChannelNoise())
     rpc_client = (rpc_client_factory or nameko_rpc_client)(settings)
+    session_cache = SessionCache()
+    if revocation_feed_factory is None and rpc_client_factory is None:
+        revocation_feed_factory = identity_revocation_feed
+    feed = revocation_feed_factory(settings, session_cache) if revocation_feed_factory else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if feed is not None:
+            feed.start()
         yield
+        if feed is not None:
+            feed.stop()
         rpc_client.close()
 
     app = FastAPI(
@@ -77,7 +94,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.rpc_client = rpc_client
-    app.state.session_cache = SessionCache()
+    app.state.session_cache = session_cache
+    app.state.revocation_feed = feed
     install_error_handlers(app)
     # Added first, so it runs inside RequestContextMiddleware: its refusals get the access log.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes,

@@ -1,7 +1,8 @@
 """Authentication and authorisation of a request: who is calling, and may they?
 
 Every authenticated request is checked against identity (``check_session``), with a
-cache of a few seconds so a page's burst of requests costs one check. The signed-in
+cache of a few seconds so a page's burst of requests costs one check; a revoked session
+leaves the cache at once (:class:`SessionCache`). The signed-in
 user becomes the request's :class:`Caller`, which travels with every RPC the request
 makes; services re-check scope themselves.
 """
@@ -12,8 +13,10 @@ import hashlib
 import hmac
 import threading
 import time
+import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -26,6 +29,10 @@ from gateway.errors import REFUSED_BEARER
 
 SESSION_CACHE_SECONDS = 3.0
 SESSION_CACHE_SIZE = 10_000
+# How long a revocation keeps a check that began before it from being cached: longer than
+# the longest RPC deadline the gateway's settings allow (300 s).
+REVOCATION_MARK_SECONDS = 330.0
+ANNOUNCEMENT_WAIT_SECONDS = 2.0
 # The web console holds the same session token in an HttpOnly cookie; a request that
 # authenticates by that cookie must prove with X-CSRF-Token that it comes from a console
 # page before it may change anything (docs/console.md). Bearer tokens need no such proof.
@@ -35,13 +42,25 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class SessionCache:
-    """(token hash, client address) → principal, for a few seconds; thread-safe."""
+    """(token hash, client address) → principal, for a few seconds; thread-safe.
+
+    Identity announces revoked sessions (``sessions_revoked``; :mod:`gateway.revocations`
+    drops them here), and a route that revokes drops them itself at once. The TTL is the
+    backstop for revocations this instance did not hear of (its feed was disconnected).
+    """
 
     def __init__(self, ttl: float = SESSION_CACHE_SECONDS, size: int = SESSION_CACHE_SIZE) -> None:
         self.ttl, self.size = ttl, size
         self._items: OrderedDict[tuple[str, str | None], tuple[float, Principal]] = OrderedDict()
         self._engines: dict[tuple[str, str], tuple[float, EngineIdentity]] = {}
+        # When each user's sessions were last revoked, and when everything was: a check
+        # that began before either must not put its (possibly stale) answer in the cache.
+        self._revoked_at: dict[uuid.UUID, float] = {}
+        self._cleared_at = float("-inf")
         self._lock = threading.Lock()
+        # When identity's announcement of each user's latest revocation reached this instance.
+        self._announced_at: dict[uuid.UUID, float] = {}
+        self._announced = threading.Condition(self._lock)
 
     def get(self, key: tuple[str, str | None]) -> Principal | None:
         with self._lock:
@@ -51,12 +70,52 @@ class SessionCache:
                 return None
             return item[1]
 
-    def put(self, key: tuple[str, str | None], principal: Principal) -> None:
+    def put(self, key: tuple[str, str | None], principal: Principal, checked_since: float) -> None:
+        """Cache identity's answer to a check that began at ``checked_since`` (monotonic)."""
         with self._lock:
+            revoked_at = self._revoked_at.get(principal.user.id, self._cleared_at)
+            if checked_since <= max(revoked_at, self._cleared_at):
+                return
             self._items[key] = (time.monotonic() + self.ttl, principal)
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+    def revoke(self, user_id: uuid.UUID, session_ids: Collection[uuid.UUID] | None = None,
+               announced: bool = False) -> None:
+        """Forget ``user_id``'s sessions (only ``session_ids`` when given): they are checked
+        with identity again on their next request. ``announced``: identity's event said so."""
+        with self._lock:
+            now = time.monotonic()
+            self._revoked_at[user_id] = now
+            if announced:
+                self._announced_at[user_id] = now
+                self._announced.notify_all()
+            if len(self._revoked_at) > self.size:  # only checks still under way need the marks
+                self._revoked_at = _recent(self._revoked_at, now)
+                self._announced_at = _recent(self._announced_at, now)
+            gone = [key for key, (_, principal) in self._items.items() if principal.user.id == user_id
+                    and (session_ids is None or principal.session_id in session_ids)]
+            for key in gone:
+                del self._items[key]
+
+    def wait_announced(self, user_id: uuid.UUID, since: float, timeout: float) -> bool:
+        """Wait until identity's announcement of a revocation of ``user_id`` made after
+        ``since`` (monotonic) has reached this instance; False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._announced:
+            while self._announced_at.get(user_id, float("-inf")) < since:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._announced.wait(left)
+            return True
+
+    def clear(self) -> None:
+        """Forget every session (revocations may have been missed)."""
+        with self._lock:
+            self._items.clear()
+            self._cleared_at = time.monotonic()
 
     def get_engine(self, key: tuple[str, str]) -> EngineIdentity | None:
         with self._lock:
@@ -69,10 +128,26 @@ class SessionCache:
                 self._engines.clear()
             self._engines[key] = (time.monotonic() + self.ttl, identity)
 
-    def forget_token(self, token_hash: str) -> None:
-        with self._lock:
-            for key in [k for k in self._items if k[0] == token_hash]:
-                del self._items[key]
+
+def _recent(marks: dict[uuid.UUID, float], now: float) -> dict[uuid.UUID, float]:
+    return {user: at for user, at in marks.items() if now - at < REVOCATION_MARK_SECONDS}
+
+
+@contextmanager
+def revoking(request: Request, user_id: uuid.UUID, session_ids: Collection[uuid.UUID] | None = None
+             ) -> Iterator[None]:
+    """Around the RPC by which a request revokes sessions of ``user_id`` (identity then
+    announces ``sessions_revoked``). Once it has succeeded, this instance forgets the sessions,
+    so that the very next request checks them again, and the answer waits (at most
+    :data:`ANNOUNCEMENT_WAIT_SECONDS`) until the announcement has come back through the
+    broker: by then every other instance has been sent it too."""
+    since = time.monotonic()
+    yield
+    cache: SessionCache = request.app.state.session_cache
+    cache.revoke(user_id, session_ids)
+    feed = request.app.state.revocation_feed
+    if feed is not None and feed.connected.is_set():
+        cache.wait_announced(user_id, since, ANNOUNCEMENT_WAIT_SECONDS)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -130,8 +205,9 @@ def _principal(request: Request, rpc: Rpc) -> Principal:
     key = (token_key(token), caller.ip)
     principal = cache.get(key)
     if principal is None:
+        checked_since = time.monotonic()
         principal = Principal.from_wire(_check_token(request, rpc, "check_session", token))
-        cache.put(key, principal)
+        cache.put(key, principal, checked_since)
     user = principal.user
     request.state.principal = principal
     request.state.caller = caller.model_copy(update={

@@ -17,7 +17,7 @@ from contracts.identity import (
     TwoFactorSetupReply,
     UserView,
 )
-from gateway.auth import Authorised, SignedIn, bearer_token, token_key
+from gateway.auth import Authorised, SignedIn, revoking
 from gateway.deps import Rpc
 
 router = APIRouter(tags=["auth"])
@@ -56,10 +56,8 @@ def sso_sign_in(provider: Literal["microsoft", "google"]) -> Response:
 
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")
 def sign_out(request: Request, principal: SignedIn, rpc: Rpc) -> Response:
-    rpc.call("identity", "sign_out", str(principal.session_id))
-    token = bearer_token(request)
-    if token:
-        request.app.state.session_cache.forget_token(token_key(token))
+    with revoking(request, principal.user.id, [principal.session_id]):
+        rpc.call("identity", "sign_out", str(principal.session_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -85,8 +83,8 @@ def me(principal: SignedIn) -> UserView:
     summary="Change the password (allowed even when it has expired); ends the user's other sessions",
 )
 def change_password(body: ChangePasswordRequest, request: Request, principal: SignedIn, rpc: Rpc) -> Response:
-    rpc.call("identity", "change_password", body.to_wire())
-    request.app.state.session_cache.forget_token(token_key(bearer_token(request) or ""))
+    with revoking(request, principal.user.id):  # the other sessions end; this one is checked again
+        rpc.call("identity", "change_password", body.to_wire())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
 from contracts.identity import CreateUserRequest, UpdateUserRequest, UserPage, UserView
-from gateway.auth import Administrator
+from gateway.auth import Administrator, revoking
 from gateway.deps import Rpc
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -46,15 +46,18 @@ def get_user(user_id: uuid.UUID, admin: Administrator, rpc: Rpc) -> UserView:
 
 
 @router.patch("/{user_id}", response_model=UserView)
-def update_user(user_id: uuid.UUID, body: UpdateUserRequest, admin: Administrator, rpc: Rpc) -> UserView:
-    return UserView.from_wire(
-        rpc.call("identity", "update_user", str(user_id), body.model_dump(mode="json", exclude_unset=True))
-    )
+def update_user(user_id: uuid.UUID, body: UpdateUserRequest, request: Request, admin: Administrator,
+                rpc: Rpc) -> UserView:
+    with revoking(request, user_id):  # a new role, permissions or accounts count from the next request
+        return UserView.from_wire(
+            rpc.call("identity", "update_user", str(user_id), body.model_dump(mode="json", exclude_unset=True))
+        )
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_user(user_id: uuid.UUID, admin: Administrator, rpc: Rpc) -> Response:
-    rpc.call("identity", "delete_user", str(user_id))
+def delete_user(user_id: uuid.UUID, request: Request, admin: Administrator, rpc: Rpc) -> Response:
+    with revoking(request, user_id):
+        rpc.call("identity", "delete_user", str(user_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -24,7 +24,15 @@ from contracts.errors import (
     ValidationFailed,
 )
 from contracts.events import IdentityEvent
-from contracts.identity import ChangePasswordRequest, ConfirmEmailRequest, Principal, SignInReply, SignInRequest
+from contracts.identity import (
+    ChangePasswordRequest,
+    ConfirmEmailRequest,
+    Principal,
+    RevocationReason,
+    SessionsRevoked,
+    SignInReply,
+    SignInRequest,
+)
 from servicekit.db import UnitOfWork
 from services.identity import totp
 from services.identity.ip_policy import is_trusted
@@ -292,6 +300,15 @@ def check_session(
     return principal
 
 
+def announce_revocation(uow: UnitOfWork, user: User, reason: RevocationReason,
+                        session_ids: list[uuid.UUID] | None = None) -> None:
+    """Tell every gateway to check these sessions of ``user`` again before trusting them
+    (``None``: all of them). Gateways cache session checks for a few seconds; this makes
+    the change count from their next request."""
+    revoked = SessionsRevoked(user_id=user.id, session_ids=session_ids, reason=reason)
+    uow.emit(IdentityEvent.SESSIONS_REVOKED, revoked.to_wire(), tenant_id=user.tenant_id)
+
+
 def sign_out(uow: UnitOfWork, session_id: uuid.UUID, now: datetime | None = None) -> None:
     row = uow.session.get(SessionRow, session_id)
     if row is None or row.ended_at is not None:
@@ -303,6 +320,8 @@ def sign_out(uow: UnitOfWork, session_id: uuid.UUID, now: datetime | None = None
         {"user_id": str(row.user_id), "email": user.email if user else None},
         tenant_id=user.tenant_id if user else None,
     )
+    if user is not None:
+        announce_revocation(uow, user, "signed_out", [row.id])
     uow.commit()
 
 
@@ -373,6 +392,7 @@ def change_password(
     envelope = uow.emit(
         IdentityEvent.PASSWORD_CHANGED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id
     )
+    announce_revocation(uow, user, "password_changed")
     uow.commit()
     send_notices(mailer, [user], "Password changed",
                  ["The password of your sign-in was changed and your other sessions were ended.",

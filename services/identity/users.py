@@ -17,7 +17,7 @@ from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
 from servicekit.text_search import contains_text
-from services.identity.auth import utc_now
+from services.identity.auth import announce_revocation, utc_now
 from services.identity.mailer import Mailer, mail
 from services.identity.models import EmailToken, PasswordPolicy, User
 from services.identity.password_rules import check_password
@@ -262,6 +262,8 @@ def update_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID, request: 
             },
             tenant_id=user.tenant_id,
         )
+    # Gateways cache the user's view with each session: every change counts from the next request.
+    announce_revocation(uow, user, "permissions_changed" if before != after else "user_updated")
     uow.commit()
     return user_view(user)
 
@@ -275,6 +277,7 @@ def delete_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID) -> None:
         raise Conflict("a tenant keeps at least one administrator")
     uow.session.delete(user)
     uow.emit(IdentityEvent.USER_DELETED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id)
+    announce_revocation(uow, user, "user_deleted")
     uow.commit()
 
 
