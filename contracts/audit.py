@@ -12,7 +12,7 @@ from typing import Annotated, Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
-from contracts.base import WireModel
+from contracts.base import SafeText, WireModel
 
 
 class Activity(StrEnum):
@@ -61,11 +61,11 @@ class AuditFilters(WireModel):
     date_to: AwareDatetime | None = None
     activity: list[Activity] = Field(default_factory=list, max_length=len(Activity))
     status: AuditStatus | None = None
-    account: str | None = Field(
+    account: SafeText | None = Field(
         default=None, min_length=1, max_length=200,
         description="an account id (exact), else part of the account name (any case)",
     )
-    performed_by: str | None = Field(default=None, min_length=1, max_length=320,
+    performed_by: SafeText | None = Field(default=None, min_length=1, max_length=320,
                                      description="the performer's email (exact, any case)")
 
     @model_validator(mode="after")

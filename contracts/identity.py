@@ -7,18 +7,22 @@ wire. Request bodies are never logged (servicekit.logging redacts secret-named k
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import WireModel
+from contracts.base import SafeText, WireModel
 
 Role = Literal["administrator", "custom"]
 CredentialType = Literal["password", "microsoft", "google"]
+DisplayName = Annotated[SafeText, Field(max_length=200)]
+IpDescription = Annotated[SafeText, Field(min_length=1, max_length=200)]
+IpAddresses = Annotated[SafeText, Field(max_length=5000)]
+IpBound = Annotated[SafeText, Field(max_length=64)]
 
 
 class SignInRequest(WireModel):
-    email: str = Field(min_length=3, max_length=320)
+    email: SafeText = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
     totp_code: str | None = Field(default=None, max_length=12)
     recovery_code: str | None = Field(default=None, max_length=40)
@@ -54,10 +58,6 @@ class Principal(WireModel):
     password_expired: bool
 
 
-class CreateUserRequest(WireModel):
-    email: str = Field(min_length=3, max_length=320)
-    display_name: str | None = Field(default=None, max_length=200)
-    credential_type: CredentialType = "password"
 RevocationReason = Literal["signed_out", "password_changed", "user_deleted", "permissions_changed", "user_updated"]
 
 
@@ -74,16 +74,20 @@ class SessionsRevoked(WireModel):
     reason: RevocationReason
 
 
+class CreateUserRequest(WireModel):
+    email: SafeText = Field(min_length=3, max_length=320)
+    display_name: DisplayName | None = None
+    credential_type: CredentialType = "password"
     password: str | None = Field(default=None, max_length=1024)
     role: Role = "custom"
     permissions: list[str] = Field(default_factory=list, max_length=50)
     accessible_accounts: Literal["all"] | list[uuid.UUID] = "all"
     tenant_id: uuid.UUID | None = Field(default=None, description="defaults to the caller's tenant")
-    tenant_kind: str | None = Field(default=None, description="set by tenancy-driven creation (partner admin)")
+    tenant_kind: SafeText | None = Field(default=None, description="set by tenancy-driven creation (partner admin)")
 
 
 class UpdateUserRequest(WireModel):
-    display_name: str | None = Field(default=None, max_length=200)
+    display_name: DisplayName | None = None
     role: Role | None = None
     permissions: list[str] | None = Field(default=None, max_length=50)
     accessible_accounts: Literal["all"] | list[uuid.UUID] | None = None
@@ -116,10 +120,10 @@ class PasswordPolicyView(WireModel):
 
 
 class IpEntryRequest(WireModel):
-    description: str = Field(min_length=1, max_length=200)
-    addresses: str | None = Field(default=None, max_length=5000)
-    range_from: str | None = Field(default=None, max_length=64)
-    range_to: str | None = Field(default=None, max_length=64)
+    description: IpDescription
+    addresses: IpAddresses | None = None
+    range_from: IpBound | None = None
+    range_to: IpBound | None = None
 
 
 class IpEntryView(WireModel):
@@ -146,7 +150,7 @@ class UserPage(WireModel):
 
 
 class EngineKeyRequest(WireModel):
-    name: str = Field(min_length=1, max_length=200, description="which engine or region uses the key")
+    name: SafeText = Field(min_length=1, max_length=200, description="which engine or region uses the key")
 
 
 class EngineKeyCreated(WireModel):

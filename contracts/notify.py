@@ -8,15 +8,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, ConfigDict, EmailStr, Field
 
-from contracts.base import WireModel
+from contracts.base import SafeText, WireModel
 
 
 class SendMailRequest(WireModel):
     template: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_]+$")
     to: EmailStr
-    to_name: str | None = Field(default=None, max_length=200)
+    to_name: SafeText | None = Field(default=None, max_length=200)
     context: dict[str, Any] = Field(default_factory=dict)
-    idempotency_key: str = Field(min_length=1, max_length=200)
+    idempotency_key: SafeText = Field(min_length=1, max_length=200)
     tenant_id: uuid.UUID | None = None
 
 
@@ -53,7 +53,7 @@ def _distinct(types: list[NotificationType]) -> list[NotificationType]:
 
 
 NotificationTypes = Annotated[list[NotificationType], AfterValidator(_distinct), Field(max_length=10)]
-DisplayName = Annotated[str, Field(max_length=200)]
+DisplayName = Annotated[SafeText, Field(max_length=200)]
 PageNumber = Annotated[int, Field(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Field(ge=1, le=200)]
 
@@ -136,7 +136,7 @@ class BackupRadarUpdate(WireModel):
     """PUT: only the fields given change. ``enabled`` is an operator's; the rest the distributor's."""
 
     enabled: bool | None = None
-    url: Annotated[str, Field(min_length=8, max_length=2000)] | None = None
+    url: Annotated[SafeText, Field(min_length=8, max_length=2000)] | None = None
     report_email: Annotated[EmailStr, Field(max_length=320)] | None = None
     rotate_secret: bool = False
     distributor_id: uuid.UUID | None = Field(default=None, description="operators: whose integration")

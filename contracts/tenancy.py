@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from contracts.base import WireModel
+from contracts.base import SafeText, WireModel
 from contracts.countries import COUNTRY_CODES
 
 # ---- vocabularies --------------------------------------------------------------------------
@@ -131,12 +131,12 @@ def _known_country(value: str) -> str:
 
 
 Country = Annotated[str, BeforeValidator(_upper), AfterValidator(_known_country)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[SafeText, Field(min_length=1, max_length=200)]
 Email = Annotated[EmailStr, Field(max_length=320)]
-ContactName = Annotated[str, Field(max_length=200)]
-Address = Annotated[str, Field(max_length=500)]
+ContactName = Annotated[SafeText, Field(max_length=200)]
+Address = Annotated[SafeText, Field(max_length=500)]
 Phone = Annotated[str, Field(max_length=40, pattern=r"^[0-9+()./ -]{3,40}$")]
-Search = Annotated[str, Field(min_length=1, max_length=200)]
+Search = Annotated[SafeText, Field(min_length=1, max_length=200)]
 Page = Annotated[int, Field(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Field(ge=1, le=200)]
 ListSort = Literal["name", "-name", "size", "-size"]

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from contracts.errors import NotFound
-from contracts.identity import IpEntryRequest, IpRestrictionsView, PasswordPolicyView
+from contracts.identity import (
+    IpAddresses,
+    IpBound,
+    IpDescription,
+    IpEntryRequest,
+    IpRestrictionsView,
+    PasswordPolicyView,
+)
 from gateway.auth import Administrator, require_permission
 from gateway.deps import Rpc
 
@@ -21,10 +28,10 @@ class EnabledRequest(BaseModel):
 
 
 class IpEntryPatch(BaseModel):
-    description: str | None = None
-    addresses: str | None = None
-    range_from: str | None = None
-    range_to: str | None = None
+    description: IpDescription | None = None
+    addresses: IpAddresses | None = None
+    range_from: IpBound | None = None
+    range_to: IpBound | None = None
 
 
 @router.get("/password-policy", response_model=PasswordPolicyView, dependencies=[can_view_settings])
