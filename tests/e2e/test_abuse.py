@@ -25,7 +25,7 @@ from servicekit.settings import normalise_database_url
 from servicekit.testing import wait_for
 from services.identity.models import SignInThrottle
 from services.identity.throttle import PER_ACCOUNT, PER_ADDRESS, Limit, Throttle
-from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in, unique_ip
+from tests.e2e.identity_client import Client, new_distributor_admin, unique_ip
 from tests.e2e.matrix_world import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -90,16 +90,7 @@ def checked_guesses(suite: Any, key: str, at_least: int) -> int:
 @pytest.fixture(scope="module")
 def victim(suite) -> tuple[str, str]:
     """A distributor administrator of its own, so the bursts lock nobody else out."""
-    operator = signed_in(suite.base_url, *OPERATOR)
-    tag = uuid.uuid4().hex[:8]
-    email = f"victim-{tag}@abuse.example"
-    created = operator.post("/api/v1/operator/distributors", json={
-        "name": f"Abuse {tag}", "email": f"billing-{tag}@abuse.example", "country": "US",
-        "data_center": "us-east-1", "admin_email": email, "admin_password": PASSWORD})
-    assert created.status_code == 201, created.text
-    token = Mailbox(suite.var_dir).new_confirmation_token(email, timeout=30)
-    assert Client(suite.base_url).post("/api/v1/auth/confirm-email", json={"token": token}).status_code == 204
-    return email, PASSWORD
+    return new_distributor_admin(suite, "Abuse", "abuse.example", PASSWORD), PASSWORD
 
 
 def test_a_burst_from_one_address_is_throttled_and_the_address_stays_locked(suite):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in
+from tests.e2e.identity_client import Client, new_distributor_admin, signed_in
 from tests.e2e.matrix_world import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -22,15 +22,7 @@ HOSTILE = ["\x07\x1b[31mHarbour MSP", "Harbour\x00MSP", "Harbour\nMSP"]
 
 @pytest.fixture(scope="module")
 def admin(suite: Any) -> Client:
-    operator = signed_in(suite.base_url, *OPERATOR)
-    tag = uuid.uuid4().hex[:8]
-    email = f"admin-{tag}@control-chars.example"
-    created = operator.post("/api/v1/operator/distributors", json={
-        "name": f"Control Characters {tag}", "email": f"billing-{tag}@control-chars.example", "country": "US",
-        "data_center": "us-east-1", "admin_email": email, "admin_password": PASSWORD})
-    assert created.status_code == 201, created.text
-    token = Mailbox(suite.var_dir).new_confirmation_token(email, timeout=30)
-    assert Client(suite.base_url).post("/api/v1/auth/confirm-email", json={"token": token}).status_code == 204
+    email = new_distributor_admin(suite, "Control Characters", "control-chars.example", PASSWORD)
     return signed_in(suite.base_url, email, PASSWORD)
 
 
