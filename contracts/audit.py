@@ -13,6 +13,7 @@ from typing import Annotated, Self
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from contracts.base import SafeText, WireModel
+from contracts.dates import SaneDatetime
 
 
 class Activity(StrEnum):
@@ -57,8 +58,8 @@ Cursor = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-
 class AuditFilters(WireModel):
     """What a search or an export is narrowed to. ``date_from`` inclusive, ``date_to`` exclusive."""
 
-    date_from: AwareDatetime | None = None
-    date_to: AwareDatetime | None = None
+    date_from: SaneDatetime | None = None
+    date_to: SaneDatetime | None = None
     activity: list[Activity] = Field(default_factory=list, max_length=len(Activity))
     status: AuditStatus | None = None
     account: SafeText | None = Field(

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from contracts.base import SafeText, WireModel
+from contracts.dates import SaneDate
 from contracts.tenancy import Country, Plan
 
 # ---- vocabularies --------------------------------------------------------------------------
@@ -300,7 +301,7 @@ class StatusQuery(CardDataGuard):
     direct: bool = Field(default=False, description="only the distributor's direct accounts")
     account_ids: list[uuid.UUID] | None = Field(default=None, max_length=1000)
     billing_status: BillingStatus | None = None
-    as_of: date | None = Field(default=None, description="the day to judge Due/Overdue on; default today (UTC)")
+    as_of: SaneDate | None = Field(default=None, description="the day to judge Due/Overdue on; default today (UTC)")
     distributor_id: uuid.UUID | None = Field(default=None, description="operators: whose accounts")
     page: Page = 1
     page_size: PageSize = 25
@@ -331,7 +332,7 @@ class RollupQuery(CardDataGuard):
     owner_ids: list[uuid.UUID] | None = Field(default=None, max_length=1000,
                                               description="partners (and the distributor: Direct Accounts)")
     distributor_id: uuid.UUID | None = None
-    as_of: date | None = None
+    as_of: SaneDate | None = None
 
 
 class OwnerRollup(WireModel):
@@ -355,7 +356,7 @@ class BillingFilterRequest(CardDataGuard):
     account_status: BillingStatus | None = None
     owner_id: uuid.UUID | None = Field(default=None, description="accounts: only under this partner/distributor")
     distributor_id: uuid.UUID | None = None
-    as_of: date | None = None
+    as_of: SaneDate | None = None
 
     @model_validator(mode="after")
     def _status_for_level(self) -> Self:
@@ -389,7 +390,7 @@ class OwnerPageRequest(CardDataGuard):
     sort: AmountSort = "-amount"
     owner_status: RollupStatus | None = None
     distributor_id: uuid.UUID | None = None
-    as_of: date | None = None
+    as_of: SaneDate | None = None
     page: Page = 1
     page_size: PageSize = 25
 
@@ -414,7 +415,7 @@ class AccountAmountRequest(CardDataGuard):
     sort: AmountSort | None = None
     account_status: BillingStatus | None = None
     distributor_id: uuid.UUID | None = None
-    as_of: date | None = None
+    as_of: SaneDate | None = None
     page: Page = 1
     page_size: PageSize = 25
 
@@ -477,7 +478,7 @@ class DocumentReply(WireModel):
 
 
 class BillingRunRequest(CardDataGuard):
-    as_of: date = Field(description="bill what falls due on this day: the month that ended before it, "
+    as_of: SaneDate = Field(description="bill what falls due on this day: the month that ended before it, "
                                     "annual terms started on or before it")
     distributor_id: uuid.UUID | None = Field(default=None, description="only this distributor")
 
@@ -512,7 +513,7 @@ class RecordPaymentRequest(CardDataGuard):
     method: PaymentMethod
     amount: Money = Field(gt=0)
     currency: CurrencyCode
-    paid_on: date | None = Field(default=None, description="default today")
+    paid_on: SaneDate | None = Field(default=None, description="default today")
     external_reference: Annotated[str, Field(max_length=100, pattern=r"^[A-Za-z0-9 ._:/#-]*$")] | None = None
 
 

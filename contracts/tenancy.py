@@ -24,6 +24,7 @@ from pydantic import (
 
 from contracts.base import SafeText, WireModel
 from contracts.countries import COUNTRY_CODES
+from contracts.dates import SaneDatetime
 
 # ---- vocabularies --------------------------------------------------------------------------
 
@@ -460,8 +461,8 @@ class BackupRunReport(WireModel):
     run_id: uuid.UUID
     task_id: uuid.UUID
     status: RunStatus
-    started_at: AwareDatetime
-    finished_at: AwareDatetime
+    started_at: SaneDatetime
+    finished_at: SaneDatetime
     size_bytes: int = Field(ge=0, le=2**62)
     seats: int = Field(ge=0, le=10_000_000)
 
@@ -493,7 +494,7 @@ class IngestReply(WireModel):
 
 
 class TrialExpiryRequest(WireModel):
-    as_of: AwareDatetime | None = Field(default=None, description="the moment to apply; default now")
+    as_of: SaneDatetime | None = Field(default=None, description="the moment to apply; default now")
     distributor_id: uuid.UUID | None = Field(default=None, description="only the trials below this distributor")
 
 

@@ -26,6 +26,7 @@ from contracts.audit import (
     ExportPage,
     ExportPageRequest,
 )
+from contracts.dates import check_day, check_moment
 from contracts.errors import ValidationFailed
 from gateway.auth import require_permission
 from gateway.deps import RequestRpc, Rpc
@@ -34,7 +35,7 @@ from servicekit.validation import parse
 router = APIRouter(prefix="/audit", tags=["audit"])
 can_view_audit = Depends(require_permission(VIEW_SECURITY_AUDIT))
 
-TIME_HELP = "ISO 8601 date or date-time; without an offset it is UTC"
+TIME_HELP = "ISO 8601 date or date-time, 2000-01-01..2100-12-31; without an offset it is UTC"
 
 
 def parse_time(value: str | None, field: str, whole_day_after: bool = False) -> datetime | None:
@@ -43,11 +44,12 @@ def parse_time(value: str | None, field: str, whole_day_after: bool = False) -> 
         return None
     try:
         if len(value) == 10:
-            day = date.fromisoformat(value)
+            day = check_day(date.fromisoformat(value))
             return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1 if whole_day_after else 0)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed.for_field(field, "must be an ISO 8601 date or date-time") from None
+        moment = check_moment(datetime.fromisoformat(value))
+    except ValueError as refused:
+        reason = str(refused) if str(refused).startswith("must be") else "must be an ISO 8601 date or date-time"
+        raise ValidationFailed.for_field(field, reason) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
@@ -27,6 +26,7 @@ from contracts.billing import (
     HistoryPage,
     PaymentView,
 )
+from contracts.dates import SaneDate
 from contracts.errors import NotFound, PortalError
 from contracts.tenancy import TenantNameList
 from gateway.auth import require_permission
@@ -75,7 +75,8 @@ def billing_status(
     partner_id: uuid.UUID | None = None,
     direct: bool = False,
     billing_status: BillingStatus | None = None,
-    as_of: Annotated[date | None, Query(description="judge Due/Overdue on this day (default today)")] = None,
+    as_of: Annotated[SaneDate | None, Query(description="judge Due/Overdue on this day (default today); "
+                                                         "2000-01-01..2100-12-31")] = None,
     page: Page = 1,
     page_size: PageSize = 25,
 ) -> AccountBillingPage:

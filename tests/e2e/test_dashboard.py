@@ -162,3 +162,12 @@ def test_billing_status_names_accounts_and_partners_from_tenancy(billed):
     zephyr = next(row["name"] for row in billed.admin.get("/api/v1/dashboard").json()["items"]
                   if row["id"] == billed.zephyr)
     assert names == {("Big Annual", zephyr), ("Small Trial", zephyr)}
+
+
+def test_billing_status_as_of_outside_2000_to_2100_is_422_naming_as_of(billed):
+    for as_of in ("0001-01-01", "9999-12-31", "0"):
+        response = billed.admin.get("/api/v1/billing/status", params={"as_of": as_of})
+
+        assert response.status_code == 422, (as_of, response.text)
+        assert [f["field"] for f in response.json()["error"]["details"]["fields"]] == ["as_of"]
+    assert billed.admin.get("/api/v1/billing/status", params={"as_of": "2100-12-31"}).status_code == 200
