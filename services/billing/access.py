@@ -1,5 +1,6 @@
 """Who may see money: a distributor (its own bills) and the vendor's operators. Partner
-and customer users are refused here, in the service, whatever the gateway let through."""
+and customer users are refused here, in the service, whatever the gateway let through; a
+distributor's user limited to some accounts sees only what concerns those accounts."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ class BillingScope:
     is_operator: bool
     user_id: uuid.UUID | None
     accessible_accounts: frozenset[uuid.UUID] | None  # None: every account
+
+    def sees_bill(self, consolidated: bool, account_id: uuid.UUID | None) -> bool:
+        """A user limited to some accounts sees the annual invoices of those accounts and no
+        consolidated bill: one covers accounts outside its list (their names, seats and
+        amounts are on it, and paying it pays for them). Everyone else sees every bill of
+        the distributor."""
+        if self.accessible_accounts is None:
+            return True
+        return not consolidated and account_id in self.accessible_accounts
 
 
 def _is_operator(ctx: CallContext) -> bool:

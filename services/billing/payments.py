@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from contracts.billing import (
+    InvoiceKind,
     PaymentFailed,
     PaymentMethod,
     PaymentReceived,
@@ -59,6 +60,15 @@ def invoice_by_reference(uow: UnitOfWork, reference: str, distributor_id: uuid.U
     invoice = uow.session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
     # Another distributor's bill does not exist for this caller.
     if invoice is None or (distributor_id is not None and invoice.distributor_id != distributor_id):
+        raise NotFound("invoice not found")
+    return invoice
+
+
+def scoped_invoice(uow: UnitOfWork, scope: BillingScope, reference: str) -> Invoice:
+    """A bill the caller may see: of its distributor and, for a user limited to some
+    accounts, the annual invoice of one of them. Any other does not exist for it (404)."""
+    invoice = invoice_by_reference(uow, reference, scope.distributor_id)
+    if not scope.sees_bill(invoice.kind == InvoiceKind.CONSOLIDATED.value, invoice.account_id):
         raise NotFound("invoice not found")
     return invoice
 
@@ -153,7 +163,7 @@ def charge_invoice(uow: UnitOfWork, invoice_id: uuid.UUID, card: Card | None, pr
 def pay_invoice(uow: UnitOfWork, scope: BillingScope, reference: str, card_id: uuid.UUID | None,
                 processor: PaymentProcessor) -> PaymentView:
     """The distributor pays a bill by card now (a new attempt: a new idempotency key)."""
-    invoice = invoice_by_reference(uow, reference, scope.distributor_id)
+    invoice = scoped_invoice(uow, scope, reference)
     if card_id is None:
         card = active_card(uow, scope.distributor_id)
         if card is None:

@@ -47,7 +47,7 @@ from services.billing.forecast import DEFAULT_WINDOW_DAYS, blended_unit_price, f
 from services.billing.invoicing import InvoiceLine, LineItem
 from services.billing.models import Account, Invoice, InvoiceLineRow, InvoiceOwnerTotal, Owner, Task, UsageSnapshot
 from services.billing.money import ZERO
-from services.billing.payments import invoice_by_reference
+from services.billing.payments import scoped_invoice
 from services.billing.periods import active_days, month_of, renewal_date
 from services.billing.pricebook import PriceBook
 from services.billing.profiles import profile_of
@@ -407,7 +407,12 @@ def account_amounts(uow: UnitOfWork, scope: BillingScope, request: AccountAmount
 
 
 def history(uow: UnitOfWork, scope: BillingScope, query: HistoryQuery) -> HistoryPage:
+    """The distributor's bills, newest first; for a user limited to some accounts, only the
+    annual invoices of those accounts (``BillingScope.sees_bill``)."""
     base = sa.select(Invoice).where(Invoice.distributor_id == scope.distributor_id)
+    if scope.accessible_accounts is not None:
+        base = base.where(Invoice.kind == InvoiceKind.ANNUAL.value,
+                          Invoice.account_id.in_(sorted(scope.accessible_accounts)))
     total = int(uow.session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one())
     invoices = list(uow.session.execute(
         base.order_by(Invoice.issue_date.desc(), Invoice.reference.desc())
@@ -439,7 +444,7 @@ def _line(row: InvoiceLineRow) -> InvoiceLine:
 
 
 def bill_document(uow: UnitOfWork, scope: BillingScope, reference: str) -> BillDocument:
-    invoice = invoice_by_reference(uow, reference, scope.distributor_id)
+    invoice = scoped_invoice(uow, scope, reference)
     rows = uow.session.execute(
         sa.select(InvoiceLineRow).where(InvoiceLineRow.invoice_id == invoice.id)
         .order_by(sa.func.lower(InvoiceLineRow.account_name), InvoiceLineRow.id)

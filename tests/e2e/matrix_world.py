@@ -2,7 +2,10 @@
 
 Two distributors (A and B), each with two partners of two customer accounts, a direct
 account, a backup task per account, an IP entry, a notification recipient and a card; B also
-has an issued invoice. The actors are users of every role in A's tree:
+has an issued invoice. A has bills too: annual invoices of A/P1/1 and A/P2/1, and a
+consolidated bill of last month for a monthly account under A/P2 (billing hears of that one
+from tenancy's events, simulated: tenancy cannot make an account subscribed last month).
+The actors are users of every role in A's tree:
 
 | actor | tenant | role |
 |---|---|---|
@@ -30,7 +33,9 @@ from typing import Any
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.context import CALLER_KEY, Caller
+from contracts.tenancy import BackupService, Plan
 from servicekit.testing import wait_for
+from services.billing import simulate
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in
 
 PASSWORD = "every matrix door stays shut"
@@ -38,6 +43,7 @@ DISTRIBUTOR_CUSTOM = ["view_dashboard", "add_accounts", "view_billing", "manage_
 DISTRIBUTOR_LIMITED = ["view_dashboard", "add_accounts", "subscribe_accounts", "view_billing", "view_settings",
                        "view_security_audit", "manage_notifications"]
 PARTNER_CUSTOM = ["view_dashboard", "add_accounts"]
+CONSOLIDATED = "consolidated"
 ACCOUNT_CUSTOM = ["view_dashboard", "account_view_settings"]
 
 
@@ -82,6 +88,8 @@ class Tree:
     recipient: str = ""
     card: str = ""
     invoice: str | None = None
+    bills: dict[str, str] = field(default_factory=dict)  # account id (or CONSOLIDATED) -> invoice reference
+    monthly_account: str | None = None  # known to billing only (simulated events)
 
     @property
     def all_accounts(self) -> list[str]:
@@ -102,6 +110,7 @@ class MatrixWorld:
         self.a: Tree = a
         self.b: Tree = b
         self._invoice(self.b)
+        self._bills_of_a()
         self.actors = self._actors()
 
     # ---- building --------------------------------------------------------------------------
@@ -164,22 +173,48 @@ class MatrixWorld:
         return account
 
     def _invoice(self, tree: Tree) -> None:
-        """One issued annual invoice: a run with seats, then the operator's billing run for B."""
+        """One issued annual invoice of B's first account."""
+        account = tree.accounts[tree.partners[0]][0]
+        tree.invoice = self._bill(tree, [account], consolidated=False)[account]
+
+    def _bills_of_a(self) -> None:
+        """Annual invoices of A/P1/1 and A/P2/1, and last month's consolidated bill of a monthly
+        account under A/P2."""
+        a = self.a
+        p2 = uuid.UUID(a.partners[1])
+        account, task = uuid.uuid4(), uuid.uuid4()
+        today = datetime.now(UTC)
+        last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1, hour=3, minute=0)
+        name = f"Account {a.tag}-monthly"
+        simulate.publish(self.suite.env["AMQP_URI"], [
+            simulate.tenant_created(account, p2, "account", name),
+            simulate.account_created(account, p2, "partner", name, at=last_month),
+            simulate.account_subscribed(account, p2, Plan.MONTHLY, last_month),
+            simulate.task_added(task, account, BackupService.EXCHANGE),
+            simulate.run_recorded(task, account, p2, last_month + timedelta(days=1), 3)])
+        a.monthly_account = str(account)
+        a.bills = self._bill(a, [a.accounts[a.partners[0]][0], a.accounts[a.partners[1]][0]], consolidated=True)
+
+    def _bill(self, tree: Tree, accounts: list[str], consolidated: bool) -> dict[str, str]:
+        """Runs with seats for ``accounts``, then the operator's billing run as of today until
+        each has its annual invoice (and, when asked, the consolidated bill of last month is
+        issued): the references by account id (CONSOLIDATED for that bill)."""
         self._ok(tree.admin.put("/api/v1/billing/method", json={"method": "invoice"}))
         now = datetime.now(UTC)
-        account = tree.accounts[tree.partners[0]][0]
         runs = [{"run_id": str(uuid.uuid4()), "task_id": tree.tasks[account], "status": "success",
                  "started_at": (now - timedelta(minutes=30)).isoformat(), "finished_at": now.isoformat(),
-                 "size_bytes": 1000, "seats": 5}]
+                 "size_bytes": 1000, "seats": 5} for account in accounts]
         self._ok(self.engine.post("/api/v1/ingest/backup-runs", json=runs))
+        wanted = {*accounts, *([CONSOLIDATED] if consolidated else [])}
 
-        def issued() -> str | None:
+        def issued() -> dict[str, str] | None:
             self._ok(self.operator.post("/api/v1/operator/billing-runs", json={
                 "as_of": datetime.now(UTC).date().isoformat(), "distributor_id": tree.distributor}))
-            items = self._ok(tree.admin.get("/api/v1/billing/history"))["items"]
-            return str(items[0]["reference"]) if items else None
+            items = self._ok(tree.admin.get("/api/v1/billing/history", params={"page_size": 200}))["items"]
+            bills = {CONSOLIDATED if row["consolidated"] else row["account_id"]: row["reference"] for row in items}
+            return bills if wanted <= set(bills) else None
 
-        tree.invoice = wait_for(issued, timeout=60, interval=1, message="an invoice for distributor B")
+        return dict(wait_for(issued, timeout=60, interval=1, message=f"the bills of distributor {tree.tag}"))
 
     def _user(self, admin: Client, email: str, permissions: list[str], accessible: Any = "all") -> Client:
         self._ok(admin.post("/api/v1/users", json={"email": email, "password": PASSWORD, "role": "custom",
@@ -236,7 +271,10 @@ class MatrixWorld:
         sibling_account = a.accounts[p1][1]
         inside: dict[str, list[Target]] = {
             "distributor_limited": [Target("inaccessible account A/P2/1", account=a.accounts[p2][0],
-                                           trial=a.trials[p2], task=a.tasks[a.accounts[p2][0]])],
+                                           trial=a.trials[p2], task=a.tasks[a.accounts[p2][0]],
+                                           invoice=a.bills[a.accounts[p2][0]]),
+                                    # It covers accounts outside the user's list: not shown to it at all.
+                                    Target("consolidated bill of distributor A", invoice=a.bills[CONSOLIDATED])],
             "partner_admin": [outside_p1, Target("parent distributor A", distributor=a.distributor,
                                                  user=a.admin_user, ip_entry=a.ip_entry, recipient=a.recipient,
                                                  card=a.card, account=a.accounts["direct"][0],
@@ -261,7 +299,8 @@ class MatrixWorld:
         elif actor in ("account_admin", "account_custom"):
             hidden |= {p2, *a.accounts[p2], a.accounts[p1][1], a.trials[p1], *a.accounts["direct"]}
         elif actor == "distributor_limited":
-            hidden |= {*a.accounts[p2], a.accounts[p1][1], a.trials[p1], a.trials[p2], *a.accounts["direct"]}
+            hidden |= {*a.accounts[p2], a.accounts[p1][1], a.trials[p1], a.trials[p2], *a.accounts["direct"],
+                       str(a.monthly_account), a.bills[a.accounts[p2][0]], a.bills[CONSOLIDATED]}
         return hidden
 
     def caller(self, actor: str) -> Caller:

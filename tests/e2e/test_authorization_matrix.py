@@ -446,3 +446,49 @@ def test_direct_rpc_with_a_forged_caller_context_is_refused_and_changes_nothing(
 
 def _refusal(name: str) -> bool:
     return any(e.__name__ == name and issubclass(e, REFUSALS) for e in BOUNDARY_ERRORS)
+
+
+# ---- bills of a user limited to some accounts --------------------------------------------------------
+
+
+def test_a_user_limited_to_some_accounts_sees_only_the_bills_of_its_accounts(world):
+    a, limited = world.a, world.actors["distributor_limited"]
+    own_account = a.accounts[a.partners[0]][0]
+
+    history = limited.get("/api/v1/billing/history", params={"page_size": 200})
+    everything = a.admin.get("/api/v1/billing/history", params={"page_size": 200})
+
+    assert history.status_code == 200, history.text
+    assert [(row["reference"], row["account_id"]) for row in history.json()["items"]] == [
+        (a.bills[own_account], own_account)]
+    assert history.json()["total"] == 1
+    assert {row["reference"] for row in everything.json()["items"]} == set(a.bills.values())  # the admin: all
+    pdf = limited.get(f"/api/v1/billing/invoices/{a.bills[own_account]}.pdf")
+    assert (pdf.status_code, pdf.headers["content-type"]) == (200, "application/pdf")
+    refused = {name: limited.get(f"/api/v1/billing/invoices/{a.bills[key]}.{fmt}").status_code
+               for name, key, fmt in [("annual pdf", a.accounts[a.partners[1]][0], "pdf"),
+                                      ("consolidated pdf", "consolidated", "pdf"),
+                                      ("consolidated csv", "consolidated", "csv")]}
+    assert refused == {"annual pdf": 404, "consolidated pdf": 404, "consolidated csv": 404}
+
+
+def test_a_user_limited_to_some_accounts_is_refused_other_bills_over_rpc_too(suite, world):
+    caller = world.caller("distributor_limited")
+    context = {CALLER_KEY: caller.to_wire(), CORRELATION_ID_KEY: "matrix-limited-bills"}
+    foreign_bills = [target.invoice for target in world.targets("distributor_limited") if target.invoice]
+    outcomes = {}
+    with ClusterRpcProxy({"AMQP_URI": suite.env["AMQP_URI"]}, context_data=context, timeout=30) as proxy:
+        for reference in foreign_bills:
+            for name, call in [("invoice_document", lambda r: proxy.billing.invoice_document(
+                                   {"reference": r, "format": "pdf"})),
+                               ("pay_invoice", lambda r: proxy.billing.pay_invoice(r, {}))]:
+                try:
+                    call(reference)
+                except NotFound:
+                    outcomes[(name, reference)] = "NotFound"
+                else:
+                    outcomes[(name, reference)] = "answered"
+        history = proxy.billing.billing_history({"page_size": 200})
+
+    assert set(outcomes.values()) == {"NotFound"}, outcomes
+    assert not {row["reference"] for row in history["items"]} & set(foreign_bills)

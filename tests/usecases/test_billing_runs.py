@@ -26,7 +26,7 @@ from contracts.billing import (
     StatusQuery,
 )
 from contracts.context import Caller
-from contracts.errors import Conflict, ValidationFailed
+from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.context import CallContext
 from servicekit.idempotency import claim
@@ -632,6 +632,33 @@ def test_history_lists_consolidated_and_annual_bills_newest_first(billing_db, tr
         ("INV-2026-000001", "Consolidated bill", True, Decimal("54.43")),
     ]
     assert page.total == 2
+
+
+def test_a_user_limited_to_some_accounts_sees_the_annual_bills_of_those_and_no_consolidated_bill(
+        billing_db, tree, processor):
+    ids = november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+    laurel = tree.account("Laurel", Plan.ANNUAL, date(2026, 12, 3), {BackupService.GMAIL: 2}, [date(2026, 12, 3)])
+    tree.account("Oak", Plan.ANNUAL, date(2026, 12, 3), {BackupService.GMAIL: 1}, [date(2026, 12, 3)])
+    run(billing_db, processor, as_of=date(2026, 12, 3))
+    profiles.add_card(billing_db.unit_of_work(), tree.scope(), CardAddRequest(token="tok_visa"), processor)
+    # Alpine is on the consolidated bill: seeing Alpine is not seeing the other accounts on it.
+    limited = billing_scope(tree.caller(accessible_accounts=[laurel, ids["alpine"]]))
+    bills = {r.account_name: r.reference for r in queries.history(billing_db.unit_of_work(), tree.scope(),
+                                                                 HistoryQuery()).items}
+
+    page = queries.history(billing_db.unit_of_work(), limited, HistoryQuery())
+
+    assert [(r.reference, r.account_id) for r in page.items] == [(bills["Laurel"], laurel)] and page.total == 1
+    assert queries.bill_document(billing_db.unit_of_work(), limited, bills["Laurel"]).lines[0].account_id == laurel
+    for name in ("Oak", "Consolidated bill"):
+        with pytest.raises(NotFound):
+            queries.bill_document(billing_db.unit_of_work(), limited, bills[name])
+        with pytest.raises(NotFound):
+            payments.pay_invoice(billing_db.unit_of_work(), limited, bills[name], None, processor)
+    assert processor.charges() == 0
+    paid = payments.pay_invoice(billing_db.unit_of_work(), limited, bills["Laurel"], None, processor)
+    assert paid.status.value == "succeeded"
 
 
 def test_another_distributor_sees_none_of_it(billing_db, tree, processor):
