@@ -169,5 +169,5 @@ def test_billing_status_as_of_outside_2000_to_2100_is_422_naming_as_of(billed):
         response = billed.admin.get("/api/v1/billing/status", params={"as_of": as_of})
 
         assert response.status_code == 422, (as_of, response.text)
-        assert [f["field"] for f in response.json()["error"]["details"]["fields"]] == ["as_of"]
+        assert [f["field"] for f in response.json()["error"]["details"]["fields"]] == ["query.as_of"]
     assert billed.admin.get("/api/v1/billing/status", params={"as_of": "2100-12-31"}).status_code == 200
