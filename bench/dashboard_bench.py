@@ -332,7 +332,7 @@ ORDER BY lower(t.name), t.id LIMIT 25"""
 BASELINE_DIRECT = ("SELECT accounts, size_bytes, tasks, backup_failed FROM owner_rollups "
                    "WHERE owner_id = %(distributor)s")
 BASELINE_AMOUNTS = """
-SELECT t.owner_id, sum(t.amount), bool_or(i.charge_failed OR i.due_date < current_date)
+SELECT t.owner_id, sum(t.amount), count(*) > 0  -- any unpaid bill: "With exceptions"
 FROM invoices i JOIN invoice_owner_totals t ON t.invoice_id = i.id
 WHERE i.distributor_id = %(distributor)s AND i.paid_at IS NULL AND t.owner_id = ANY(%(owners)s)
 GROUP BY t.owner_id"""
