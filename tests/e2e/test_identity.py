@@ -117,6 +117,7 @@ def test_an_unconfirmed_user_with_a_password_cannot_sign_in_until_confirmed(suit
     assert client.sign_in(user["email"], STRONG).status_code == 200
 
 
+@pytest.mark.calendar
 def test_a_confirmation_link_older_than_24_hours_is_refused(suite, admin, mail, identity_db):
     user, token = invite(admin, mail, password=STRONG)
     issued = datetime.now(UTC) - timedelta(hours=24, seconds=1)
@@ -258,6 +259,7 @@ def test_the_demo_seed_shows_a_user_with_two_factor_and_an_ip_restriction_list(a
     assert ip["enabled"] is False
 
 
+@pytest.mark.calendar
 def test_an_expired_password_allows_only_the_change(suite, admin, mail, identity_db):
     user, _ = confirmed_user(suite, admin, mail, role="administrator", permissions=[])
     try:
@@ -336,6 +338,7 @@ def test_a_password_policy_change_is_mailed_to_the_administrators_and_no_other_u
         admin.put("/api/v1/security/password-policy", json={"expiration_enabled": False, "max_age_days": 90})
 
 
+@pytest.mark.calendar
 def test_an_idle_session_expires(suite, admin, mail, identity_db):
     user, client = confirmed_user(suite, admin, mail)
     with identity_db.begin() as connection:  # as if the last request was 31 minutes ago

@@ -146,6 +146,7 @@ def test_a_direct_account_is_listed_with_the_distributors_direct_accounts(world)
     assert page["counters"]["trial"]["in_progress"] >= 1
 
 
+@pytest.mark.calendar
 @pytest.mark.parametrize("default", SUBSCRIPTIONS)
 def test_each_default_subscription_behaves_right_at_day_14(world, default):
     settings = world.admin.put("/api/v1/settings/account", json={"default_subscription": default})

@@ -30,7 +30,7 @@ from tests.integration.test_billing_service import (  # noqa: F401  (fixtures)
     projected,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.calendar]
 
 TICK = 0.3  # seconds between the clock's ticks here (an hour in production)
 SEATS = 5  # Exchange seats all month: 5 x 2.50 = 12.50

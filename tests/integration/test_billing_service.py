@@ -175,6 +175,7 @@ def test_concurrent_runs_of_two_instances_bill_the_period_once_without_a_gap(
     assert (again["consolidated_invoices"], again["annual_invoices"], again["already_billed"]) == (0, 0, 6)
 
 
+@pytest.mark.calendar
 def test_real_tenancy_events_make_an_annual_invoice(start_services, call_as, billing_url, billing_db, database_url):
     start_services(TenancyService, BillingService, env={"BILLING_DATABASE_URL": billing_url,
                                                         "TENANCY_DATABASE_URL": database_url("tenancy")})
@@ -221,6 +222,7 @@ def test_partner_and_customer_users_are_refused_by_billing_itself(start_services
         billing.run_billing({"as_of": "2026-11-01"})
 
 
+@pytest.mark.calendar
 def test_an_account_removed_through_tenancy_is_billed_only_up_to_its_removal(start_services, call_as, billing_url,
                                                                             billing_db, database_url):
     """Tenancy's own use cases on its database (a past month needs a clock the RPCs do not take),

@@ -88,6 +88,7 @@ def report_mails(maildir: Path) -> list[email.message.EmailMessage]:
     return [m for m in messages if m["Subject"].startswith("Backup summary report")]
 
 
+@pytest.mark.calendar
 def test_the_timer_sends_a_summary_with_every_account_of_a_tree_larger_than_a_page_once(
         start_services, urls, databases, tmp_path, monkeypatch):
     monkeypatch.delenv("NOTIFY_SMTP_HOST", raising=False)

@@ -84,6 +84,7 @@ def test_ingesting_the_same_runs_twice_counts_them_once(start_services, call_as,
     assert len(recorded["payload"]["runs"]) == 2
 
 
+@pytest.mark.calendar
 def test_two_instances_move_every_ended_trial_exactly_once(start_services, prepared, tenancy_url):
     world = build_world(prepared)
     long_ago = datetime.now(UTC) - timedelta(days=20)
