@@ -21,11 +21,12 @@ PYTEST_FLAGS ?= --color=no --durations=15
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint bench bench-dashboard bench-services chaos up down status stop-service start-service clean
+.PHONY: help install run test test-calendar lint bench bench-dashboard bench-services chaos up down status stop-service start-service clean
 
 help:
 	@echo "make run        the whole suite on this machine (supervisord; http://localhost:$(PORTAL_GATEWAY_PORT))"
 	@echo "make test       the whole test suite (needs RabbitMQ with management, and PostgreSQL)"
+	@echo "make test-calendar  the date-dependent tests under faketime at a month end, a year end and 29 February"
 	@echo "make lint       ruff check + mypy"
 	@echo "make bench      every benchmark: bench-dashboard, then bench-services (about 30 minutes)"
 	@echo "make bench-dashboard  the dashboard, ingest and the messaging ceiling at scale -> bench/results-dashboard.json"
@@ -58,6 +59,14 @@ run: install
 test: install
 	bash scripts/prepare-test-services
 	$(BIN)/pytest $(PYTEST_FLAGS) $(PYTEST_ARGS)
+
+# The tests marked `calendar` (they depend on today's date) once per date, the clock of the
+# test process and of the suite it starts moved by faketime (Debian package faketime):
+# scripts/test-calendar, docs/testing.md. CALENDAR_DATES="2030-01-31T23:59:00Z" for others.
+CALENDAR_DATES ?= 2027-03-31T23:30:00Z 2027-12-31T23:30:00Z 2028-02-29T23:30:00Z
+test-calendar: install
+	bash scripts/prepare-test-services
+	bash scripts/test-calendar $(CALENDAR_DATES) -- $(PYTEST_FLAGS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
