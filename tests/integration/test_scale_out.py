@@ -22,6 +22,7 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +150,12 @@ def test_each_event_is_handled_once_per_service_not_once_per_instance(scaled):
 def test_the_trial_clock_runs_in_both_instances_and_moves_each_ended_trial_once(scaled):
     names = [f"trial-{uuid.uuid4().hex[:10]}" for _ in range(20)]
     ids = [scaled.create_account(name, "trial_expiring").json()["id"] for name in names]
-    # Fourteen days later, for these trials only: their end is moved into the past.
+    # Fourteen days later, for these trials only: their end is moved into the past, on the
+    # services' clock (this process's), not the database server's.
+    now = datetime.now(UTC)
     with psycopg.connect(scaled.urls["tenancy"]) as conn:
-        conn.execute("UPDATE accounts SET trial_started_at = now() - interval '15 days', "
-                     "trial_ends_at = now() - interval '1 day' WHERE id::text = ANY(%s)", (ids,))
+        conn.execute("UPDATE accounts SET trial_started_at = %s, trial_ends_at = %s WHERE id::text = ANY(%s)",
+                     (now - timedelta(days=15), now - timedelta(days=1), ids))
 
     def moved() -> bool:
         rows = scaled.query("tenancy", "SELECT count(*) FROM accounts WHERE id::text = ANY(%s) AND status = 'trial'",
