@@ -15,6 +15,7 @@ class IdentityEvent(StrEnum):
     SIGNED_OUT = "signed_out"
     SESSIONS_REVOKED = "sessions_revoked"
     USER_CREATED = "user_created"
+    ADMINISTRATOR_NOT_INVITED = "administrator_not_invited"
     USER_UPDATED = "user_updated"
     USER_DELETED = "user_deleted"
     EMAIL_CONFIRMED = "email_confirmed"

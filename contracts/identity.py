@@ -82,7 +82,11 @@ class CreateUserRequest(WireModel):
     role: Role = "custom"
     permissions: list[str] = Field(default_factory=list, max_length=50)
     accessible_accounts: Literal["all"] | list[uuid.UUID] = "all"
-    tenant_id: uuid.UUID | None = Field(default=None, description="defaults to the caller's tenant")
+    tenant_id: uuid.UUID | None = Field(
+        default=None,
+        description="the tenant the user joins: the caller's own (the default), or a partner or customer account "
+        "within the caller's scope",
+    )
     tenant_kind: SafeText | None = Field(default=None, description="set by tenancy-driven creation (partner admin)")
 
 

@@ -10,15 +10,29 @@ same moment: nobody works on a question no one waits for.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import eventlet
+from nameko.exceptions import UnknownService
 from nameko.rpc import RpcProxy, ServiceProxy
+
+from contracts.errors import ServiceUnavailable
 
 
 class RpcTimeout(TimeoutError):
     """The other service did not answer in time (it is down, or too busy)."""
+
+
+@contextmanager
+def answered(outcome: str) -> Iterator[None]:
+    """Another service that is down (no answer in time, or no queue at all) becomes a
+    ``ServiceUnavailable`` (503) saying ``outcome``: what was therefore not done."""
+    try:
+        yield
+    except (RpcTimeout, UnknownService) as silent:
+        raise ServiceUnavailable(f"{outcome} ({silent})") from None
 
 
 class TimedServiceProxy:

@@ -30,12 +30,19 @@ def list_users(
     return UserPage.from_wire(rpc.call("identity", "list_users", page, page_size, search))
 
 
-@router.post("", response_model=UserView, status_code=201,
-             summary="Invite a user: a confirmation mail with a link valid 24 hours goes out")
+@router.post(
+    "", response_model=UserView, status_code=201,
+    summary="Invite a user: a confirmation mail with a link valid 24 hours goes out",
+    description="`tenant_id` names the tenant the user joins: the caller's own (the default), or a partner or "
+    "customer account below it. The answer's `tenant_id` and `tenant_kind` say which it became.",
+    responses={404: {"description": "`not_found` naming `tenant_id`: no such tenant within the caller's scope"},
+               409: {"description": "`conflict` naming `email`: a user already has this email"},
+               422: {"description": "naming `permissions`: e.g. billing permissions for a partner's or "
+                                    "customer account's user"}},
+)
 def create_user(body: CreateUserRequest, admin: Administrator, rpc: Rpc) -> UserView:
     wire = body.to_wire()
-    # Users join the caller's tenant; these two are for tenancy's own calls only.
-    wire.pop("tenant_id", None)
+    # The kind is tenancy's to say (identity asks it); only tenancy-driven creation names one.
     wire.pop("tenant_kind", None)
     return UserView.from_wire(rpc.call("identity", "create_user", wire))
 

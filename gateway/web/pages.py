@@ -308,10 +308,17 @@ def _user_values(user: dict[str, Any]) -> dict[str, Any]:
             "accounts": "" if chosen == "all" else "\n".join(str(a) for a in chosen or [])}
 
 
+TENANT_KINDS = {"operator": "operator", "distributor": "distributor", "partner": "partner",
+                "account": "customer account"}
+
+
 async def _users(ctx: Console, status: int = 200, page: int = 1, **extra: Any) -> Response:
     data = await ctx.api.get("/users", page=page, page_size=PAGE_SIZE)
+    own: dict[str, Any] = {}
+    with contextlib.suppress(ApiError):  # only its name is shown: the invitation works without it
+        own = await ctx.api.get("/settings/account")
     context: dict[str, Any] = {"data": data, "paging": _paging(page, PAGE_SIZE, data["total"]), "query": "",
-                               "permissions": PERMISSIONS, "errors": {},
+                               "own_tenant": own, "permissions": PERMISSIONS, "errors": {},
                                "values": {"role": "administrator", "access": "all"},
                                "notice": ctx.request.query_params.get("notice")}
     context.update(extra)
@@ -326,16 +333,21 @@ async def users(request: Request) -> Response:
 @router.post("/settings/users")
 async def user_invite(request: Request) -> Response:
     ctx = await console(request)
-    values = {"email": ctx.value("email"), "display_name": ctx.value("display_name"), **_access_values(ctx)}
+    values = {"email": ctx.value("email"), "display_name": ctx.value("display_name"),
+              "tenant_id": ctx.value("tenant_id").strip(), **_access_values(ctx)}
     body: dict[str, Any] = {"email": values["email"], "credential_type": "password", **_access_body(values)}
-    if values["display_name"]:
-        body["display_name"] = values["display_name"]
+    for optional in ("display_name", "tenant_id"):
+        if values[optional]:
+            body[optional] = values[optional]
     try:
-        await ctx.api.post("/users", body)
+        user = await ctx.api.post("/users", body)
     except ApiError as error:
         errors = _user_errors(error)
         return await _users(ctx, status=error.status, values=values, errors=errors, error=_summary(error, errors))
-    return redirect(request, _back("/settings/users", f"{values['email']} invited: a confirmation mail is on its way."))
+    kind = TENANT_KINDS.get(str(user.get("tenant_kind")), "tenant")
+    joined = "" if user.get("tenant_id") == ctx.me.get("tenant_id") else f" into the {kind} {user.get('tenant_id')}"
+    return redirect(request, _back("/settings/users",
+                                   f"{values['email']} invited{joined}: a confirmation mail is on its way."))
 
 
 async def _account_names(ctx: Console, values: dict[str, Any]) -> list[dict[str, str]]:

@@ -164,8 +164,26 @@ def role_label(role: str | None) -> str:
     return words(role).capitalize() or "Custom"
 
 
+TENANT_KINDS = {"operator": "operator", "distributor": "distributor", "partner": "partner",
+                "account": "customer account"}
+
+
+def tenant_label(p: Payload) -> str:
+    """"customer account Alpine", "partner Contoso" (its id when the name is unknown); "" when
+    the payload does not say (entries from before tenants were named)."""
+    kind = text(p, "tenant_kind")
+    if kind is None:
+        return ""
+    return f" in {TENANT_KINDS.get(kind, words(kind))} {text(p, 'tenant_name') or text(p, 'tenant_id') or ''}".rstrip()
+
+
 def user_created(env: EventEnvelope, p: Payload) -> Draft:
-    return Draft(f"{with_name('User created', text(p, 'email'))} ({role_label(text(p, 'role'))})")
+    return Draft(f"{with_name('User created', text(p, 'email'))} ({role_label(text(p, 'role'))}){tenant_label(p)}")
+
+
+def administrator_not_invited(env: EventEnvelope, p: Payload) -> Draft:
+    return Draft(f"{with_name('First administrator not invited', text(p, 'email'))}{tenant_label(p)}: a user "
+                 "already has this email; add an administrator naming the tenant", AuditStatus.FAILED)
 
 
 def user_updated(env: EventEnvelope, p: Payload) -> Draft:
@@ -358,6 +376,7 @@ AUDITED: dict[tuple[str, str], Rule] = {
     ("identity", IdentityEvent.SIGNED_OUT): Rule(A.SIGN_OUT, signed_out),
     ("identity", IdentityEvent.OPERATOR_BOOTSTRAPPED): Rule(A.USER_MANAGEMENT, about_user("Operator account created")),
     ("identity", IdentityEvent.USER_CREATED): Rule(A.USER_MANAGEMENT, user_created),
+    ("identity", IdentityEvent.ADMINISTRATOR_NOT_INVITED): Rule(A.USER_MANAGEMENT, administrator_not_invited),
     ("identity", IdentityEvent.USER_UPDATED): Rule(A.USER_MANAGEMENT, user_updated),
     ("identity", IdentityEvent.USER_DELETED): Rule(A.USER_MANAGEMENT, about_user("User deleted")),
     ("identity", IdentityEvent.EMAIL_CONFIRMED): Rule(A.USER_MANAGEMENT, about_user("Email address confirmed")),

@@ -56,14 +56,28 @@ ALL_PERMISSIONS: frozenset[str] = PORTAL_PERMISSIONS | ACCOUNT_PERMISSIONS
 # Account permissions only make sense to a user who can reach accounts at all.
 ACCOUNT_PREREQUISITES: frozenset[str] = frozenset({VIEW_DASHBOARD, ADD_ACCOUNTS})
 
+# What does not exist for a user of a tenant kind: only a distributor sees money (billing
+# refuses everyone else), and a customer account has no accounts below it to add or subscribe.
+MONEY: frozenset[str] = frozenset({VIEW_BILLING, VIEW_BILLING_NOTIFICATIONS, ACCOUNT_VIEW_BILLING})
+NOT_FOR_KIND: dict[str, frozenset[str]] = {
+    "partner": MONEY,
+    "account": MONEY | {ADD_ACCOUNTS, SUBSCRIBE_ACCOUNTS},
+}
+KIND_LABELS = {"operator": "the operator", "distributor": "a distributor", "partner": "a partner",
+               "account": "a customer account"}
+
 _SHOWN = 60  # how much of an unknown id a reason quotes
 
 
-def validate_permissions(role: Role | str, permissions: Iterable[str]) -> frozenset[str]:
-    """The permissions a user of ``role`` gets from the requested ``permissions``.
+def validate_permissions(
+    role: Role | str, permissions: Iterable[str], tenant_kind: str | None = None
+) -> frozenset[str]:
+    """The permissions a user of ``role`` in a tenant of ``tenant_kind`` gets from the
+    requested ``permissions``.
 
     An administrator gets all of them whatever was asked. For a custom user every id
-    must be known, and account permissions need "view dashboard" or "add accounts".
+    must be known and exist for the tenant kind (``NOT_FOR_KIND``), and account
+    permissions need "view dashboard" or "add accounts".
     """
     if _role(role) is Role.ADMINISTRATOR:
         return ALL_PERMISSIONS
@@ -71,6 +85,11 @@ def validate_permissions(role: Role | str, permissions: Iterable[str]) -> frozen
     unknown = sorted(str(permission)[:_SHOWN] for permission in granted - ALL_PERMISSIONS)
     if unknown:
         raise ValidationFailed.for_field("permissions", f"unknown permission '{unknown[0]}'")
+    absent = sorted(granted & NOT_FOR_KIND.get(tenant_kind or "", frozenset()))
+    if absent:
+        raise ValidationFailed.for_field(
+            "permissions", f"'{absent[0]}' does not exist for a user of {KIND_LABELS.get(str(tenant_kind))}"
+        )
     if granted & ACCOUNT_PERMISSIONS and not granted & ACCOUNT_PREREQUISITES:
         raise ValidationFailed.for_field(
             "permissions",

@@ -30,6 +30,7 @@ from servicekit.events import event_handler
 from servicekit.idempotency import idempotent_handler
 from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging
+from servicekit.request_keys import keyed_create
 from servicekit.rpc import rpc
 from servicekit.rpc_deadline import DeadlineRpcProxy
 from servicekit.validation import parse
@@ -37,9 +38,11 @@ from services.identity import auth, engine_keys, learning, security, users
 from services.identity.bootstrap import bootstrap_operator, ensure_demo_administrator
 from services.identity.demo import DEMO_TOTP_SECRET, DEMO_USERS, seed_demo_users
 from services.identity.mailer import NotifyMailer
+from services.identity.models import request_keys
 from services.identity.password_rules import MIN_LENGTH
 from services.identity.secrets_box import SecretBox, load_secret_box
 from services.identity.settings import IdentitySettings
+from services.identity.tenants import TenancyDirectory, TenantRef
 
 configure_logging("identity")
 
@@ -60,6 +63,7 @@ class IdentityService(ServiceBase):
 
     db = Database(Path(__file__).parent / "migrations", on_start=bootstrap_operator)
     notify = DeadlineRpcProxy("notify", timeout=lambda: IdentitySettings().notify_timeout_seconds)
+    tenancy = DeadlineRpcProxy("tenancy", timeout=lambda: IdentitySettings().tenancy_timeout_seconds)
 
     @property
     def settings(self) -> IdentitySettings:
@@ -186,10 +190,18 @@ class IdentityService(ServiceBase):
         return users.list_password_expiring(self.db, self.context, within, page, page_size)
 
     @rpc
+    @keyed_create("create_user", request_keys)
     def create_user(self, request: dict[str, Any]) -> dict[str, Any]:
         return users.create_user(
-            self.db, self.context, parse(CreateUserRequest, request), self.mailer, self.settings
+            self.db, self.context, parse(CreateUserRequest, request), self.mailer, self.settings,
+            tenants=TenancyDirectory(self.tenancy),
         ).to_wire()
+
+    @rpc
+    def email_in_use(self, email: str) -> bool:
+        if not isinstance(email, str) or not 3 <= len(email) <= 320:
+            raise ValidationFailed.for_field("email", "must be an email address of 3 to 320 characters")
+        return users.email_in_use(self.db, self.context, email)
 
     @rpc
     def get_user(self, user_id: str) -> dict[str, Any]:
@@ -228,9 +240,10 @@ class IdentityService(ServiceBase):
     @idempotent_handler()
     def invite_partner_administrator(self, envelope: EventEnvelope) -> None:
         payload = envelope.payload
+        partner = TenantRef(parse_uuid(payload["partner_id"], "partner_id"), "partner", payload.get("name"))
         users.create_tenant_administrator(
-            self.db, parse_uuid(payload["partner_id"], "partner_id"), "partner", payload["email"],
-            payload.get("contact_name") or payload.get("name"), self.mailer, self.settings,
+            self.db, partner, payload["email"], payload.get("contact_name") or payload.get("name"),
+            self.mailer, self.settings,
         )
 
     @event_handler("tenancy", "account_created")

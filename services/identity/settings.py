@@ -21,3 +21,6 @@ class IdentitySettings(BaseSettings):
     # given up (logged) and the worker moves on: a stopped notify must not hold identity's
     # workers, nor make a request that sends mail outlast the gateway's deadline (10 s).
     notify_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    # How long creating a user waits for tenancy to say which tenant the user joins (and that
+    # the caller may name it); then the user is not created (503).
+    tenancy_timeout_seconds: float = Field(default=5.0, gt=0, le=60)

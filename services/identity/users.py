@@ -24,6 +24,7 @@ from services.identity.password_rules import check_password
 from services.identity.passwords import hash_password
 from services.identity.permissions import Role, validate_permissions
 from services.identity.settings import IdentitySettings
+from services.identity.tenants import TenantDirectory, TenantRef, no_such_tenant
 from services.identity.tokens import hash_token, new_token
 from services.identity.views import user_view
 
@@ -63,6 +64,18 @@ def _accessible(value: Any) -> list[str] | None:
     return None if value == "all" or value is None else sorted({str(a) for a in value})
 
 
+def _joined_tenant(admin: User, tenant_id: uuid.UUID | None, tenants: TenantDirectory | None) -> TenantRef:
+    """The tenant a new user of ``admin`` joins: the one named (its own, or a partner or
+    customer account below it, as tenancy sees the caller's scope), by default its own.
+    Without a directory nothing but the caller's own tenant can be vouched for."""
+    wanted = tenant_id or admin.tenant_id
+    if tenants is not None:
+        return tenants.tenant(wanted)
+    if wanted != admin.tenant_id:
+        raise no_such_tenant()
+    return TenantRef(admin.tenant_id, admin.tenant_kind)
+
+
 def create_user(
     uow: UnitOfWork,
     ctx: CallContext,
@@ -70,21 +83,23 @@ def create_user(
     mailer: Mailer,
     settings: IdentitySettings,
     now: datetime | None = None,
+    *,
+    tenants: TenantDirectory | None = None,
+    tenant_name: str | None = None,
 ) -> UserView:
+    """Invite a user into a tenant. A signed-in administrator names the tenant with
+    ``tenant_id`` (default its own; ``tenants`` checks it is within the caller's scope and
+    says its kind and name); the system names it with ``tenant_id``, ``tenant_kind`` and
+    ``tenant_name``."""
     now = now or utc_now()
     if ctx.caller.is_system:
         # Operations tooling and event handlers name the tenant themselves.
         if request.tenant_id is None:
             raise ValidationFailed.for_field("tenant_id", "is required")
-        tenant_id, tenant_kind = request.tenant_id, request.tenant_kind or "partner"
+        tenant = TenantRef(request.tenant_id, request.tenant_kind or "partner", tenant_name)
     else:
-        admin = require_administrator(uow, ctx)
-        tenant_id, tenant_kind = admin.tenant_id, admin.tenant_kind
-        if request.tenant_id is not None and request.tenant_id != admin.tenant_id:
-            # An operator creates a new distributor's first administrator.
-            if admin.tenant_kind != "operator":
-                raise PermissionDenied("users are created in your own tenant")
-            tenant_id, tenant_kind = request.tenant_id, request.tenant_kind or "distributor"
+        tenant = _joined_tenant(require_administrator(uow, ctx), request.tenant_id, tenants)
+    tenant_id, tenant_kind = tenant.id, tenant.kind
     email = request.email.strip()
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         raise ValidationFailed.for_field("email", "is not an email address")
@@ -93,7 +108,7 @@ def create_user(
             "a user with this email already exists", {"fields": [{"field": "email", "reason": "already in use"}]}
         )
     role = Role(request.role)
-    permissions = validate_permissions(role, request.permissions)
+    permissions = validate_permissions(role, request.permissions, tenant_kind)
     password_hash = None
     if request.password:
         if request.credential_type != "password":
@@ -124,6 +139,9 @@ def create_user(
             "role": user.role,
             "credential_type": user.credential_type,
             "permissions": user.permissions,
+            "tenant_id": str(tenant_id),
+            "tenant_kind": tenant_kind,
+            "tenant_name": tenant.name,
         },
         tenant_id=tenant_id,
     )
@@ -234,7 +252,7 @@ def update_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID, request: 
         )
     if request.permissions is not None or request.role is not None:
         permissions = request.permissions if request.permissions is not None else user.permissions or []
-        granted = validate_permissions(role, permissions)
+        granted = validate_permissions(role, permissions, user.tenant_kind)
         user.permissions = sorted(granted) if role is Role.CUSTOM else []
     user.role = role.value
     if request.accessible_accounts is not None:
@@ -281,26 +299,44 @@ def delete_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID) -> None:
     uow.commit()
 
 
+def email_in_use(uow: UnitOfWork, ctx: CallContext, email: str) -> bool:
+    """Whether a user has this email (any letter case): tenancy asks before it makes a partner
+    or customer account whose first administrator is invited at that email. Tells no more
+    than ``create_user``'s 409 does; for signed-in users and the system only."""
+    if not ctx.caller.is_system and ctx.caller.user_id is None:
+        raise PermissionDenied("sign in first")
+    query = sa.select(User.id).where(User.email_normalised == email.strip().lower())
+    return uow.session.execute(query).first() is not None
+
+
 def create_tenant_administrator(
-    uow: UnitOfWork, tenant_id: uuid.UUID, tenant_kind: str, email: str, display_name: str | None,
+    uow: UnitOfWork, tenant: TenantRef, email: str, display_name: str | None,
     mailer: Mailer, settings: IdentitySettings,
 ) -> UserView | None:
     """The first administrator of a new partner or customer account (from tenancy's
     ``partner_created`` / ``account_created``).
 
     Invited without a password: the confirmation mail lets them choose one. An email that
-    already has a user is left alone (returns None) rather than failing the event forever.
+    already has a user is left alone (returns None) rather than failing the event forever,
+    and announced as ``administrator_not_invited`` (docs/decisions/0012).
     """
     from servicekit.context import SYSTEM_CALLER
 
     if uow.session.execute(sa.select(User.id).where(User.email_normalised == email.strip().lower())).first():
-        log.info("first administrator not invited: the email already has a user",
-                 tenant_id=str(tenant_id), tenant_kind=tenant_kind)
+        # Tenancy asked before making the tenant (email_in_use); only a user made with the
+        # same email in between gets here. Say so where the tenant's parent sees it (audit):
+        # an administrator of the parent adds one with POST /users naming the tenant.
+        log.warning("first administrator not invited: the email already has a user",
+                    tenant_id=str(tenant.id), tenant_kind=tenant.kind)
+        uow.emit(IdentityEvent.ADMINISTRATOR_NOT_INVITED,
+                 {"tenant_id": str(tenant.id), "tenant_kind": tenant.kind, "tenant_name": tenant.name,
+                  "email": email, "reason": "email_in_use"}, tenant_id=tenant.id)
+        uow.commit()
         return None
     ctx = CallContext(uow.service, SYSTEM_CALLER, uow.context.correlation_id)
     request = CreateUserRequest(email=email, display_name=display_name, role="administrator",
-                                tenant_id=tenant_id, tenant_kind=tenant_kind)
-    return create_user(uow, ctx, request, mailer, settings)
+                                tenant_id=tenant.id, tenant_kind=tenant.kind)
+    return create_user(uow, ctx, request, mailer, settings, tenant_name=tenant.name)
 
 
 def invite_account_administrator(
@@ -310,7 +346,7 @@ def invite_account_administrator(
     ``account_created``): the customer confirms the address, chooses a password, and signs
     in to its own account (the account's tenant id is its account id)."""
     return create_tenant_administrator(
-        uow, created.account_id, "account", created.email, created.name, mailer, settings
+        uow, TenantRef(created.account_id, "account", created.name), created.email, created.name, mailer, settings
     )
 
 

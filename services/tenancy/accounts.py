@@ -73,6 +73,7 @@ from services.tenancy.subscriptions import (
     subscribe_trial,
 )
 from services.tenancy.tree import TenantKind
+from services.tenancy.users import UserEmails
 from services.tenancy.views import account_row, account_view
 
 
@@ -129,7 +130,9 @@ def _owner(uow: UnitOfWork, scope: Scope, partner_id: uuid.UUID | None, distribu
 
 
 def create_account(uow: UnitOfWork, ctx: CallContext, request: AccountCreateRequest,
-                   now: datetime | None = None) -> AccountView:
+                   now: datetime | None = None, *, users: UserEmails | None = None) -> AccountView:
+    """A customer account under a partner or the distributor; ``users`` refuses an email a
+    user already has (its first administrator could not be invited), before anything is written."""
     now = _utc(now)
     scope = authorise(uow, ctx, ADD_ACCOUNTS)
     owner = _owner(uow, scope, request.partner_id, request.distributor_id, "partner_id")
@@ -139,6 +142,7 @@ def create_account(uow: UnitOfWork, ctx: CallContext, request: AccountCreateRequ
         NewTenant(TenantKind.ACCOUNT, owner.id, request.name, request.email, request.country or owner.country,
                   owner.data_center),
         now,
+        users=users,
     )
     sub = start(choice, now)
     account = Account(id=tenant.id, owner_id=owner.id, subscription=choice.value, created_at=now,

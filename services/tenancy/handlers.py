@@ -16,6 +16,7 @@ from contracts.tenancy import DefaultSubscription
 from servicekit.db import UnitOfWork
 from services.tenancy.models import OwnerRollup, Tenant
 from services.tenancy.tree import TenantKind, child_path, may_have_parent, new_partner_code, root_path
+from services.tenancy.users import UserEmails
 
 # Distributors and partners hold accounts directly, and so have a roll-up row.
 OWNER_KINDS = (TenantKind.DISTRIBUTOR, TenantKind.PARTNER)
@@ -68,8 +69,13 @@ def check_email_free(uow: UnitOfWork, email: str, except_id: uuid.UUID | None = 
     return normalised
 
 
-def create_tenant(uow: UnitOfWork, new: NewTenant, now: datetime | None = None) -> Tenant:
-    """Add a node under ``new.parent_id``; announces ``tenant_created``. Does not commit."""
+def create_tenant(uow: UnitOfWork, new: NewTenant, now: datetime | None = None, *,
+                  users: UserEmails | None = None) -> Tenant:
+    """Add a node under ``new.parent_id``; announces ``tenant_created``. Does not commit.
+
+    With ``users`` (a tenant whose first administrator identity invites at its email), an
+    email that already has a user is refused like one another tenant has, asked before
+    anything is written (no write transaction is open across the call)."""
     session = uow.session
     parent = session.get(Tenant, new.parent_id)
     if parent is None:
@@ -77,6 +83,8 @@ def create_tenant(uow: UnitOfWork, new: NewTenant, now: datetime | None = None) 
     if not may_have_parent(new.kind, TenantKind(parent.kind)):
         raise ValidationFailed.for_field("parent_id", f"a {new.kind} cannot be created under a {parent.kind}")
     normalised = check_email_free(uow, new.email) if new.email else None
+    if new.email and users is not None and users.email_in_use(new.email):
+        raise email_conflict()
     tenant_id = uuid.uuid4()
     tenant = Tenant(
         id=tenant_id,

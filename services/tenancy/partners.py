@@ -41,6 +41,7 @@ from services.tenancy.profiles import change_profile
 from services.tenancy.rows import task_status_case
 from services.tenancy.subscriptions import Lifecycle
 from services.tenancy.tree import TenantKind
+from services.tenancy.users import UserEmails
 from services.tenancy.views import profile_view
 
 DIRECT_ACCOUNTS = "Direct Accounts"
@@ -62,7 +63,9 @@ def _distributor_for(uow: UnitOfWork, scope: Scope, distributor_id: uuid.UUID | 
 
 
 def create_partner(uow: UnitOfWork, ctx: CallContext, request: PartnerCreateRequest,
-                   now: datetime | None = None) -> TenantProfile:
+                   now: datetime | None = None, *, users: UserEmails | None = None) -> TenantProfile:
+    """A partner under the caller's distributor; ``users`` refuses an email a user already has
+    (its first administrator could not be invited), before anything is written."""
     scope = authorise(uow, ctx, ADD_ACCOUNTS)
     distributor = _distributor_for(uow, scope, request.distributor_id)
     partner = create_tenant(
@@ -73,6 +76,7 @@ def create_partner(uow: UnitOfWork, ctx: CallContext, request: PartnerCreateRequ
             request.default_subscription or DefaultSubscription(distributor.default_subscription),
         ),
         _utc(now),
+        users=users,
     )
     assert partner.code is not None and partner.email is not None
     uow.emit(

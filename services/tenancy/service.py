@@ -40,14 +40,18 @@ from servicekit.db import Database
 from servicekit.events import event_handler
 from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging, get_logger
+from servicekit.request_keys import keyed_create
 from servicekit.rpc import rpc
+from servicekit.rpc_deadline import DeadlineRpcProxy
 from servicekit.validation import parse
 from services.tenancy import accounts, backups, partners, profiles, runs, trials
 from services.tenancy.access import authorise, require_operator, visible_tenant
 from services.tenancy.demo import seed_demo_tree
 from services.tenancy.handlers import ensure_operator_root
+from services.tenancy.models import request_keys
 from services.tenancy.settings import TenancySettings
 from services.tenancy.tree import TenantKind
+from services.tenancy.users import IdentityUsers
 
 configure_logging("tenancy")
 log = get_logger(__name__)
@@ -85,6 +89,7 @@ class TenancyService(ServiceBase):
     name = "tenancy"
 
     db = Database(Path(__file__).parent / "migrations", on_start=ensure_operator_root)
+    identity = DeadlineRpcProxy("identity", timeout=lambda: TenancySettings().identity_timeout_seconds)
 
     # ---- the tree ------------------------------------------------------------------------
 
@@ -110,8 +115,11 @@ class TenancyService(ServiceBase):
         partners.delete_distributor(self.db, self.context, parse_uuid(distributor_id, "distributor_id"))
 
     @rpc
+    @keyed_create("create_partner", request_keys)
     def create_partner(self, request: dict[str, Any]) -> dict[str, Any]:
-        return partners.create_partner(self.db, self.context, parse(PartnerCreateRequest, request)).to_wire()
+        return partners.create_partner(
+            self.db, self.context, parse(PartnerCreateRequest, request), users=IdentityUsers(self.identity)
+        ).to_wire()
 
     @rpc
     def get_partner(self, partner_id: str) -> dict[str, Any]:
@@ -147,8 +155,11 @@ class TenancyService(ServiceBase):
     # ---- customer accounts -------------------------------------------------------------------
 
     @rpc
+    @keyed_create("create_account", request_keys)
     def create_account(self, request: dict[str, Any]) -> dict[str, Any]:
-        return accounts.create_account(self.db, self.context, parse(AccountCreateRequest, request)).to_wire()
+        return accounts.create_account(
+            self.db, self.context, parse(AccountCreateRequest, request), users=IdentityUsers(self.identity)
+        ).to_wire()
 
     @rpc
     def get_account(self, account_id: str) -> dict[str, Any]:

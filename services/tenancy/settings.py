@@ -13,3 +13,6 @@ class TenancySettings(BaseSettings):
     trial_clock_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     # Trials moved per committed batch; instances take disjoint batches (FOR UPDATE SKIP LOCKED).
     trial_batch_size: int = Field(default=200, ge=1, le=10_000)
+    # How long adding a partner or customer account waits for identity to say whether a user
+    # already has its email (its first administrator is invited there); then nothing is made (503).
+    identity_timeout_seconds: float = Field(default=5.0, gt=0, le=60)

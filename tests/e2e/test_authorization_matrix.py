@@ -126,8 +126,10 @@ ROUTES: dict[tuple[str, str], list[Probe]] = {
     ("DELETE", "/api/v1/security/ip-restrictions/entries/{entry_id}"): [
         foreign("ip_entry", path=lambda t: {"entry_id": t.ip_entry})],
     ("GET", "/api/v1/users"): [own("the caller's own tenant's users")],
-    ("POST", "/api/v1/users"): [untried(OWN_TENANT + " (the gateway drops tenant_id; identity's own check of it "
-                                             "is in the RPC matrix below)")],
+    ("POST", "/api/v1/users"): [
+        foreign(need, body=lambda t, need=need: {"email": f"in-{uuid.uuid4().hex[:8]}@x.example",
+                                                 "tenant_id": getattr(t, need)})
+        for need in ("distributor", "partner", "account")],
     ("GET", "/api/v1/users/{user_id}"): [foreign("user", path=lambda t: {"user_id": t.user})],
     ("PATCH", "/api/v1/users/{user_id}"): [
         foreign("user", path=lambda t: {"user_id": t.user}, body=lambda t: {"display_name": "taken over"})],

@@ -25,6 +25,7 @@ from servicekit.testing import MigratedDatabase, wait_for
 from services.billing import simulate
 from services.billing.models import Account, Invoice, InvoiceLineRow, ReferenceCounter
 from services.billing.service import BillingService
+from services.identity.service import IdentityService
 from services.tenancy import accounts as tenancy_accounts
 from services.tenancy.service import TenancyService
 from tests.usecases.tenancy_world import build_world
@@ -177,8 +178,8 @@ def test_concurrent_runs_of_two_instances_bill_the_period_once_without_a_gap(
 
 @pytest.mark.calendar
 def test_real_tenancy_events_make_an_annual_invoice(start_services, call_as, billing_url, billing_db, database_url):
-    start_services(TenancyService, BillingService, env={"BILLING_DATABASE_URL": billing_url,
-                                                        "TENANCY_DATABASE_URL": database_url("tenancy")})
+    start_services(TenancyService, BillingService, IdentityService,  # identity: ADR 0012's email check
+                   env={"BILLING_DATABASE_URL": billing_url, "TENANCY_DATABASE_URL": database_url("tenancy")})
     tenancy = call_as(OPERATOR, "tenancy")
     distributor = tenancy.create_distributor({"name": "Fabrikam", "email": f"d-{uuid.uuid4().hex[:6]}@fabrikam.example",
                                               "country": "US", "data_center": "us-east-1"})

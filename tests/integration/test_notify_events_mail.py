@@ -19,6 +19,7 @@ from servicekit.tables import processed_events
 from servicekit.testing import wait_for
 from services.identity.service import IdentityService
 from services.notify.service import NotifyService
+from services.tenancy.service import TenancyService
 from tests.integration import test_notify_mail
 from tests.integration.test_notify_mail import SmtpServer, notify_engine, smtp_env
 
@@ -40,7 +41,7 @@ def smtp(smtp_port: int, smtp_servers: list[SmtpServer]) -> SmtpServer:
 
 @pytest.fixture
 def suite(start_services: Any, smtp: SmtpServer) -> SmtpServer:
-    start_services(IdentityService, NotifyService, env={
+    start_services(IdentityService, NotifyService, TenancyService, env={
         **smtp_env(smtp.port),
         "PORTAL_OPERATOR_EMAIL": OPERATOR_EMAIL,
         "PORTAL_OPERATOR_PASSWORD": OPERATOR_PASSWORD,

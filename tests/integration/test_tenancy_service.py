@@ -20,6 +20,7 @@ from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
 from servicekit.tables import outbox
 from servicekit.testing import MigratedDatabase, wait_for
+from services.identity.service import IdentityService
 from services.tenancy.models import Account
 from services.tenancy.service import ENGINE_RUNS_EVENT, ENGINE_SOURCE, TenancyService
 from tests.usecases.tenancy_world import admin_of, build_world, operator
@@ -64,7 +65,8 @@ def run(task_id: str, finished: datetime, status: str = "success", size: int = 1
 
 def test_ingesting_the_same_runs_twice_counts_them_once(start_services, call_as, prepared, tenancy_url):
     world = build_world(prepared)
-    start_services(TenancyService, env={"TENANCY_DATABASE_URL": tenancy_url})
+    # identity answers whether the new account's email has a user (ADR 0012)
+    start_services(TenancyService, IdentityService, env={"TENANCY_DATABASE_URL": tenancy_url})
     admin = call_as(world.admin)
     account = admin.create_account({"name": "Coho", "email": "it@coho.example"})
     task = admin.add_backup_task(account["id"], {"service": "exchange", "name": "Mail"})

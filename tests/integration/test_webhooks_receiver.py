@@ -20,6 +20,7 @@ from contracts.notify import BackupRadarUpdate
 from servicekit.context import SYSTEM_CALLER
 from servicekit.settings import normalise_database_url
 from servicekit.testing import MigratedDatabase, wait_for
+from services.identity.service import IdentityService
 from services.notify import integrations, webhooks
 from services.notify.http_sender import PinnedHttpSender
 from services.notify.service import NotifyService
@@ -84,7 +85,7 @@ class Receiver:
 
 @pytest.fixture
 def services(start_services: Any) -> Any:
-    return start_services(TenancyService, NotifyService, env={
+    return start_services(TenancyService, NotifyService, IdentityService, env={
         "NOTIFY_WEBHOOKS_ALLOW_LOOPBACK": "true", "NOTIFY_WEBHOOK_POLL_SECONDS": "0.1"})
 
 

@@ -90,6 +90,11 @@ def test_a_sign_out_and_a_recovery_code_name_the_user():
 
 @pytest.mark.parametrize(("event_type", "payload", "description"), [
     ("user_created", {"email": "new@x.example", "role": "custom"}, "User created: new@x.example (Custom)"),
+    ("user_created", {"email": "new@x.example", "role": "custom", "tenant_kind": "account", "tenant_name": "Alpine"},
+     "User created: new@x.example (Custom) in customer account Alpine"),
+    ("user_created", {"email": "a@x.example", "role": "administrator", "tenant_kind": "partner",
+                      "tenant_id": "4e52e40d-9a69-402f-8c9d-e63a51fdca28"},
+     "User created: a@x.example (Administrator) in partner 4e52e40d-9a69-402f-8c9d-e63a51fdca28"),
     ("user_updated", {"email": "new@x.example", "fields": ["display_name", "role"]},
      "User updated: new@x.example (changed: display name, role)"),
     ("user_deleted", {"email": "old@x.example"}, "User deleted: old@x.example"),
@@ -382,3 +387,12 @@ def test_a_new_partner_is_one_entry_though_tenancy_announces_it_twice():
 
     assert map_event(event("tenancy", "tenant_created", partner)) is None
     assert map_event(event("tenancy", "tenant_created", distributor)).description.startswith("Distributor created")
+
+
+def test_a_first_administrator_not_invited_is_a_failed_entry_naming_the_tenant():
+    entry = mapped("identity", "administrator_not_invited", {
+        "tenant_id": str(uuid.uuid4()), "tenant_kind": "partner", "tenant_name": "Contoso", "email": "it@contoso.example",
+        "reason": "email_in_use"})
+
+    assert (entry.activity, entry.status) == (Activity.USER_MANAGEMENT, AuditStatus.FAILED)
+    assert entry.description.startswith("First administrator not invited: it@contoso.example in partner Contoso")

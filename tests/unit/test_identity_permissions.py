@@ -100,3 +100,25 @@ def test_an_unknown_role_holds_nothing():
 def test_asking_for_an_unknown_permission_is_a_programming_error():
     with pytest.raises(ValueError, match="view_dashbaord"):
         has_permission("administrator", [], "view_dashbaord")
+
+
+@pytest.mark.parametrize(("kind", "permission"), [
+    ("account", "view_billing"), ("account", "view_billing_notifications"), ("account", "account_view_billing"),
+    ("account", "add_accounts"), ("account", "subscribe_accounts"),
+    ("partner", "view_billing"), ("partner", "view_billing_notifications"), ("partner", "account_view_billing"),
+])
+def test_a_permission_that_does_not_exist_for_the_tenant_kind_is_refused_naming_it(kind, permission):
+    with pytest.raises(ValidationFailed) as refused:
+        validate_permissions("custom", ["view_dashboard", permission], tenant_kind=kind)
+    field, reason = _reason(refused)
+    assert field == "permissions" and f"'{permission}'" in reason
+
+
+def test_each_tenant_kind_keeps_the_permissions_that_exist_for_it():
+    assert validate_permissions("custom", ["view_dashboard", "account_view_settings", "account_view_support",
+                                           "view_security_audit"], tenant_kind="account")
+    assert validate_permissions("custom", ["view_dashboard", "add_accounts", "subscribe_accounts"],
+                                tenant_kind="partner")
+    assert validate_permissions("custom", sorted(ALL_PERMISSIONS), tenant_kind="distributor") == ALL_PERMISSIONS
+    # An administrator holds whatever exists for its tenant; nothing is refused.
+    assert validate_permissions("administrator", ["view_billing"], tenant_kind="account") == ALL_PERMISSIONS

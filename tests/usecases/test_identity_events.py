@@ -28,6 +28,7 @@ from servicekit.tables import processed_events
 from services.identity import auth, security, totp, users
 from services.identity.models import User
 from services.identity.secrets_box import load_secret_box
+from services.identity.tenants import TenantRef, no_such_tenant
 from tests.usecases import test_identity_sign_in
 from tests.usecases.test_identity_sign_in import (
     ADMIN_EMAIL,
@@ -102,7 +103,8 @@ def test_creating_a_user_is_announced_without_its_password_or_link(identity_db, 
 
     [event] = [e for e in identity_db.events("user_created") if e["payload"]["user_id"] == str(view.id)]
     assert event["payload"] == {"user_id": str(view.id), "email": "ann@northwind.example", "role": "custom",
-                                "credential_type": "password", "permissions": ["add_accounts", "view_dashboard"]}
+                                "credential_type": "password", "permissions": ["add_accounts", "view_dashboard"],
+                                "tenant_id": str(TENANT), "tenant_kind": "distributor", "tenant_name": None}
     assert event["tenant_id"] == str(TENANT)
     link = mailer.last_to("ann@northwind.example").context["confirm_url"]
     token = parse_qs(urlsplit(link).query)["token"][0]
@@ -324,3 +326,54 @@ def test_an_account_whose_email_already_has_a_user_is_skipped_without_failing(
     # a second account with a fresh email still gets its administrator
     deliver(identity_service, identity_db, mailer, account_created(email="ops@alpine.example"))
     assert [u.email for u in account_users(identity_db)] == ["ops@alpine.example"]
+
+
+class KnownTenants:
+    """Tenancy's answer as a fake: the tenants the caller may see, by id."""
+
+    def __init__(self, *tenants: TenantRef) -> None:
+        self.by_id = {tenant.id: tenant for tenant in tenants}
+
+    def tenant(self, tenant_id: uuid.UUID) -> TenantRef:
+        if tenant_id not in self.by_id:
+            raise no_such_tenant()
+        return self.by_id[tenant_id]
+
+
+def test_a_user_joins_the_tenant_named_and_the_event_says_which(identity_db, admin, mailer):
+    account = TenantRef(uuid.uuid4(), "account", "Alpine Ski")
+
+    view = users.create_user(
+        identity_db.unit_of_work(), _ctx(identity_db, admin),
+        CreateUserRequest(email="clerk@alpine.example", role="custom", permissions=["view_dashboard"],
+                          tenant_id=account.id, tenant_kind="distributor"),  # a kind from the caller counts for nothing
+        mailer, SETTINGS, tenants=KnownTenants(account, TenantRef(TENANT, "distributor", "Northwind")),
+    )
+
+    assert (view.tenant_id, view.tenant_kind) == (account.id, "account")
+    [event] = [e for e in identity_db.events("user_created") if e["payload"]["user_id"] == str(view.id)]
+    assert (event["tenant_id"], event["payload"]["tenant_name"]) == (str(account.id), "Alpine Ski")
+
+
+def test_a_tenant_the_caller_does_not_see_is_not_found_naming_tenant_id_and_nothing_is_made(identity_db, admin,
+                                                                                           mailer):
+    elsewhere = uuid.uuid4()
+    for tenants in (KnownTenants(), None):  # without a directory only the caller's own tenant is vouched for
+        with pytest.raises(NotFound) as refused:
+            users.create_user(identity_db.unit_of_work(), _ctx(identity_db, admin),
+                              CreateUserRequest(email="x@elsewhere.example", tenant_id=elsewhere),
+                              mailer, SETTINGS, tenants=tenants)
+        assert refused.value.details["fields"][0]["field"] == "tenant_id"
+    assert not [e for e in identity_db.events("user_created") if e["payload"]["email"] == "x@elsewhere.example"]
+
+
+def test_an_administrator_not_invited_is_announced_naming_the_tenant(identity_db, admin, mailer):
+    partner = TenantRef(uuid.uuid4(), "partner", "Contoso")
+
+    assert users.create_tenant_administrator(identity_db.unit_of_work(), partner, ADMIN_EMAIL.upper(), None,
+                                             mailer, SETTINGS) is None
+
+    event = only_event(identity_db, "administrator_not_invited")
+    assert event["tenant_id"] == str(partner.id)
+    assert event["payload"] == {"tenant_id": str(partner.id), "tenant_kind": "partner", "tenant_name": "Contoso",
+                                "email": ADMIN_EMAIL.upper(), "reason": "email_in_use"}

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.tenancy import (
+    AccountCreateRequest,
     AccountListQuery,
     DistributorCreateRequest,
     PartnerCreateRequest,
@@ -63,6 +64,39 @@ def test_a_partner_email_in_use_anywhere_in_the_portal_is_a_conflict_naming_emai
 
     assert refused.value.details["fields"][0]["field"] == "email"
     assert len(world.db.events("partner_created")) == 1
+
+
+class UsersWithEmails:
+    """Identity's answer as a fake: these emails have users (any letter case)."""
+
+    def __init__(self, *emails: str) -> None:
+        self.emails = {email.lower() for email in emails}
+        self.asked: list[str] = []
+
+    def email_in_use(self, email: str) -> bool:
+        self.asked.append(email)
+        return email.strip().lower() in self.emails
+
+
+def test_a_partner_or_account_with_a_users_email_is_refused_before_anything_is_written(world):
+    users = UsersWithEmails("Ann@Northwind.example")
+    announced = len(world.db.events())
+    uow = world.uow()
+
+    with pytest.raises(Conflict) as partner_refused:
+        partners.create_partner(uow, uow.context, PartnerCreateRequest(
+            name="Half made", email="ANN@northwind.EXAMPLE", country="US", data_center="us-east-1"), users=users)
+    uow = world.uow()
+    with pytest.raises(Conflict) as account_refused:
+        accounts.create_account(uow, uow.context, AccountCreateRequest(name="Half made", email="ann@northwind.example"),
+                                users=users)
+
+    for refused in (partner_refused, account_refused):
+        assert refused.value.details["fields"] == [{"field": "email", "reason": "already in use"}]
+    assert [email.lower() for email in users.asked] == ["ann@northwind.example"] * 2
+    with world.db.engine.connect() as connection:
+        assert connection.execute(sa.select(Tenant.id).where(Tenant.name == "Half made")).first() is None
+    assert len(world.db.events()) == announced
 
 
 def test_a_partner_user_cannot_add_partners(world):
