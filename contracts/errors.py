@@ -128,6 +128,18 @@ class SsoNotConfigured(Conflict):
     code = "sso_not_configured"
 
 
+class IdempotencyKeyReused(ValidationFailed):
+    """The same Idempotency-Key came with a different request."""
+
+    code = "idempotency_key_reused"
+
+
+class RequestInProgress(Conflict):
+    """The first request with this Idempotency-Key has not answered yet."""
+
+    code = "request_in_progress"
+
+
 SPECIFIC_ERRORS: tuple[type[PortalError], ...] = (
     InvalidCredentials,
     TwoFactorRequired,
@@ -137,5 +149,7 @@ SPECIFIC_ERRORS: tuple[type[PortalError], ...] = (
     OwnIpNotTrusted,
     EmailNotConfirmed,
     SsoNotConfigured,
+    IdempotencyKeyReused,
+    RequestInProgress,
 )
 BOUNDARY_ERRORS = BOUNDARY_ERRORS + SPECIFIC_ERRORS

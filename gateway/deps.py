@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from contracts.context import Caller
 from gateway.rpc import CallContext, CallResult, CallSpec, RpcClient
@@ -55,3 +55,19 @@ async def get_rpc(request: Request) -> RequestRpc:
 
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
 Rpc = Annotated[RequestRpc, Depends(get_rpc)]
+
+
+def keyed(idempotency_key: str | None) -> dict[str, Any]:
+    """The RPC keyword that makes a create idempotent (servicekit.request_keys), if any."""
+    return {"idempotency_key": idempotency_key} if idempotency_key is not None else {}
+
+
+# A create with this header may be retried safely: the same key with the same body gives
+# the first answer again (docs/http-api.md, "Retrying a create").
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=255,
+           description="Any unique value (a UUID, say) to retry this create safely for 24 hours: "
+                       "the same key with the same body answers the first answer again and creates "
+                       "nothing; with another body, 422 `idempotency_key_reused`."),
+]

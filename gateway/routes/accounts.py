@@ -27,7 +27,7 @@ from contracts.tenancy import (
     SubscribeTrialsRequest,
 )
 from gateway.auth import require_permission
-from gateway.deps import Rpc
+from gateway.deps import IdempotencyKey, Rpc, keyed
 from gateway.routes.dashboard import (
     AMOUNT_SORTS,
     billing_order,
@@ -187,8 +187,8 @@ def list_direct_accounts(
     summary="Add an account under a partner, or a direct account (no partner_id)",
     description="Without `subscription` the account starts with its owner's default subscription.",
 )
-def create_account(body: AccountCreateRequest, rpc: Rpc) -> AccountView:
-    return AccountView.from_wire(rpc.call("tenancy", "create_account", body.to_wire()))
+def create_account(body: AccountCreateRequest, rpc: Rpc, idempotency_key: IdempotencyKey = None) -> AccountView:
+    return AccountView.from_wire(rpc.call("tenancy", "create_account", body.to_wire(), **keyed(idempotency_key)))
 
 
 @router.post(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from contracts.tenancy import PartnerCreateRequest, TenantProfile, TenantProfileUpdate
 from gateway.auth import require_permission
-from gateway.deps import Rpc
+from gateway.deps import IdempotencyKey, Rpc, keyed
 
 router = APIRouter(tags=["partners"])
 can_add = Depends(require_permission("add_accounts"))
@@ -23,8 +23,8 @@ can_view = Depends(require_permission("view_dashboard"))
     summary="Add a partner; its first administrator is invited at the partner's email",
     responses={409: {"description": "`conflict`: the email is already in use anywhere in the portal"}},
 )
-def create_partner(body: PartnerCreateRequest, rpc: Rpc) -> TenantProfile:
-    return TenantProfile.from_wire(rpc.call("tenancy", "create_partner", body.to_wire()))
+def create_partner(body: PartnerCreateRequest, rpc: Rpc, idempotency_key: IdempotencyKey = None) -> TenantProfile:
+    return TenantProfile.from_wire(rpc.call("tenancy", "create_partner", body.to_wire(), **keyed(idempotency_key)))
 
 
 @router.get("/partners/{partner_id}", response_model=TenantProfile, dependencies=[can_view])

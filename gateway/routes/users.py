@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from contracts.identity import CreateUserRequest, UpdateUserRequest, UserPage, UserView
 from gateway.auth import Administrator, revoking
-from gateway.deps import Rpc
+from gateway.deps import IdempotencyKey, Rpc, keyed
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -40,11 +40,12 @@ def list_users(
                422: {"description": "naming `permissions`: e.g. billing permissions for a partner's or "
                                     "customer account's user"}},
 )
-def create_user(body: CreateUserRequest, admin: Administrator, rpc: Rpc) -> UserView:
+def create_user(body: CreateUserRequest, admin: Administrator, rpc: Rpc,
+                idempotency_key: IdempotencyKey = None) -> UserView:
     wire = body.to_wire()
     # The kind is tenancy's to say (identity asks it); only tenancy-driven creation names one.
     wire.pop("tenant_kind", None)
-    return UserView.from_wire(rpc.call("identity", "create_user", wire))
+    return UserView.from_wire(rpc.call("identity", "create_user", wire, **keyed(idempotency_key)))
 
 
 @router.get("/{user_id}", response_model=UserView)

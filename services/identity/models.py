@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.request_keys import request_keys_table
 from servicekit.types import UtcDateTime
 
 TZ = UtcDateTime()
@@ -164,3 +165,6 @@ class CourseProgress(Base):
     percent: Mapped[int] = mapped_column(sa.Integer())
     updated_at: Mapped[datetime] = mapped_column(TZ)
     completed_at: Mapped[datetime | None] = mapped_column(TZ)
+
+# Idempotency-Key of create requests (servicekit.request_keys).
+request_keys = request_keys_table(metadata)

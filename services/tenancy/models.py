@@ -20,6 +20,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from servicekit.request_keys import request_keys_table
 from servicekit.types import UtcDateTime
 
 TZ = UtcDateTime()
@@ -167,3 +168,6 @@ class BackupRun(Base):
 
 
 metadata = Base.metadata
+
+# Idempotency-Key of create requests (servicekit.request_keys).
+request_keys = request_keys_table(metadata)
