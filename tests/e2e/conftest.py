@@ -27,6 +27,7 @@ import pytest
 import requests
 
 from servicekit.testing import fresh_databases, fresh_vhost
+from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "scripts" / "run_suite.py"
@@ -202,3 +203,15 @@ def _alive(pid: int) -> bool:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         return state != "Z"
     return False
+
+
+@pytest.fixture(scope="module")
+def admin(suite: Suite) -> Client:
+    """The demo distributor's administrator, signed in (a module may define its own)."""
+    return signed_in(suite.base_url, *DEMO_ADMIN)
+
+
+@pytest.fixture(scope="module")
+def mail(suite: Suite) -> Mailbox:
+    """The suite's outgoing mail (its Maildir)."""
+    return Mailbox(suite.var_dir)

@@ -20,16 +20,6 @@ STRONG = "a lantern over the quiet bay"
 
 
 @pytest.fixture(scope="module")
-def admin(suite) -> Client:
-    return signed_in(suite.base_url, *DEMO_ADMIN)
-
-
-@pytest.fixture(scope="module")
-def mail(suite) -> Mailbox:
-    return Mailbox(suite.var_dir)
-
-
-@pytest.fixture(scope="module")
 def identity_db(suite):
     engine = sa.create_engine(normalise_database_url(suite.env["IDENTITY_DATABASE_URL"]))
     yield engine

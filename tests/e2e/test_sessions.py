@@ -21,22 +21,12 @@ import pytest
 import requests
 
 from tests.e2e.conftest import ROOT, free_port, poll
-from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, error_code, signed_in
+from tests.e2e.identity_client import Client, error_code, signed_in
 from tests.e2e.test_identity import STRONG, confirmed_user
 
 pytestmark = pytest.mark.e2e
 
 NEW_PASSWORD = "a fresh tide at noon"
-
-
-@pytest.fixture(scope="module")
-def admin(suite) -> Client:
-    return signed_in(suite.base_url, *DEMO_ADMIN)
-
-
-@pytest.fixture(scope="module")
-def mail(suite) -> Mailbox:
-    return Mailbox(suite.var_dir)
 
 
 @pytest.fixture(scope="module")

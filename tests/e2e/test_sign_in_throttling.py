@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, error_code, signed_in
+from tests.e2e.identity_client import Client, error_code
 from tests.e2e.test_identity import STRONG, confirmed_user
 
 pytestmark = pytest.mark.e2e
@@ -19,16 +19,6 @@ pytestmark = pytest.mark.e2e
 PER_ACCOUNT_AT_ADDRESS = 5
 PER_ACCOUNT = 10
 ACCOUNT_MAX_WAIT = 60
-
-
-@pytest.fixture(scope="module")
-def admin(suite) -> Client:
-    return signed_in(suite.base_url, *DEMO_ADMIN)
-
-
-@pytest.fixture(scope="module")
-def mail(suite) -> Mailbox:
-    return Mailbox(suite.var_dir)
 
 
 def test_wrong_passwords_from_one_address_throttle_that_address_but_not_the_owner(suite, admin, mail):
