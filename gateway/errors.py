@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.errors import PortalError, ServiceUnavailable
+from servicekit.validation import reason_of
 
 log = structlog.stdlib.get_logger("gateway.errors")
 
@@ -113,7 +114,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     fields = [
         {
             "field": "body" if error.get("type") == "json_invalid" else field_path(error["loc"]),
-            "reason": error["msg"],
+            "reason": reason_of(error),
         }
         for error in exc.errors()
     ]

@@ -27,9 +27,18 @@ def field_name(loc: tuple[int | str, ...], prefix: str = "") -> str:
     return ".".join(parts) or ROOT_FIELD
 
 
+def reason_of(error: Any) -> str:
+    """pydantic's message without the "Value error, " it puts before a validator's own words."""
+    message = str(error["msg"])
+    for noise in ("Value error, ", "Assertion failed, "):
+        if message.startswith(noise):
+            return message[len(noise):]
+    return message
+
+
 def validation_failed(exc: ValidationError, prefix: str = "") -> ValidationFailed:
     fields = [
-        {"field": field_name(error["loc"], prefix), "reason": error["msg"]}
+        {"field": field_name(error["loc"], prefix), "reason": reason_of(error)}
         for error in exc.errors(include_url=False, include_input=False, include_context=False)
     ]
     names = ", ".join(dict.fromkeys(f["field"] for f in fields))

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from nameko.exceptions import RemoteError
 from pydantic import BaseModel, Field
 
+from contracts.base import SafeText
 from contracts.errors import (
     BOUNDARY_ERRORS,
     Conflict,
@@ -31,6 +32,7 @@ class ThingRequest(BaseModel):
     email: str
     count: int = Field(ge=1)
     items: list[Item] = []
+    label: SafeText | None = None
 
 
 router = APIRouter()
@@ -207,3 +209,13 @@ def test_openapi_documents_the_api(client):
     assert document["info"]["version"] == "1"
     assert "503" in document["paths"]["/healthz"]["get"]["responses"]
     assert client.get("/docs").status_code == 200
+
+
+def test_a_validators_own_words_are_the_reason_without_pydantics_prefix(client):
+    response = client.post("/things", json={"email": "a@example.com", "count": 1, "items": [{"name": "x"}],
+                                            "label": "bad\x07label"})
+    fields = response.json()["error"]["details"]["fields"]
+
+    assert response.status_code == 422
+    assert fields == [{"field": "label", "reason": fields[0]["reason"]}]
+    assert not fields[0]["reason"].startswith("Value error"), fields

@@ -1,6 +1,7 @@
 import pytest
 from pydantic import BaseModel, Field
 
+from contracts.base import SafeText
 from contracts.errors import ValidationFailed
 from contracts.notify import SendMailRequest
 from servicekit.validation import parse
@@ -47,3 +48,16 @@ def test_parse_of_something_that_is_not_a_mapping_names_the_input():
         parse(SendMailRequest, ["not", "a", "dict"])
 
     assert caught.value.details["fields"][0]["field"] == "input"
+
+
+class Named(BaseModel):
+    name: SafeText
+
+
+def test_a_validators_own_words_reach_the_client_without_pydantics_prefix():
+    with pytest.raises(ValidationFailed) as raised:
+        parse(Named, {"name": "bad\x07name"})
+
+    reason = raised.value.details["fields"][0]["reason"]
+    assert not reason.startswith("Value error"), reason
+    assert "control characters" in reason
