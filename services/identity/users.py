@@ -64,6 +64,18 @@ def _accessible(value: Any) -> list[str] | None:
     return None if value == "all" or value is None else sorted({str(a) for a in value})
 
 
+def _grantable(granter: User | None, accessible: list[str] | None) -> list[str] | None:
+    """An administrator limited to some accounts grants at most those accounts: never
+    "all", never one it cannot see itself (it would otherwise widen its own reach through
+    a user it makes, or by editing itself)."""
+    own = granter.accessible_accounts if granter is not None else None
+    if own is None:
+        return accessible
+    if accessible is None or not set(accessible) <= set(own):
+        raise ValidationFailed.for_field("accessible_accounts", "may name only accounts you can access yourself")
+    return accessible
+
+
 def _joined_tenant(admin: User, tenant_id: uuid.UUID | None, tenants: TenantDirectory | None) -> TenantRef:
     """The tenant a new user of ``admin`` joins: the one named (its own, or a partner or
     customer account below it, as tenancy sees the caller's scope), by default its own.
@@ -97,8 +109,10 @@ def create_user(
         if request.tenant_id is None:
             raise ValidationFailed.for_field("tenant_id", "is required")
         tenant = TenantRef(request.tenant_id, request.tenant_kind or "partner", tenant_name)
+        granter = None
     else:
-        tenant = _joined_tenant(require_administrator(uow, ctx), request.tenant_id, tenants)
+        granter = require_administrator(uow, ctx)
+        tenant = _joined_tenant(granter, request.tenant_id, tenants)
     tenant_id, tenant_kind = tenant.id, tenant.kind
     email = request.email.strip()
     if "@" not in email or email.startswith("@") or email.endswith("@"):
@@ -127,7 +141,7 @@ def create_user(
         password_changed_at=now if password_hash else None,
         role=role.value,
         permissions=sorted(permissions) if role is Role.CUSTOM else [],
-        accessible_accounts=_accessible(request.accessible_accounts),
+        accessible_accounts=_grantable(granter, _accessible(request.accessible_accounts)),
         created_at=now,
     )
     uow.session.add(user)
@@ -256,7 +270,7 @@ def update_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID, request: 
         user.permissions = sorted(granted) if role is Role.CUSTOM else []
     user.role = role.value
     if request.accessible_accounts is not None:
-        user.accessible_accounts = _accessible(request.accessible_accounts)
+        user.accessible_accounts = _grantable(admin, _accessible(request.accessible_accounts))
     if request.display_name is not None:
         user.display_name = request.display_name
     if request.credential_type is not None:

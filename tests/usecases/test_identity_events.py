@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from contracts.envelope import EventEnvelope
-from contracts.errors import Conflict, InvalidCredentials, NotAuthenticated, NotFound
+from contracts.errors import Conflict, InvalidCredentials, NotAuthenticated, NotFound, ValidationFailed
 from contracts.identity import (
     ChangePasswordRequest,
     ConfirmEmailRequest,
@@ -377,3 +377,31 @@ def test_an_administrator_not_invited_is_announced_naming_the_tenant(identity_db
     assert event["tenant_id"] == str(partner.id)
     assert event["payload"] == {"tenant_id": str(partner.id), "tenant_kind": "partner", "tenant_name": "Contoso",
                                 "email": ADMIN_EMAIL.upper(), "reason": "email_in_use"}
+
+
+def test_an_administrator_limited_to_some_accounts_grants_no_more_than_it_sees(identity_db, admin, mailer):
+    mine, theirs = str(uuid.uuid4()), str(uuid.uuid4())
+    ctx = _ctx(identity_db, admin)
+    limited = users.create_user(identity_db.unit_of_work(ctx.caller), ctx, CreateUserRequest(
+        email="limited-admin@northwind.example", role="administrator", accessible_accounts=[mine]), mailer, SETTINGS)
+    limited_ctx = _ctx(identity_db, SimpleNamespace(id=limited.id, tenant_id=limited.tenant_id,
+                                                    email=limited.email, role="administrator"))
+
+    for wider in ("all", [mine, theirs]):
+        with pytest.raises(ValidationFailed) as refused:
+            users.create_user(identity_db.unit_of_work(limited_ctx.caller), limited_ctx, CreateUserRequest(
+                email="wider@northwind.example", role="custom", permissions=["view_dashboard"],
+                accessible_accounts=wider), mailer, SETTINGS)
+        assert refused.value.details["fields"][0]["field"] == "accessible_accounts"
+        with pytest.raises(ValidationFailed):
+            users.update_user(identity_db.unit_of_work(limited_ctx.caller), limited_ctx, limited.id,
+                              UpdateUserRequest(accessible_accounts=wider))
+
+    narrower = users.create_user(identity_db.unit_of_work(limited_ctx.caller), limited_ctx, CreateUserRequest(
+        email="narrow@northwind.example", role="custom", permissions=["view_dashboard"],
+        accessible_accounts=[mine]), mailer, SETTINGS)
+    assert [str(a) for a in narrower.accessible_accounts] == [mine]
+    uow = identity_db.unit_of_work()
+    assert uow.session.query(User).filter_by(email_normalised="wider@northwind.example").first() is None
+    assert uow.session.get(User, limited.id).accessible_accounts == [mine]
+    uow.close()
