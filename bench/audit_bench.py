@@ -277,7 +277,7 @@ def audit_service(amqp_uri: str) -> Iterator[Callable[[Caller], Any]]:
     from nameko.runners import ServiceRunner
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    from services.audit.service import AuditService
+    from services.audit.entrypoints import AuditService
 
     configure_logging("bench", level="WARNING")  # the service's import configured its own logging
     config = {"AMQP_URI": amqp_uri, "serializer": "json", "max_workers": 10}
@@ -309,7 +309,7 @@ def run(count: int, calls: int, keep_db: bool) -> dict[str, Any]:
         url = new_database("audit_bench")
         os.environ["AUDIT_DATABASE_URL"] = url
         os.environ.setdefault("PORTAL_VAR_DIR", str(ROOT / "var" / "bench"))
-        migrate_as_owner(ROOT / "services" / "audit" / "migrations", url)
+        migrate_as_owner(ROOT / "services" / "audit" / "adapters" / "migrations", url)
         seeding = seed(url, tree, count, rng)
         print(f"seeded {seeding}", flush=True)
         with fresh_vhost("portal_bench") as amqp_uri, audit_service(amqp_uri) as proxy:

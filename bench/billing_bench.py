@@ -58,7 +58,7 @@ from services.billing.pricebook import load_price_book  # noqa: E402
 from services.billing.processor import LocalTestProcessor  # noqa: E402
 
 SERVICES = ("exchange", "onedrive", "sharepoint", "teams", "gmail", "google_drive", "salesforce", "dropbox", "box")
-MIGRATIONS = ROOT / "services" / "billing" / "migrations"
+MIGRATIONS = ROOT / "services" / "billing" / "adapters" / "migrations"
 
 
 def peak_rss_mb() -> float:

@@ -141,7 +141,7 @@ def bench_services(var_dir: str) -> tuple[type, str]:
 
     class BenchService(ServiceBase):
         name = "portal_bench"
-        db = Database(ROOT / "services" / "audit" / "migrations", relay_outbox=False)
+        db = Database(ROOT / "services" / "audit" / "adapters" / "migrations", relay_outbox=False)
 
         @rpc
         def noop(self) -> None:

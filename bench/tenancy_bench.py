@@ -333,7 +333,7 @@ def tenancy_service(config: dict[str, Any], url: str, in_process: bool) -> Itera
         from nameko.runners import ServiceRunner
 
         os.environ.update(env)
-        from services.tenancy.service import TenancyService
+        from services.tenancy.entrypoints import TenancyService
 
         runner = ServiceRunner(config)
         runner.add_service(TenancyService)
@@ -348,7 +348,7 @@ def tenancy_service(config: dict[str, Any], url: str, in_process: bool) -> Itera
     with (log / "tenancy-bench-service.log").open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - our own nameko, as supervisord runs it
             [str(Path(sys.executable).parent / "nameko"), "run", "--config", str(ROOT / "config" / "nameko.yaml"),
-             "services.tenancy.service:TenancyService"],
+             "services.tenancy.entrypoints:TenancyService"],
             cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
         )
     try:
@@ -387,7 +387,7 @@ def run(scale: float, calls: int, ingest_runs: int, keep_db: bool, in_process: b
     name, url = fresh_database(admin_url)
     try:
         engine = make_engine(normalise_database_url(url))
-        upgrade(engine, ROOT / "services" / "tenancy" / "migrations", "tenancy")
+        upgrade(engine, ROOT / "services" / "tenancy" / "adapters" / "migrations", "tenancy")
         engine.dispose()
         seeding = seed(url, seed_data)
         print(f"seeded {seeding}", flush=True)

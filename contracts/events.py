@@ -77,4 +77,25 @@ class AuditEvent(StrEnum):
     AUDIT_PURGED = "audit_purged"
 
 
+class EngineEvent(StrEnum):
+    """What the backup engine publishes on its ``engine.events`` exchange (not a portal service)."""
+
+    BACKUP_RUN_COMPLETED = "backup_run_completed"
+
+
 SERVICES = ("identity", "tenancy", "billing", "audit", "notify")
+
+# The service (the ``<source>.events`` exchange) that publishes each kind of event.
+EVENT_SOURCES: dict[type[StrEnum], str] = {
+    IdentityEvent: "identity",
+    TenancyEvent: "tenancy",
+    BillingEvent: "billing",
+    NotifyEvent: "notify",
+    AuditEvent: "audit",
+    EngineEvent: "engine",
+}
+
+
+def source_of(event: StrEnum) -> str:
+    """The publisher of ``event``: ``source_of(TenancyEvent.ACCOUNT_CREATED) == "tenancy"``."""
+    return EVENT_SOURCES[type(event)]

@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def migrations_dir(service: str) -> Path:
-    importlib.import_module(f"services.{service}.models")
-    return ROOT / "services" / service / "migrations"
+    importlib.import_module(f"services.{service}.adapters.models")
+    return ROOT / "services" / service / "adapters" / "migrations"
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ from services.audit.user_agents import browser_name
 
 Payload = Mapping[str, Any]
 
-# Column sizes (services/audit/models.py): values are cut to fit before they are hashed.
+# Column sizes (services/audit/adapters/models.py): values are cut to fit before they are hashed.
 LIMITS = {
     "description": 1000, "account_name": 200, "performed_by": 320, "ip": 64, "user_agent": 512,
     "correlation_id": 100, "source": 50, "event_type": 100,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.audit.access import child_path
 from services.audit.mapping import TenantNode
-from services.audit.models import AuditTenant
+from services.audit.adapters.models import AuditTenant
 
 TREE_LOCK = zlib.crc32(b"audit:tenant-tree")
 

@@ -21,7 +21,7 @@ from contracts.events import AuditEvent
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
 from services.audit.mapping import map_event
-from services.audit.models import AuditEntry, PurgeGate
+from services.audit.adapters.models import AuditEntry, PurgeGate
 from services.audit.trail import append, lock_head
 
 log = get_logger(__name__)

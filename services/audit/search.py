@@ -39,7 +39,7 @@ from services.audit import projection
 from services.audit.access import authorise_reader, decode_cursor, encode_cursor, sees_everything, subtree_range
 from services.audit.csv_export import entries_csv
 from services.audit.mapping import map_event
-from services.audit.models import AuditEntry, AuditTenant
+from services.audit.adapters.models import AuditEntry, AuditTenant
 from services.audit.trail import append
 
 E = AuditEntry

@@ -23,7 +23,7 @@ from servicekit.db import UnitOfWork
 from services.audit import projection
 from services.audit.chain import GENESIS_HASH, link_hash
 from services.audit.mapping import AuditFields, map_event, tenant_node, tenant_renamed
-from services.audit.models import AuditEntry, AuditTenant, ChainHead
+from services.audit.adapters.models import AuditEntry, AuditTenant, ChainHead
 
 
 def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> None:

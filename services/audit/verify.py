@@ -27,7 +27,7 @@ from services.audit import projection
 from services.audit.access import authorise_reader, sees_everything, subtree_range
 from services.audit.chain import Anchor, Link, first_break
 from services.audit.mapping import AuditFields
-from services.audit.models import AuditEntry, AuditTenant, ChainHead
+from services.audit.adapters.models import AuditEntry, AuditTenant, ChainHead
 from services.audit.trail import fields_of
 
 E = AuditEntry

@@ -17,7 +17,7 @@ from contracts.billing import BillingMethod, InvoiceIssued, InvoiceKind
 from contracts.events import BillingEvent
 from servicekit.db import UnitOfWork
 from services.billing.invoicing import Composition, InvoiceLine
-from services.billing.models import Invoice, InvoiceLineRow, InvoiceOwnerTotal, ReferenceCounter
+from services.billing.adapters.models import Invoice, InvoiceLineRow, InvoiceOwnerTotal, ReferenceCounter
 from services.billing.periods import Period
 from services.billing.references import format_reference
 from services.billing.sql import insert_for

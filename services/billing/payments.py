@@ -33,7 +33,7 @@ from contracts.events import BillingEvent
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
 from services.billing.access import BillingScope
-from services.billing.models import Card, Invoice, Payment
+from services.billing.adapters.models import Card, Invoice, Payment
 from services.billing.pricebook import PriceBook
 from services.billing.processor import ChargeResult, PaymentProcessor
 from services.billing.profiles import active_card

@@ -24,7 +24,7 @@ from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.events import BillingEvent
 from servicekit.db import UnitOfWork
 from services.billing.access import BillingScope
-from services.billing.models import Card, Owner, Profile
+from services.billing.adapters.models import Card, Owner, Profile
 from services.billing.pricebook import PriceBook
 from services.billing.processor import CardRejected, PaymentProcessor
 from services.billing.sql import insert_ignore

@@ -33,7 +33,7 @@ from contracts.tenancy import (
 )
 from servicekit.bulk import update_rows
 from servicekit.db import UnitOfWork
-from services.billing.models import Account, Owner, SnapshotDay, Task, UsageSnapshot
+from services.billing.adapters.models import Account, Owner, SnapshotDay, Task, UsageSnapshot
 from services.billing.sql import day_start, insert_for, insert_ignore, utc_day
 
 M = TypeVar("M", bound=BaseModel)

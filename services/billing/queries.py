@@ -45,7 +45,7 @@ from services.billing.access import BillingScope
 from services.billing.documents import BillDocument
 from services.billing.forecast import DEFAULT_WINDOW_DAYS, blended_unit_price, forecast_amount, forecast_seats
 from services.billing.invoicing import InvoiceLine, LineItem
-from services.billing.models import Account, Invoice, InvoiceLineRow, InvoiceOwnerTotal, Owner, Task, UsageSnapshot
+from services.billing.adapters.models import Account, Invoice, InvoiceLineRow, InvoiceOwnerTotal, Owner, Task, UsageSnapshot
 from services.billing.money import ZERO
 from services.billing.payments import scoped_invoice
 from services.billing.periods import active_days, month_of, renewal_date

@@ -38,7 +38,7 @@ from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
 from services.billing.invoicing import AccountUsage, ServiceSeats, compose_annual, compose_consolidated
 from services.billing.issuing import NewBill, already_billed, annual_key, consolidated_key, issue
-from services.billing.models import Account, Owner, Task, UsageSnapshot
+from services.billing.adapters.models import Account, Owner, Task, UsageSnapshot
 from services.billing.payments import charge_due_invoices, settle_pending
 from services.billing.periods import Period, active_days, annual_term, due_date, month_ended_before
 from services.billing.pricebook import PriceBook

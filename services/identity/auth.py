@@ -37,8 +37,8 @@ from servicekit.db import UnitOfWork
 from services.identity import totp
 from services.identity.ip_policy import is_trusted
 from services.identity.mailer import Mailer
-from services.identity.models import EmailToken, RecoveryCode, SignInThrottle, User
-from services.identity.models import Session as SessionRow
+from services.identity.adapters.models import EmailToken, RecoveryCode, SignInThrottle, User
+from services.identity.adapters.models import Session as SessionRow
 from services.identity.notices import changed_by, send_notices
 from services.identity.password_rules import check_password
 from services.identity.passwords import hash_password, needs_rehash, verify_password

@@ -14,7 +14,7 @@ from contracts.context import OPERATOR_TENANT_ID
 from contracts.events import IdentityEvent
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
-from services.identity.models import User
+from services.identity.adapters.models import User
 from services.identity.passwords import hash_password
 
 log = get_logger(__name__)

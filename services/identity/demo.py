@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from contracts.events import IdentityEvent
 from servicekit.db import UnitOfWork
 from services.identity import totp
-from services.identity.models import IpEntryRow, IpPolicy, RecoveryCode, User
+from services.identity.adapters.models import IpEntryRow, IpPolicy, RecoveryCode, User
 from services.identity.passwords import hash_password
 from services.identity.secrets_box import SecretBox
 

@@ -12,7 +12,7 @@ from contracts.identity import EngineIdentity, EngineKeyCreated, EngineKeyReques
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.identity.auth import utc_now
-from services.identity.models import EngineKey
+from services.identity.adapters.models import EngineKey
 from services.identity.tokens import hash_token, new_token
 from services.identity.users import require_administrator
 

@@ -11,7 +11,7 @@ from contracts.learning import CourseList, CourseProgressRequest, CourseView
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.identity.auth import utc_now
-from services.identity.models import Course, CourseProgress
+from services.identity.adapters.models import Course, CourseProgress
 from services.identity.users import acting_user
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from servicekit.db import UnitOfWork
 from services.identity.mailer import Mailer, mail
-from services.identity.models import User
+from services.identity.adapters.models import User
 from services.identity.permissions import Role
 
 

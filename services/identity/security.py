@@ -22,7 +22,7 @@ from services.identity import totp
 from services.identity.auth import claim_totp_step, utc_now
 from services.identity.ip_policy import IpEntry, ensure_caller_stays_trusted
 from services.identity.mailer import Mailer
-from services.identity.models import IpEntryRow, IpPolicy, PasswordPolicy, RecoveryCode, User
+from services.identity.adapters.models import IpEntryRow, IpPolicy, PasswordPolicy, RecoveryCode, User
 from services.identity.notices import changed_by, send_notices, tenant_administrators
 from services.identity.secrets_box import SecretBox
 from services.identity.settings import IdentitySettings

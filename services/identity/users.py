@@ -19,7 +19,7 @@ from servicekit.logging import get_logger
 from servicekit.text_search import contains_text
 from services.identity.auth import announce_revocation, utc_now
 from services.identity.mailer import Mailer, mail
-from services.identity.models import EmailToken, PasswordPolicy, User
+from services.identity.adapters.models import EmailToken, PasswordPolicy, User
 from services.identity.password_rules import check_password
 from services.identity.passwords import hash_password
 from services.identity.permissions import Role, validate_permissions

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from contracts.identity import IpEntryView, UserView
 from services.identity.ip_policy import IpEntry
-from services.identity.models import IpEntryRow, IpPolicy, PasswordPolicy, User
+from services.identity.adapters.models import IpEntryRow, IpPolicy, PasswordPolicy, User
 from services.identity.permissions import ALL_PERMISSIONS, Role
 
 

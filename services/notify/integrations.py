@@ -25,7 +25,7 @@ from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
 from services.notify.access import IntegrationAccess, integration_access
 from services.notify.keys import NotifyKeys, new_webhook_secret
-from services.notify.models import Integration
+from services.notify.adapters.models import Integration
 from services.notify.ssrf import Target, UnsafeUrl
 
 log = get_logger(__name__)

@@ -25,7 +25,7 @@ from contracts.notify import SendMailReply, SendMailRequest
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
 from services.notify.messages import Addressing, Attachment, build_message
-from services.notify.models import MailAttachment, MailStatus, OutgoingMail
+from services.notify.adapters.models import MailAttachment, MailStatus, OutgoingMail
 from services.notify.rendering import MailRenderer, RenderedMail, default_renderer
 from services.notify.retry import RetryPolicy
 from services.notify.transports import DeliveryError, Transport, delivery_error

@@ -25,7 +25,7 @@ from services.notify import backup_radar
 from services.notify.keys import NotifyKeys
 from services.notify.mail import queue_mail
 from services.notify.messages import Attachment
-from services.notify.models import ReportFile
+from services.notify.adapters.models import ReportFile
 from services.notify.upstream import BillingReads, TenancyReads
 from services.notify.webhooks import active_integrations, queue_webhook
 

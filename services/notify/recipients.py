@@ -23,7 +23,7 @@ from contracts.notify import (
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.notify.access import notification_manager
-from services.notify.models import Recipient, TenantSettings
+from services.notify.adapters.models import Recipient, TenantSettings
 from services.notify.rows import page_of
 
 

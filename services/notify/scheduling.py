@@ -30,7 +30,7 @@ from services.notify import backup_radar
 from services.notify.keys import NotifyKeys
 from services.notify.mail import queue_mail
 from services.notify.messages import Attachment
-from services.notify.models import Integration, Recipient, ReportFile, ReportRun
+from services.notify.adapters.models import Integration, Recipient, ReportFile, ReportRun
 from services.notify.periods import Period, last_complete_period
 from services.notify.recipients import settings_of
 from services.notify.reports import (

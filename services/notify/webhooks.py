@@ -42,7 +42,7 @@ from services.notify.access import integration_access
 from services.notify.http_sender import HttpOutcome, WebhookSender
 from services.notify.keys import NotifyKeys
 from services.notify.mail import SEND_LEASE, queue_mail
-from services.notify.models import Integration, WebhookDelivery
+from services.notify.adapters.models import Integration, WebhookDelivery
 from services.notify.retry import RetryPolicy
 from services.notify.rows import insert_once, page_of
 

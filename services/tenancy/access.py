@@ -21,7 +21,7 @@ from contracts.context import OPERATOR_TENANT_ID
 from contracts.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.tenancy.models import Account, Tenant
+from services.tenancy.adapters.models import Account, Tenant
 from services.tenancy.tree import TenantKind, is_within, root_path
 
 ADD_ACCOUNTS = "add_accounts"

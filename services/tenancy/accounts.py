@@ -51,7 +51,7 @@ from services.tenancy.access import (
 )
 from services.tenancy.handlers import OWNER_KINDS, NewTenant, create_tenant
 from services.tenancy.listing import page_of, search_condition
-from services.tenancy.models import Account, BackupTask, Tenant
+from services.tenancy.adapters.models import Account, BackupTask, Tenant
 from services.tenancy.rollups import AccountRollup, owner_delta
 from services.tenancy.rows import (
     account_status_conditions,

@@ -45,7 +45,7 @@ from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.tenancy.access import ADD_ACCOUNTS, authorise, require_ingest, visible_account
 from services.tenancy.accounts import shown_statuses, status_change
-from services.tenancy.models import Account, BackupRun, BackupTask
+from services.tenancy.adapters.models import Account, BackupRun, BackupTask
 from services.tenancy.rollups import AccountRollup, LatestRun, OwnerDelta, is_newer, newest, owner_delta
 from services.tenancy.rows import apply_owner_deltas, latest_of, rollup_of, subscription_of, write_rollup
 from services.tenancy.subscriptions import Lifecycle

@@ -34,7 +34,7 @@ from servicekit.db import UnitOfWork
 from services.tenancy.accounts import create_account
 from services.tenancy.backups import add_backup_task, record_runs, set_task_state
 from services.tenancy.handlers import NewTenant, create_tenant, ensure_operator_root
-from services.tenancy.models import BackupTask, Tenant
+from services.tenancy.adapters.models import BackupTask, Tenant
 from services.tenancy.tree import TenantKind
 from services.tenancy.trials import expire_trials
 

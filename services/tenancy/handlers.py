@@ -14,7 +14,7 @@ from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.events import TenancyEvent
 from contracts.tenancy import DefaultSubscription
 from servicekit.db import UnitOfWork
-from services.tenancy.models import OwnerRollup, Tenant
+from services.tenancy.adapters.models import OwnerRollup, Tenant
 from services.tenancy.tree import TenantKind, child_path, may_have_parent, new_partner_code, root_path
 from services.tenancy.users import UserEmails
 

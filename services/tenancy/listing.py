@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from servicekit.text_search import contains_text
-from services.tenancy.models import Tenant
+from services.tenancy.adapters.models import Tenant
 
 
 def search_condition(text: str) -> sa.ColumnElement[bool]:

@@ -36,7 +36,7 @@ from servicekit.text_search import text_contains
 from services.tenancy.access import ADD_ACCOUNTS, Scope, authorise, require_operator, visible_tenant
 from services.tenancy.handlers import NewTenant, create_tenant
 from services.tenancy.listing import count, page_of, search_condition
-from services.tenancy.models import Account, OwnerRollup, Tenant
+from services.tenancy.adapters.models import Account, OwnerRollup, Tenant
 from services.tenancy.profiles import change_profile
 from services.tenancy.rows import task_status_case
 from services.tenancy.subscriptions import Lifecycle

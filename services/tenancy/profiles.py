@@ -17,7 +17,7 @@ from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.tenancy.access import ADMINISTRATOR, Scope, authorise, own_tenant, visible_tenant
 from services.tenancy.handlers import OWNER_KINDS, check_email_free
-from services.tenancy.models import Tenant
+from services.tenancy.adapters.models import Tenant
 from services.tenancy.views import profile_view
 
 NOT_EMPTY = ("name", "email", "country", "default_subscription")

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from contracts.tenancy import AccountStatus, BackupStatus, DefaultSubscription, Plan, RunStatus, TaskStatus
-from services.tenancy.models import Account, BackupTask, OwnerRollup
+from services.tenancy.adapters.models import Account, BackupTask, OwnerRollup
 from services.tenancy.rollups import AccountRollup, LatestRun, OwnerDelta
 from services.tenancy.subscriptions import Lifecycle, Subscription, expiring_from
 

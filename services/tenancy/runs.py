@@ -10,7 +10,7 @@ from contracts.tenancy import RunListPage, RunListQuery, RunListRow
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.tenancy.access import authorise, visible_tenant
-from services.tenancy.models import Account, BackupRun, BackupTask, Tenant
+from services.tenancy.adapters.models import Account, BackupRun, BackupTask, Tenant
 
 
 def list_backup_runs(uow: UnitOfWork, ctx: CallContext, query: RunListQuery) -> RunListPage:

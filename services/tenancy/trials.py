@@ -19,7 +19,7 @@ from contracts.events import TenancyEvent
 from contracts.tenancy import AccountSubscribed, TrialExpired, TrialExpiryReply
 from servicekit.db import UnitOfWork
 from services.tenancy.accounts import shown_statuses, status_changed
-from services.tenancy.models import Account, Tenant
+from services.tenancy.adapters.models import Account, Tenant
 from services.tenancy.rows import move_subscription, subscription_of
 from services.tenancy.subscriptions import Lifecycle, end_trial
 

@@ -17,7 +17,7 @@ from contracts.tenancy import (
     Plan,
     TenantProfile,
 )
-from services.tenancy.models import Account, BackupTask, Tenant
+from services.tenancy.adapters.models import Account, BackupTask, Tenant
 from services.tenancy.rows import subscription_of
 from services.tenancy.subscriptions import account_status
 from services.tenancy.tree import TenantKind

@@ -27,7 +27,7 @@ from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.settings import normalise_database_url
 from servicekit.testing import wait_for
 from services.billing import simulate
-from services.billing.models import Account, UsageSnapshot
+from services.billing.adapters.models import Account, UsageSnapshot
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in
 from tests.e2e.test_secrets_scan import SERVICES, database_text
 

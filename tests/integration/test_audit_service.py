@@ -25,8 +25,8 @@ from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
 from servicekit.testing import MigratedDatabase, fresh_vhost, wait_for
 from services.audit import retention
-from services.audit.models import AuditEntry
-from services.audit.service import AuditService
+from services.audit.adapters.models import AuditEntry
+from services.audit.entrypoints import AuditService
 from tests.usecases.conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -203,7 +203,7 @@ def test_verify_reports_an_entry_edited_directly_in_the_database(start_services,
 def test_the_restricted_role_purges_only_through_the_retention_path(owner_url, restricted_url, monkeypatch,
                                                                      tmp_path):
     monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path))
-    migrations = ROOT / "services" / "audit" / "migrations"
+    migrations = ROOT / "services" / "audit" / "adapters" / "migrations"
     MigratedDatabase("audit", migrations, owner_url).dispose()
     db = MigratedDatabase("audit", migrations, restricted_url)
     try:
@@ -261,7 +261,7 @@ def test_the_purge_timer_purges_past_the_default_year_and_records_it(start_servi
     monkeypatch.delenv("AUDIT_PURGE_INTERVAL_SECONDS", raising=False)
     assert (AuditSettings().retention_days, AuditSettings().purge_interval_seconds) == (365, 24 * 3600)
     monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path))
-    db = MigratedDatabase("audit", ROOT / "services" / "audit" / "migrations", owner_url)
+    db = MigratedDatabase("audit", ROOT / "services" / "audit" / "adapters" / "migrations", owner_url)
     now = datetime.now(UTC)
     try:
         for days in (400, 366, 364, 3):

@@ -17,9 +17,9 @@ from servicekit.db import UnitOfWork
 from servicekit.idempotency import claim
 from servicekit.testing import MigratedDatabase
 from services.billing import projection, simulate
-from services.billing.models import Account, UsageSnapshot
+from services.billing.adapters.models import Account, UsageSnapshot
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "billing" / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "billing" / "adapters" / "migrations"
 OPERATOR = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 

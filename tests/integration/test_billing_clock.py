@@ -19,9 +19,9 @@ from contracts.context import OPERATOR_TENANT_ID
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.testing import wait_for
 from services.billing import simulate
-from services.billing.models import Invoice, Profile
+from services.billing.adapters.models import Invoice, Profile
 from services.billing.periods import Period, month_ended_before
-from services.billing.service import BillingService
+from services.billing.entrypoints import BillingService
 from tests.integration.test_billing_service import (  # noqa: F401  (fixtures)
     admin_of,
     billing_db,

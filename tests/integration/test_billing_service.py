@@ -23,17 +23,17 @@ from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
 from servicekit.testing import MigratedDatabase, wait_for
 from services.billing import simulate
-from services.billing.models import Account, Invoice, InvoiceLineRow, ReferenceCounter
-from services.billing.service import BillingService
-from services.identity.service import IdentityService
+from services.billing.adapters.models import Account, Invoice, InvoiceLineRow, ReferenceCounter
+from services.billing.entrypoints import BillingService
+from services.identity.entrypoints import IdentityService
 from services.tenancy import accounts as tenancy_accounts
-from services.tenancy.service import TenancyService
+from services.tenancy.entrypoints import TenancyService
 from tests.usecases.tenancy_world import build_world
 
 pytestmark = pytest.mark.integration
 
 OPERATOR = Caller(user_id=uuid.uuid4(), tenant_id=OPERATOR_TENANT_ID, tenant_kind="operator", role="administrator")
-TENANCY_MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "tenancy" / "migrations"
+TENANCY_MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "tenancy" / "adapters" / "migrations"
 OCTOBER_END = date(2026, 11, 1)  # a run as of 1 November bills October 2026 (31 days)
 
 

@@ -2,8 +2,8 @@ import pytest
 
 from contracts.errors import PermissionDenied
 from servicekit.seed import seed
-from services.identity.service import IdentityService
-from services.tenancy.service import TenancyService
+from services.identity.entrypoints import IdentityService
+from services.tenancy.entrypoints import TenancyService
 
 pytestmark = pytest.mark.integration
 

@@ -22,11 +22,11 @@ from gateway.rpc import CallContext, NamekoRpcClient
 from gateway.settings import GatewaySettings
 from servicekit.context import CallContextProvider
 from servicekit.rpc import rpc
-from services.audit.service import AuditService
-from services.billing.service import BillingService
-from services.identity.service import IdentityService
-from services.notify.service import NotifyService
-from services.tenancy.service import TenancyService
+from services.audit.entrypoints import AuditService
+from services.billing.entrypoints import BillingService
+from services.identity.entrypoints import IdentityService
+from services.notify.entrypoints import NotifyService
+from services.tenancy.entrypoints import TenancyService
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from contracts.identity import SignInRequest
 from servicekit.testing import MigratedDatabase
 from services.identity import auth, security, totp
 from services.identity.bootstrap import ensure_demo_administrator
-from services.identity.models import User
+from services.identity.adapters.models import User
 from services.identity.secrets_box import load_secret_box
 from services.identity.settings import IdentitySettings
 from tests.usecases.conftest import ROOT
@@ -27,7 +27,7 @@ EMAIL, PASSWORD = "racer@northwind.example", "a lantern over the quiet bay"
 
 def test_the_same_code_submitted_twice_at_once_signs_in_once(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path))
-    db = MigratedDatabase("identity", ROOT / "services" / "identity" / "migrations", database_url("identity"))
+    db = MigratedDatabase("identity", ROOT / "services" / "identity" / "adapters" / "migrations", database_url("identity"))
     box, settings = load_secret_box(), IdentitySettings()
     ensure_demo_administrator(db.unit_of_work(), uuid.uuid4(), EMAIL, SecretStr(PASSWORD))
     user = db.unit_of_work().session.query(User).filter_by(email_normalised=EMAIL).one()

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from servicekit.settings import normalise_database_url
 from servicekit.testing import wait_for
 from services.billing import simulate
-from services.identity.models import User
-from services.identity.service import IdentityService
-from services.notify.service import NotifyService
+from services.identity.adapters.models import User
+from services.identity.entrypoints import IdentityService
+from services.notify.entrypoints import NotifyService
 
 pytestmark = pytest.mark.integration
 

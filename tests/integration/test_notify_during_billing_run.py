@@ -26,10 +26,10 @@ from contracts.context import CALLER_KEY, OPERATOR_TENANT_ID, Caller
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.testing import wait_for
 from services.billing import simulate
-from services.billing.models import Account
-from services.billing.service import BillingService
-from services.notify.models import MailStatus, OutgoingMail
-from services.notify.service import NotifyService
+from services.billing.adapters.models import Account
+from services.billing.entrypoints import BillingService
+from services.notify.adapters.models import MailStatus, OutgoingMail
+from services.notify.entrypoints import NotifyService
 
 pytestmark = pytest.mark.integration
 

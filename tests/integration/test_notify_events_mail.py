@@ -17,9 +17,9 @@ from contracts.context import CALLER_KEY, Caller
 from contracts.envelope import Actor, EventEnvelope
 from servicekit.tables import processed_events
 from servicekit.testing import wait_for
-from services.identity.service import IdentityService
-from services.notify.service import NotifyService
-from services.tenancy.service import TenancyService
+from services.identity.entrypoints import IdentityService
+from services.notify.entrypoints import NotifyService
+from services.tenancy.entrypoints import TenancyService
 from tests.integration import test_notify_mail
 from tests.integration.test_notify_mail import SmtpServer, notify_engine, smtp_env
 

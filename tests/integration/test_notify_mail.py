@@ -22,9 +22,9 @@ from servicekit.settings import normalise_database_url
 from servicekit.tables import outbox
 from servicekit.testing import wait_for
 from services.notify.mail import _next_due, deliver_next, enqueue_mail
-from services.notify.models import MailStatus, OutgoingMail
+from services.notify.adapters.models import MailStatus, OutgoingMail
 from services.notify.retry import RetryPolicy
-from services.notify.service import NotifyService
+from services.notify.entrypoints import NotifyService
 from tests.unit.test_notify_delivery import SENDER, FakeTransport, units_of_work
 from tests.unit.test_notify_delivery import request as mail_request
 

@@ -27,11 +27,11 @@ from servicekit.context import SYSTEM_CALLER
 from servicekit.settings import normalise_database_url
 from servicekit.testing import MigratedDatabase, wait_for
 from services.notify import recipients
-from services.notify.models import ReportRun
-from services.notify.service import NotifyService
+from services.notify.adapters.models import ReportRun
+from services.notify.entrypoints import NotifyService
 from services.notify.upstream import PAGE_SIZE
 from services.tenancy import backups
-from services.tenancy.service import TenancyService
+from services.tenancy.entrypoints import TenancyService
 from tests.usecases.tenancy_world import World, admin_of, build_world
 from tests.usecases.tenancy_world import run as tenancy_run
 
@@ -51,7 +51,7 @@ def urls(database_url: Callable[[str], str]) -> dict[str, str]:
 @pytest.fixture
 def databases(urls: dict[str, str]) -> Iterator[dict[str, MigratedDatabase]]:
     """Both services' databases, migrated, to arrange the tree and the recipients before the start."""
-    prepared = {name: MigratedDatabase(name, ROOT / "services" / name / "migrations", normalise_database_url(url))
+    prepared = {name: MigratedDatabase(name, ROOT / "services" / name / "adapters" / "migrations", normalise_database_url(url))
                 for name, url in urls.items()}
     yield prepared
     for db in prepared.values():

@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from servicekit.testing import wait_for
-from services.notify.models import MailStatus
-from services.notify.service import NotifyService
+from services.notify.adapters.models import MailStatus
+from services.notify.entrypoints import NotifyService
 from tests.integration.test_notify_mail import (
     confirmation,
     free_port,

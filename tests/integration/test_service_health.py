@@ -6,13 +6,13 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from contracts.errors import ServiceUnavailable
-from services.identity.service import IdentityService
+from services.identity.entrypoints import IdentityService
 
 pytestmark = pytest.mark.integration
 
 
 def head_revision(service: str) -> str | None:
-    migrations = Path(__file__).resolve().parents[2] / "services" / service / "migrations"
+    migrations = Path(__file__).resolve().parents[2] / "services" / service / "adapters" / "migrations"
     return ScriptDirectory(str(migrations)).get_current_head()
 
 

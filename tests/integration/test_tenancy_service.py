@@ -20,14 +20,14 @@ from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
 from servicekit.tables import outbox
 from servicekit.testing import MigratedDatabase, wait_for
-from services.identity.service import IdentityService
-from services.tenancy.models import Account
-from services.tenancy.service import ENGINE_RUNS_EVENT, ENGINE_SOURCE, TenancyService
+from services.identity.entrypoints import IdentityService
+from services.tenancy.adapters.models import Account
+from services.tenancy.entrypoints import ENGINE_RUNS_EVENT, ENGINE_SOURCE, TenancyService
 from tests.usecases.tenancy_world import admin_of, build_world, operator
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "tenancy" / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "tenancy" / "adapters" / "migrations"
 
 
 @pytest.fixture

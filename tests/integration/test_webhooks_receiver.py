@@ -20,12 +20,12 @@ from contracts.notify import BackupRadarUpdate
 from servicekit.context import SYSTEM_CALLER
 from servicekit.settings import normalise_database_url
 from servicekit.testing import MigratedDatabase, wait_for
-from services.identity.service import IdentityService
+from services.identity.entrypoints import IdentityService
 from services.notify import integrations, webhooks
 from services.notify.http_sender import PinnedHttpSender
-from services.notify.service import NotifyService
+from services.notify.entrypoints import NotifyService
 from services.notify.ssrf import check_url
-from services.tenancy.service import TenancyService
+from services.tenancy.entrypoints import TenancyService
 from tests.usecases.test_webhooks_delivery import DISTRIBUTOR as RADAR_DISTRIBUTOR
 from tests.usecases.test_webhooks_delivery import (
     KEYS,

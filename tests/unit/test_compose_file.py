@@ -19,7 +19,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-SERVICES = sorted(path.name for path in (ROOT / "services").iterdir() if (path / "service.py").is_file())
+SERVICES = sorted(path.name for path in (ROOT / "services").iterdir() if (path / "entrypoints.py").is_file())
 
 
 def compose_command() -> list[str] | None:
@@ -99,9 +99,9 @@ def test_every_service_runs_from_the_image_with_its_database(spec: dict[str, Any
     assert entry is not None, f"{service} is missing from docker-compose.yml"
     assert entry["build"] == "."
     command = entry["command"]
-    target = next(arg for arg in command if arg.startswith(f"services.{service}.service:"))
+    target = next(arg for arg in command if arg.startswith(f"services.{service}.entrypoints:"))
     class_name = target.split(":")[1]
-    assert re.search(rf"^class {class_name}\(", (ROOT / "services" / service / "service.py").read_text(), re.M)
+    assert re.search(rf"^class {class_name}\(", (ROOT / "services" / service / "entrypoints.py").read_text(), re.M)
     env = entry["environment"]
     assert env[f"{service.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/{service}")
     assert env["AMQP_URI"].startswith("amqp://") and "@rabbitmq:5672" in env["AMQP_URI"]
@@ -132,4 +132,4 @@ def test_make_run_supervises_the_same_programs() -> None:
     programs = set(re.findall(r"^\[program:([a-z]+)\]", config, re.M))
     assert programs == {*SERVICES, "gateway"}
     for service in SERVICES:
-        assert f"services.{service}.service:" in config
+        assert f"services.{service}.entrypoints:" in config

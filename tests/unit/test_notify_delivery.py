@@ -18,11 +18,11 @@ from servicekit.db import UnitOfWork
 from servicekit.tables import outbox
 from servicekit.testing import MigratedDatabase
 from services.notify.mail import SEND_LEASE, deliver_next, enqueue_mail
-from services.notify.models import MailStatus, OutgoingMail
+from services.notify.adapters.models import MailStatus, OutgoingMail
 from services.notify.retry import RetryPolicy
 from services.notify.transports import DeliveryError
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notify" / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notify" / "adapters" / "migrations"
 SENDER = "Backup Portal <no-reply@portal.example>"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TOKEN_URL = "https://portal.test/confirm?token=SECRET-TOKEN-123"

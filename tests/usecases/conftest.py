@@ -38,7 +38,7 @@ def mailer() -> FakeMailer:
 def identity_db(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[MigratedDatabase]:
     monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path / "var"))
     db = MigratedDatabase(
-        "identity", ROOT / "services" / "identity" / "migrations", f"sqlite:///{tmp_path}/identity.db"
+        "identity", ROOT / "services" / "identity" / "adapters" / "migrations", f"sqlite:///{tmp_path}/identity.db"
     )
     yield db
     db.dispose()
@@ -52,6 +52,6 @@ def tenancy_db(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Migrat
         from servicekit.settings import normalise_database_url
 
         url = normalise_database_url(request.getfixturevalue("database_url")("tenancy"))
-    db = MigratedDatabase("tenancy", ROOT / "services" / "tenancy" / "migrations", url)
+    db = MigratedDatabase("tenancy", ROOT / "services" / "tenancy" / "adapters" / "migrations", url)
     yield db
     db.dispose()

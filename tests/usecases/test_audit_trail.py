@@ -21,7 +21,7 @@ from contracts.errors import NotAuthenticated, PermissionDenied, ValidationFaile
 from contracts.tenancy import TenantProfileUpdate
 from servicekit.testing import MigratedDatabase
 from services.audit import retention, search, trail
-from services.audit.models import AuditEntry, AuditTenant, ChainHead
+from services.audit.adapters.models import AuditEntry, AuditTenant, ChainHead
 from services.audit.verify import verify_chains, verify_for
 from services.tenancy import accounts as tenancy_accounts
 from services.tenancy import partners, profiles
@@ -35,7 +35,7 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.
 
 @pytest.fixture
 def audit_db(tmp_path: Any) -> Iterator[MigratedDatabase]:
-    db = MigratedDatabase("audit", ROOT / "services" / "audit" / "migrations", f"sqlite:///{tmp_path}/audit.db")
+    db = MigratedDatabase("audit", ROOT / "services" / "audit" / "adapters" / "migrations", f"sqlite:///{tmp_path}/audit.db")
     yield db
     db.dispose()
 

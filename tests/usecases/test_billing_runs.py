@@ -33,7 +33,7 @@ from servicekit.idempotency import claim
 from servicekit.testing import MigratedDatabase
 from services.billing import payments, profiles, projection, queries, runs, simulate
 from services.billing.access import billing_scope
-from services.billing.models import Account, Invoice, Payment, UsageSnapshot
+from services.billing.adapters.models import Account, Invoice, Payment, UsageSnapshot
 from services.billing.pricebook import load_price_book
 from services.billing.processor import LocalTestProcessor
 
@@ -50,7 +50,7 @@ def at(day: date, hour: int = 3) -> datetime:
 @pytest.fixture
 def billing_db(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[MigratedDatabase]:
     monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path / "var"))
-    db = MigratedDatabase("billing", ROOT / "services" / "billing" / "migrations", f"sqlite:///{tmp_path}/billing.db")
+    db = MigratedDatabase("billing", ROOT / "services" / "billing" / "adapters" / "migrations", f"sqlite:///{tmp_path}/billing.db")
     yield db
     db.dispose()
 

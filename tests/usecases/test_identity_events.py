@@ -26,7 +26,7 @@ from contracts.identity import (
 from contracts.tenancy import AccountCreated, AccountStatus, DefaultSubscription
 from servicekit.tables import processed_events
 from services.identity import auth, security, totp, users
-from services.identity.models import User
+from services.identity.adapters.models import User
 from services.identity.secrets_box import load_secret_box
 from services.identity.tenants import TenantRef, no_such_tenant
 from tests.usecases import test_identity_sign_in
@@ -276,7 +276,7 @@ def identity_service(monkeypatch):
     import servicekit.logging
 
     monkeypatch.setattr(servicekit.logging, "_configured_service", "identity")
-    from services.identity.service import IdentityService
+    from services.identity.entrypoints import IdentityService
 
     return IdentityService
 

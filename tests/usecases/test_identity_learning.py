@@ -14,7 +14,7 @@ from contracts.learning import CourseProgressRequest
 from servicekit.context import CallContext
 from services.identity import learning
 from services.identity.bootstrap import ensure_demo_administrator
-from services.identity.models import User
+from services.identity.adapters.models import User
 
 TENANT = uuid.uuid4()
 

@@ -31,7 +31,7 @@ from contracts.identity import (
 )
 from services.identity import auth, security, totp, users
 from services.identity.bootstrap import ensure_demo_administrator
-from services.identity.models import EmailToken, User
+from services.identity.adapters.models import EmailToken, User
 from services.identity.secrets_box import load_secret_box
 from services.identity.settings import IdentitySettings
 from services.identity.throttle import FREE_FAILURES
@@ -377,14 +377,14 @@ def test_the_last_free_try_of_an_address_is_checked_by_one_sign_in_at_a_time(dat
 
     from servicekit.settings import normalise_database_url
     from servicekit.testing import MigratedDatabase
-    from services.identity.models import SignInThrottle
+    from services.identity.adapters.models import SignInThrottle
     from services.identity.throttle import FREE_FAILURES_PER_IP
 
     url = normalise_database_url(database_url("identity"))
     if url.startswith("sqlite"):
         pytest.skip("SQLite has no row locks: one writer at a time anyway")
     monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path / "var"))
-    db = MigratedDatabase("identity", Path(auth.__file__).parent / "migrations", url)
+    db = MigratedDatabase("identity", Path(auth.__file__).parent / "adapters" / "migrations", url)
     try:
         for i in range(FREE_FAILURES_PER_IP):
             with pytest.raises(InvalidCredentials):

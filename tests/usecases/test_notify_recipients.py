@@ -15,7 +15,7 @@ from contracts.notify import NotificationSettings, RecipientListQuery, Recipient
 from servicekit.testing import MigratedDatabase
 from services.notify import recipients
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notify" / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notify" / "adapters" / "migrations"
 TENANT, OTHER_TENANT = uuid.uuid4(), uuid.uuid4()
 
 

@@ -21,7 +21,7 @@ from contracts.tenancy import AccountRow, AccountView, PartnerRow
 from servicekit.testing import MigratedDatabase
 from services.notify import recipients, scheduling, webhooks
 from services.notify.mail import deliver_next
-from services.notify.models import OutgoingMail, ReportRun, WebhookDelivery
+from services.notify.adapters.models import OutgoingMail, ReportRun, WebhookDelivery
 from services.notify.reactions import report_csv
 from services.notify.retry import RetryPolicy
 from services.notify.upstream import ExpiringPassword, RunRow, TenantInfo

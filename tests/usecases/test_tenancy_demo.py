@@ -8,7 +8,7 @@ from contracts.tenancy import AccountListQuery, PartnerListQuery
 from servicekit.context import SYSTEM_CALLER
 from services.tenancy import accounts, partners
 from services.tenancy.demo import seed_demo_tree
-from services.tenancy.models import BackupRun
+from services.tenancy.adapters.models import BackupRun
 from tests.usecases.tenancy_world import NOW
 
 

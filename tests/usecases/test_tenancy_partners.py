@@ -18,7 +18,7 @@ from contracts.tenancy import (
 )
 from services.tenancy import accounts, partners, profiles
 from services.tenancy.access import authorise
-from services.tenancy.models import Tenant
+from services.tenancy.adapters.models import Tenant
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator, run, user_of
 
 

@@ -21,7 +21,7 @@ from services.notify import integrations, reactions, scheduling, webhooks
 from services.notify.http_sender import HttpOutcome
 from services.notify.keys import NotifyKeys
 from services.notify.mail import SEND_LEASE, deliver_next
-from services.notify.models import OutgoingMail, WebhookDelivery
+from services.notify.adapters.models import OutgoingMail, WebhookDelivery
 from services.notify.retry import RetryPolicy
 from services.notify.ssrf import check_url
 from services.notify.upstream import RunRow, TenantInfo

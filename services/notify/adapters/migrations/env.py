@@ -1,4 +1,4 @@
 from servicekit.migrations import run_env
-from services.audit.models import metadata
+from services.notify.adapters.models import metadata
 
 run_env(metadata)

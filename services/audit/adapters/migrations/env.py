@@ -1,4 +1,4 @@
 from servicekit.migrations import run_env
-from services.billing.models import metadata
+from services.audit.adapters.models import metadata
 
 run_env(metadata)

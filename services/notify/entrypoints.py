@@ -61,7 +61,7 @@ class ScheduleTimer(Timer):
 class NotifyService(ServiceBase):
     name = "notify"
 
-    db = Database(Path(__file__).parent / "migrations")
+    db = Database(Path(__file__).parent / "adapters" / "migrations")
     delivery: PollingLoop = MailDelivery()
     webhook_delivery: PollingLoop = WebhookDelivery()
     tenancy = SystemRpcProxy("tenancy")

@@ -1,4 +1,4 @@
 from servicekit.migrations import run_env
-from services.notify.models import metadata
+from services.billing.adapters.models import metadata
 
 run_env(metadata)

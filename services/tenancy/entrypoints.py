@@ -48,7 +48,7 @@ from services.tenancy import accounts, backups, partners, profiles, runs, trials
 from services.tenancy.access import authorise, require_operator, visible_tenant
 from services.tenancy.demo import seed_demo_tree
 from services.tenancy.handlers import ensure_operator_root
-from services.tenancy.models import request_keys
+from services.tenancy.adapters.models import request_keys
 from services.tenancy.settings import TenancySettings
 from services.tenancy.tree import TenantKind
 from services.tenancy.users import IdentityUsers
@@ -88,7 +88,7 @@ def engine_runs(body: Any) -> list[BackupRunReport]:
 class TenancyService(ServiceBase):
     name = "tenancy"
 
-    db = Database(Path(__file__).parent / "migrations", on_start=ensure_operator_root)
+    db = Database(Path(__file__).parent / "adapters" / "migrations", on_start=ensure_operator_root)
     identity = DeadlineRpcProxy("identity", timeout=lambda: TenancySettings().identity_timeout_seconds)
 
     # ---- the tree ------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-26 10:31:49.518602
 
-Beside the tables (services/audit/models.py) this revision makes the trail append-only:
+Beside the tables (services/audit/adapters/models.py) this revision makes the trail append-only:
 
 - a trigger refuses every UPDATE and DELETE of ``audit_entries`` (and TRUNCATE on
   PostgreSQL), except the deletes of the retention purge: on PostgreSQL those run inside the

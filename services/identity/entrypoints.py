@@ -38,7 +38,7 @@ from services.identity import auth, engine_keys, learning, security, users
 from services.identity.bootstrap import bootstrap_operator, ensure_demo_administrator
 from services.identity.demo import DEMO_TOTP_SECRET, DEMO_USERS, seed_demo_users
 from services.identity.mailer import NotifyMailer
-from services.identity.models import request_keys
+from services.identity.adapters.models import request_keys
 from services.identity.password_rules import MIN_LENGTH
 from services.identity.secrets_box import SecretBox, load_secret_box
 from services.identity.settings import IdentitySettings
@@ -61,7 +61,7 @@ def _page(page: Any, page_size: Any) -> tuple[int, int]:
 class IdentityService(ServiceBase):
     name = "identity"
 
-    db = Database(Path(__file__).parent / "migrations", on_start=bootstrap_operator)
+    db = Database(Path(__file__).parent / "adapters" / "migrations", on_start=bootstrap_operator)
     notify = DeadlineRpcProxy("notify", timeout=lambda: IdentitySettings().notify_timeout_seconds)
     tenancy = DeadlineRpcProxy("tenancy", timeout=lambda: IdentitySettings().tenancy_timeout_seconds)
 

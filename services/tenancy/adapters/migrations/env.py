@@ -1,4 +1,4 @@
 from servicekit.migrations import run_env
-from services.identity.models import metadata
+from services.tenancy.adapters.models import metadata
 
 run_env(metadata)

@@ -1,4 +1,4 @@
 from servicekit.migrations import run_env
-from services.tenancy.models import metadata
+from services.identity.adapters.models import metadata
 
 run_env(metadata)

@@ -89,7 +89,7 @@ def _today(value: date | None = None) -> date:
 class BillingService(ServiceBase):
     name = "billing"
 
-    db = Database(Path(__file__).parent / "migrations")
+    db = Database(Path(__file__).parent / "adapters" / "migrations")
 
     @property
     def settings(self) -> BillingSettings:

@@ -47,7 +47,7 @@ def subscribed_to_every_audited_event(fn: Callable[..., Any]) -> Callable[..., A
 class AuditService(ServiceBase):
     name = "audit"
 
-    db = AuditDatabase(Path(__file__).parent / "migrations")
+    db = AuditDatabase(Path(__file__).parent / "adapters" / "migrations")
 
     @subscribed_to_every_audited_event
     @idempotent_handler()

@@ -1,0 +1,1 @@
+"""What audit talks to: its tables, queries, migrations and outbound clients."""

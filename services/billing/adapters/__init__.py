@@ -1,0 +1,1 @@
+"""What billing talks to: its tables, queries, migrations and outbound clients."""

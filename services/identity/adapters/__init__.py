@@ -1,0 +1,1 @@
+"""What identity talks to: its tables, queries, migrations and outbound clients."""

@@ -1,0 +1,1 @@
+"""What notify talks to: its tables, queries, migrations and outbound clients."""

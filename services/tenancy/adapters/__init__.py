@@ -1,0 +1,1 @@
+"""What tenancy talks to: its tables, queries, migrations and outbound clients."""
