@@ -8,4 +8,4 @@ import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventlet")
 
-pytest_plugins = ["servicekit.testing"]
+pytest_plugins = ["tests.support.fixtures"]

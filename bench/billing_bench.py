@@ -51,7 +51,7 @@ from servicekit.context import CallContext  # noqa: E402
 from servicekit.db import UnitOfWork, make_engine  # noqa: E402
 from servicekit.migrations import upgrade  # noqa: E402
 from servicekit.settings import normalise_database_url  # noqa: E402
-from servicekit.testing import DEFAULT_POSTGRES, fresh_databases  # noqa: E402
+from tests.support.fixtures import DEFAULT_POSTGRES, fresh_databases  # noqa: E402
 from services.billing import projection, runs  # noqa: E402
 from services.billing.periods import month_ended_before  # noqa: E402
 from services.billing.pricebook import load_price_book  # noqa: E402

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from servicekit.logging import configure_logging  # noqa: E402
-from servicekit.testing import fresh_vhost  # noqa: E402
+from tests.support.fixtures import fresh_vhost  # noqa: E402
 
 configure_logging("bench", level="WARNING")  # one "handled" line per call would drown the figures
 

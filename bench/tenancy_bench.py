@@ -58,7 +58,7 @@ from contracts.context import CALLER_KEY, OPERATOR_TENANT_ID, Caller  # noqa: E4
 from servicekit.db import make_engine  # noqa: E402
 from servicekit.migrations import upgrade  # noqa: E402
 from servicekit.settings import normalise_database_url  # noqa: E402
-from servicekit.testing import DEFAULT_POSTGRES, fresh_vhost  # noqa: E402
+from tests.support.fixtures import DEFAULT_POSTGRES, fresh_vhost  # noqa: E402
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SERVICES = ("exchange", "onedrive", "sharepoint", "teams", "gmail", "google_drive", "salesforce", "dropbox", "box")

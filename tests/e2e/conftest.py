@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import requests
 
-from servicekit.testing import fresh_databases, fresh_vhost
+from tests.support.fixtures import fresh_databases, fresh_vhost
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, signed_in
 
 ROOT = Path(__file__).resolve().parents[2]

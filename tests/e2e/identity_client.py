@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 
 DEMO_ADMIN = ("admin@northwind-backup.example", "northwind-demo-2026")
 OPERATOR = ("operator@e2e.example", "operator-e2e-password")

@@ -34,7 +34,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.context import CALLER_KEY, Caller
 from contracts.tenancy import BackupService, Plan
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from services.billing import simulate
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in
 

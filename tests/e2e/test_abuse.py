@@ -22,7 +22,7 @@ import requests
 import sqlalchemy as sa
 
 from servicekit.settings import normalise_database_url
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from services.identity.adapters.models import SignInThrottle
 from services.identity.throttle import PER_ACCOUNT, PER_ADDRESS, Limit, Throttle
 from tests.e2e.identity_client import Client, new_distributor_admin, unique_ip

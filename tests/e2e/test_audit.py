@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from servicekit.outbox import declare_events_exchange
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from tests.e2e.identity_client import DEMO_ADMIN, OPERATOR, Client, Mailbox, error_code, signed_in
 
 pytestmark = pytest.mark.e2e

@@ -25,7 +25,7 @@ from pypdf import PdfReader
 from contracts.events import TenancyEvent
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.settings import normalise_database_url
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from services.billing import simulate
 from services.billing.adapters.models import Account, UsageSnapshot
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in

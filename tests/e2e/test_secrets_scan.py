@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from servicekit.settings import normalise_database_url
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, signed_in
 
 pytestmark = pytest.mark.e2e

@@ -19,7 +19,7 @@ import requests
 from kombu import Connection, Queue
 
 from servicekit.outbox import declare_events_exchange
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, error_code, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]

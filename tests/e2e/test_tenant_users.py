@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from tests.e2e.identity_client import Client, Mailbox, error_code, new_distributor_admin, signed_in
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from servicekit.context import SYSTEM_CALLER, CallContext
 from servicekit.db import UnitOfWork
 from servicekit.idempotency import claim
-from servicekit.testing import MigratedDatabase
+from tests.support.fixtures import MigratedDatabase
 from services.billing import projection, simulate
 from services.billing.adapters.models import Account, UsageSnapshot
 

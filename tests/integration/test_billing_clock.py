@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from contracts.context import OPERATOR_TENANT_ID
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from services.billing import simulate
 from services.billing.adapters.models import Invoice, Profile
 from services.billing.periods import Period, month_ended_before

@@ -21,7 +21,7 @@ from contracts.errors import PermissionDenied
 from contracts.tenancy import BackupRunReport, BackupService, DefaultSubscription, Plan, RemoveAccountRequest
 from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
-from servicekit.testing import MigratedDatabase, wait_for
+from tests.support.fixtures import MigratedDatabase, wait_for
 from services.billing import simulate
 from services.billing.adapters.models import Account, Invoice, InvoiceLineRow, ReferenceCounter
 from services.billing.entrypoints import BillingService

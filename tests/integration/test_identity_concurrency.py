@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from contracts.context import Caller
 from contracts.errors import InvalidCredentials
 from contracts.identity import SignInRequest
-from servicekit.testing import MigratedDatabase
+from tests.support.fixtures import MigratedDatabase
 from services.identity import auth, security, totp
 from services.identity.bootstrap import ensure_demo_administrator
 from services.identity.adapters.models import User

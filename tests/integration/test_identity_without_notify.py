@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from servicekit.settings import normalise_database_url
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from services.billing import simulate
 from services.identity.adapters.models import User
 from services.identity.entrypoints import IdentityService

@@ -24,7 +24,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.context import CALLER_KEY, OPERATOR_TENANT_ID, Caller
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from services.billing import simulate
 from services.billing.adapters.models import Account
 from services.billing.entrypoints import BillingService

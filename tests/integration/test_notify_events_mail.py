@@ -16,7 +16,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from contracts.context import CALLER_KEY, Caller
 from contracts.envelope import Actor, EventEnvelope
 from servicekit.tables import processed_events
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from services.identity.entrypoints import IdentityService
 from services.notify.entrypoints import NotifyService
 from services.tenancy.entrypoints import TenancyService

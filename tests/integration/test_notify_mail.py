@@ -20,7 +20,7 @@ from contracts.errors import ValidationFailed
 from servicekit.db import make_engine
 from servicekit.settings import normalise_database_url
 from servicekit.tables import outbox
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from services.notify.mail import _next_due, deliver_next, enqueue_mail
 from services.notify.adapters.models import MailStatus, OutgoingMail
 from services.notify.retry import RetryPolicy

@@ -1,7 +1,7 @@
 """Scheduled reports against the real tenancy service: notify's timer fires, its report path
 reads partners, accounts and runs from tenancy over RPC, page by page, and mails the CSV.
 
-Real RabbitMQ and PostgreSQL; tenancy and notify run in-process (servicekit.testing), the
+Real RabbitMQ and PostgreSQL; tenancy and notify run in-process (tests.support.fixtures), the
 mail lands in the local Maildir. The tree has more partners, accounts and runs than one
 page (200) holds, so a page skipped, repeated or never asked for shows in the CSV.
 """
@@ -25,7 +25,7 @@ from contracts.notify import NotificationSettings, RecipientRequest
 from contracts.tenancy import BackupRunReport
 from servicekit.context import SYSTEM_CALLER
 from servicekit.settings import normalise_database_url
-from servicekit.testing import MigratedDatabase, wait_for
+from tests.support.fixtures import MigratedDatabase, wait_for
 from services.notify import recipients
 from services.notify.adapters.models import ReportRun
 from services.notify.entrypoints import NotifyService

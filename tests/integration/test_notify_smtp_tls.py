@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from services.notify.adapters.models import MailStatus
 from services.notify.entrypoints import NotifyService
 from tests.integration.test_notify_mail import (

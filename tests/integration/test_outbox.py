@@ -18,7 +18,7 @@ from servicekit.db import make_engine
 from servicekit.outbox import OutboxRelay, declare_events_exchange
 from servicekit.settings import normalise_database_url
 from servicekit.tables import outbox, processed_events
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from tests.kit_services.models import CountedNote
 from tests.kit_services.services import NoteCounterService, NotesService, NotesWithoutRelayService
 

@@ -30,7 +30,7 @@ import psycopg
 import pytest
 import requests
 
-from servicekit.testing import fresh_databases, fresh_vhost, wait_for
+from tests.support.fixtures import fresh_databases, fresh_vhost, wait_for
 from tests.chaos.infra import OwnPostgres, free_port, launched, missing_prerequisites
 from tests.chaos.scaled import SERVICES, instance_names, scaled_supervisor_config
 from tests.e2e.conftest import Suite, _suite_environment

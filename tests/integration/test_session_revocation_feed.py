@@ -14,7 +14,7 @@ from contracts.envelope import EventEnvelope
 from contracts.identity import Principal, SessionsRevoked
 from gateway.auth import SessionCache
 from gateway.revocations import RevocationFeed
-from servicekit.testing import wait_for
+from tests.support.fixtures import wait_for
 from tests.unit.test_gateway_auth import principal
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ import kombu
 import pytest
 import requests
 
-from servicekit.testing import DEFAULT_MANAGEMENT
+from tests.support.fixtures import DEFAULT_MANAGEMENT
 
 pytestmark = pytest.mark.integration
 

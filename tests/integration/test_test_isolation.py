@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from kombu import Connection
 
-from servicekit.testing import DEFAULT_MANAGEMENT, _Vhosts, fresh_databases, fresh_vhost
+from tests.support.fixtures import DEFAULT_MANAGEMENT, _Vhosts, fresh_databases, fresh_vhost
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from contracts.context import CALLER_KEY, OPERATOR_TENANT_ID, Caller
 from contracts.notify import BackupRadarUpdate
 from servicekit.context import SYSTEM_CALLER
 from servicekit.settings import normalise_database_url
-from servicekit.testing import MigratedDatabase, wait_for
+from tests.support.fixtures import MigratedDatabase, wait_for
 from services.identity.entrypoints import IdentityService
 from services.notify import integrations, webhooks
 from services.notify.http_sender import PinnedHttpSender

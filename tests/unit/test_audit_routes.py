@@ -11,7 +11,7 @@ from contracts.audit import AuditPage, ExportPage
 from contracts.errors import PermissionDenied
 from contracts.identity import Principal, UserView
 from gateway.app import create_app
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 
 TOKEN = "t" * 43
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from contracts.errors import PermissionDenied
 from contracts.identity import Principal, UserView
 from gateway.app import create_app
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 
 AUTH = {"Authorization": "Bearer " + "t" * 43}
 DETAILS = {

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.auth import SESSION_COOKIE
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 from gateway.web.render import LOGIN_CSRF_COOKIE, same_site_path
 from tests.unit.test_console_session import TOKEN, browser, principal
 

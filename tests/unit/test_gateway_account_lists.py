@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from contracts.errors import ServiceUnavailable
 from contracts.identity import Principal, UserView
 from gateway.app import create_app
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 
 DISTRIBUTOR = uuid.uuid4()
 PARTNER = uuid.uuid4()

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from contracts.errors import NotAuthenticated, Throttled
 from contracts.identity import Principal, UserView
 from gateway.app import create_app
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 
 TOKEN = "t" * 43
 

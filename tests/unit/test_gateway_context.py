@@ -17,7 +17,7 @@ from gateway.app import create_app
 from gateway.deps import Rpc
 from gateway.middleware import client_ip, correlation_id_from
 from gateway.settings import GatewaySettings
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 
 router = APIRouter()
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from contracts.dates import EARLIEST_DAY, LATEST_DAY, SaneDate, SaneDatetime
 from contracts.identity import Principal, UserView
 from gateway.app import create_app
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 
 AUTH = {"Authorization": "Bearer " + "t" * 43}
 ENGINE = {"Authorization": "Bearer bre_" + "k" * 40}

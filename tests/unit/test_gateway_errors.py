@@ -21,7 +21,7 @@ from contracts.errors import (
 from gateway.app import create_app
 from gateway.deps import Rpc
 from gateway.settings import GatewaySettings
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 
 
 class Item(BaseModel):

@@ -11,7 +11,7 @@ from contracts.events import SERVICES
 from gateway.app import create_app
 from gateway.rpc import unavailable
 from gateway.settings import GatewaySettings
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 
 
 def healthy(service: str) -> dict:

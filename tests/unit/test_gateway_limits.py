@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from gateway.app import create_app
 from gateway.limits import json_depth_exceeds
 from gateway.settings import GatewaySettings
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 
 # No per-example deadline: the machine is shared and timing is not what is tested.
 PROPERTY = settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])

@@ -12,7 +12,7 @@ from contracts.errors import Conflict, ValidationFailed
 from contracts.identity import EngineIdentity, Principal, UserView
 from contracts.tenancy import TenantProfile
 from gateway.app import create_app
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 
 AUTH = {"Authorization": "Bearer " + "t" * 43}
 T0 = datetime(2026, 6, 1, tzinfo=UTC)

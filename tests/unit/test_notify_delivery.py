@@ -16,7 +16,7 @@ from contracts.notify import SendMailRequest
 from servicekit.context import SYSTEM_CALLER, CallContext
 from servicekit.db import UnitOfWork
 from servicekit.tables import outbox
-from servicekit.testing import MigratedDatabase
+from tests.support.fixtures import MigratedDatabase
 from services.notify.mail import SEND_LEASE, deliver_next, enqueue_mail
 from services.notify.adapters.models import MailStatus, OutgoingMail
 from services.notify.retry import RetryPolicy

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from contracts.errors import PermissionDenied
 from contracts.notify import BackupRadarView, DeliveryPage, RecipientPage, RecipientView
 from gateway.app import create_app
-from gateway.testing import FakeRpcClient
+from tests.support.fake_rpc import FakeRpcClient
 from tests.unit.test_gateway_auth import auth, principal
 
 T0 = datetime(2026, 11, 26, tzinfo=UTC)

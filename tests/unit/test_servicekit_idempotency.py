@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from contracts.envelope import EventEnvelope
 from servicekit.idempotency import idempotent_handler
-from servicekit.testing import MigratedDatabase
+from tests.support.fixtures import MigratedDatabase
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "kit_services" / "migrations"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from contracts.notify import SendMailRequest
-from servicekit.testing import MigratedDatabase
+from tests.support.fixtures import MigratedDatabase
 
 ROOT = Path(__file__).resolve().parents[2]
 

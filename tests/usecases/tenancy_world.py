@@ -19,7 +19,7 @@ from contracts.tenancy import (
     TenantProfile,
 )
 from servicekit.context import SYSTEM_CALLER
-from servicekit.testing import MigratedDatabase
+from tests.support.fixtures import MigratedDatabase
 from services.tenancy import accounts, backups, partners
 from services.tenancy.handlers import ensure_operator_root
 

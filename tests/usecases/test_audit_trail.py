@@ -19,7 +19,7 @@ from contracts.context import OPERATOR_TENANT_ID, Caller
 from contracts.envelope import Actor, EventEnvelope
 from contracts.errors import NotAuthenticated, PermissionDenied, ValidationFailed
 from contracts.tenancy import TenantProfileUpdate
-from servicekit.testing import MigratedDatabase
+from tests.support.fixtures import MigratedDatabase
 from services.audit import retention, search, trail
 from services.audit.adapters.models import AuditEntry, AuditTenant, ChainHead
 from services.audit.verify import verify_chains, verify_for

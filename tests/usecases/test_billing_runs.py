@@ -30,7 +30,7 @@ from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.context import CallContext
 from servicekit.idempotency import claim
-from servicekit.testing import MigratedDatabase
+from tests.support.fixtures import MigratedDatabase
 from services.billing import payments, profiles, projection, queries, runs, simulate
 from services.billing.access import billing_scope
 from services.billing.adapters.models import Account, Invoice, Payment, UsageSnapshot

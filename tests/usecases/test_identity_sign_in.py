@@ -376,7 +376,7 @@ def test_the_last_free_try_of_an_address_is_checked_by_one_sign_in_at_a_time(dat
     import sqlalchemy as sa
 
     from servicekit.settings import normalise_database_url
-    from servicekit.testing import MigratedDatabase
+    from tests.support.fixtures import MigratedDatabase
     from services.identity.adapters.models import SignInThrottle
     from services.identity.throttle import FREE_FAILURES_PER_IP
 

@@ -12,7 +12,7 @@ import pytest
 from contracts.context import Caller
 from contracts.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from contracts.notify import NotificationSettings, RecipientListQuery, RecipientRequest, RecipientUpdate
-from servicekit.testing import MigratedDatabase
+from tests.support.fixtures import MigratedDatabase
 from services.notify import recipients
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notify" / "adapters" / "migrations"

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from contracts.errors import PermissionDenied
 from contracts.notify import NotificationSettings
 from contracts.tenancy import AccountRow, AccountView, PartnerRow
-from servicekit.testing import MigratedDatabase
+from tests.support.fixtures import MigratedDatabase
 from services.notify import recipients, scheduling, webhooks
 from services.notify.mail import deliver_next
 from services.notify.adapters.models import OutgoingMail, ReportRun, WebhookDelivery

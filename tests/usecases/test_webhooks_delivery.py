@@ -16,7 +16,7 @@ from contracts.context import OPERATOR_TENANT_ID, Caller
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.notify import BackupRadarUpdate, DeliveryListQuery
 from contracts.tenancy import AccountRow, AccountView, BackupRunRecorded, PartnerRow
-from servicekit.testing import MigratedDatabase
+from tests.support.fixtures import MigratedDatabase
 from services.notify import integrations, reactions, scheduling, webhooks
 from services.notify.http_sender import HttpOutcome
 from services.notify.keys import NotifyKeys

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from servicekit.testing import postgres_server
+from tests.support.fixtures import postgres_server
 
 
 def closed_port() -> int:

@@ -1,0 +1,1 @@
+"""What the tests share: broker and database fixtures, fakes of the gateway's RPC client."""
