@@ -27,7 +27,7 @@ help:
 	@echo "make run        the whole suite on this machine (supervisord; http://localhost:$(PORTAL_GATEWAY_PORT))"
 	@echo "make test       the whole test suite (needs RabbitMQ with management, and PostgreSQL)"
 	@echo "make test-calendar  the date-dependent tests under faketime at a month end, a year end and 29 February"
-	@echo "make lint       ruff check + mypy"
+	@echo "make lint       ruff check + mypy + lint-imports (the architecture contracts in pyproject.toml)"
 	@echo "make bench      every benchmark: bench-dashboard, then bench-services (about 30 minutes)"
 	@echo "make bench-dashboard  the dashboard, ingest and the messaging ceiling at scale -> bench/results-dashboard.json"
 	@echo "make bench-services   tenancy lists and ingest, a billing run, audit search/export -> bench/results-*.json"
@@ -71,6 +71,7 @@ test-calendar: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy contracts servicekit services gateway
+	$(BIN)/lint-imports --no-cache
 
 # The suite at scale through HTTP, with the messaging ceiling and a direct-SQL baseline in the
 # same run (PostgreSQL and RabbitMQ needed; ~10 minutes on 2 cores): bench/results-dashboard.json

@@ -1,4 +1,7 @@
-"""``portal`` command: operational helpers around the services.
+"""The ``portal`` command's verbs: operational helpers around the services.
+
+The kit knows no service: the command's entry point, services/cli.py, names them in an
+explicit registry (service name → its migrations folder) and hands it to :func:`main`.
 
     portal migrate [SERVICE ...]          apply migrations (all services by default)
     portal revision SERVICE -m MESSAGE    autogenerate a migration from the models
@@ -15,35 +18,34 @@ import eventlet
 eventlet.monkey_patch()
 
 import argparse
-import importlib
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from alembic import command
 
-from contracts.events import SERVICES
 from servicekit.db import make_engine
 from servicekit.migrations import alembic_config, upgrade
 from servicekit.settings import database_url_for, normalise_database_url
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def migrations_dir(service: str) -> Path:
-    importlib.import_module(f"services.{service}.adapters.models")
-    return ROOT / "services" / service / "adapters" / "migrations"
+Registry = Mapping[str, Path]
+"""Each service's name and its migrations folder, in the order they are migrated."""
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    for service in args.services or SERVICES:
+    unknown = [name for name in args.services if name not in args.registry]
+    if unknown:
+        print(f"unknown service {unknown[0]!r}: one of {', '.join(args.registry)}", file=sys.stderr)
+        return 2
+    for service in args.services or list(args.registry):
         # A service may run as a restricted role (audit: insert and select only); its
         # migrations then run as the owner named by <SERVICE>_MIGRATION_DATABASE_URL.
         owner_url = os.environ.get(f"{service.upper()}_MIGRATION_DATABASE_URL")
         url = normalise_database_url(owner_url) if owner_url else database_url_for(service)
         engine = make_engine(url)
-        upgrade(engine, migrations_dir(service), service)
+        upgrade(engine, args.registry[service], service)
         engine.dispose()
         print(f"{service}: migrated ({engine.dialect.name})")
     return 0
@@ -53,9 +55,9 @@ def cmd_revision(args: argparse.Namespace) -> int:
     # Autogenerate against a scratch SQLite database brought to head first.
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/scratch.db")
-        upgrade(engine, migrations_dir(args.service), args.service)
+        upgrade(engine, args.registry[args.service], args.service)
         with engine.begin() as connection:
-            cfg = alembic_config(migrations_dir(args.service), connection)
+            cfg = alembic_config(args.registry[args.service], connection)
             command.revision(cfg, message=args.message, autogenerate=True, rev_id=args.rev_id)
         engine.dispose()
     return 0
@@ -105,14 +107,15 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(registry: Registry, argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="portal")
+    parser.set_defaults(registry=registry)
     sub = parser.add_subparsers(dest="command", required=True)
     migrate = sub.add_parser("migrate", help="apply migrations")
-    migrate.add_argument("services", nargs="*", metavar="SERVICE")
+    migrate.add_argument("services", nargs="*", metavar="SERVICE", help=f"one of {', '.join(registry)}")
     migrate.set_defaults(func=cmd_migrate)
     revision = sub.add_parser("revision", help="autogenerate a migration")
-    revision.add_argument("service", choices=SERVICES)
+    revision.add_argument("service", choices=list(registry))
     revision.add_argument("-m", "--message", required=True)
     revision.add_argument("--rev-id", default=None)
     revision.set_defaults(func=cmd_revision)
@@ -126,9 +129,3 @@ def main(argv: list[str] | None = None) -> int:
     dead.set_defaults(func=cmd_dead_letters)
     args = parser.parse_args(argv)
     return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-

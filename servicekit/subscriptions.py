@@ -73,7 +73,7 @@ def subscribe(table: Mapping[StrEnum, On]) -> Callable[[S], S]:
                 raise TypeError(f"{cls.__name__}.{name}: event types sharing a method must share the row")
             events.append(event)
         for name, (on, events) in grouped.items():
-            method = _handler_method(getattr(cls, "name"), name, on)
+            method = _handler_method(vars(cls)["name"], name, on)  # the nameko service name
             for event in events:
                 method = event_handler(source_of(event), event.value)(method)
             setattr(cls, name, method)
