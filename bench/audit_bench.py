@@ -55,10 +55,10 @@ from rpc_roundtrip import broker_version, measure  # noqa: E402
 from contracts.audit import MAX_EXPORT_PAGE, Activity, AuditStatus  # noqa: E402
 from contracts.context import CALLER_KEY, OPERATOR_TENANT_ID, Caller  # noqa: E402
 from servicekit.logging import configure_logging  # noqa: E402
-from tests.support.fixtures import DEFAULT_POSTGRES, fresh_databases, fresh_vhost  # noqa: E402
 from services.audit.access import child_path, root_path  # noqa: E402
 from services.audit.chain import GENESIS_HASH, link_hash  # noqa: E402
 from services.audit.mapping import AuditFields  # noqa: E402
+from tests.support.fixtures import DEFAULT_POSTGRES, fresh_databases, fresh_vhost  # noqa: E402
 
 configure_logging("bench", level="WARNING")
 

@@ -35,6 +35,7 @@ from contracts.tenancy import (
     TenantProfileUpdate,
     TrialExpiryRequest,
 )
+from contracts.vocabulary import TenantKind
 from servicekit.base import ServiceBase
 from servicekit.db import Database
 from servicekit.events import event_handler
@@ -44,14 +45,14 @@ from servicekit.request_keys import keyed_create
 from servicekit.rpc import rpc
 from servicekit.rpc_deadline import DeadlineRpcProxy
 from servicekit.validation import parse
-from services.tenancy import accounts, backups, partners, profiles, runs, trials
-from services.tenancy.access import authorise, require_operator, visible_tenant
-from services.tenancy.demo import seed_demo_tree
-from services.tenancy.handlers import ensure_operator_root
+from services.tenancy.adapters.identity_users import IdentityUsers
 from services.tenancy.adapters.models import request_keys
 from services.tenancy.settings import TenancySettings
-from services.tenancy.tree import TenantKind
-from services.tenancy.users import IdentityUsers
+from services.tenancy.usecases import accounts, backups, partners, profiles, trials
+from services.tenancy.usecases import backup_run_history as runs
+from services.tenancy.usecases.access import authorise, require_operator, visible_tenant
+from services.tenancy.usecases.demo import seed_demo_tree
+from services.tenancy.usecases.tenant_creation import ensure_operator_root
 
 configure_logging("tenancy")
 log = get_logger(__name__)

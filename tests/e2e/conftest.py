@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.fixtures import fresh_databases, fresh_vhost
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, signed_in
+from tests.support.fixtures import fresh_databases, fresh_vhost
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "scripts" / "run_suite.py"

@@ -34,9 +34,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.context import CALLER_KEY, Caller
 from contracts.tenancy import BackupService, Plan
-from tests.support.fixtures import wait_for
 from services.billing import simulate
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in
+from tests.support.fixtures import wait_for
 
 PASSWORD = "every matrix door stays shut"
 DISTRIBUTOR_CUSTOM = ["view_dashboard", "add_accounts", "view_billing", "manage_notifications"]

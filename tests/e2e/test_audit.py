@@ -17,8 +17,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from servicekit.outbox import declare_events_exchange
-from tests.support.fixtures import wait_for
 from tests.e2e.identity_client import DEMO_ADMIN, OPERATOR, Client, Mailbox, error_code, signed_in
+from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.e2e
 

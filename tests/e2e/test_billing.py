@@ -25,11 +25,11 @@ from pypdf import PdfReader
 from contracts.events import TenancyEvent
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.settings import normalise_database_url
-from tests.support.fixtures import wait_for
 from services.billing import simulate
 from services.billing.adapters.models import Account, UsageSnapshot
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in
 from tests.e2e.test_secrets_scan import SERVICES, database_text
+from tests.support.fixtures import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.calendar]
 

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from servicekit.settings import normalise_database_url
-from tests.support.fixtures import wait_for
 from services.identity.throttle import PER_ACCOUNT
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, error_code, signed_in, unique_ip
+from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.e2e
 

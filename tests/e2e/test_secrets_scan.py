@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from servicekit.settings import normalise_database_url
-from tests.support.fixtures import wait_for
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, signed_in
+from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.e2e
 

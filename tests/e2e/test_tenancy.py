@@ -19,8 +19,8 @@ import requests
 from kombu import Connection, Queue
 
 from servicekit.outbox import declare_events_exchange
-from tests.support.fixtures import wait_for
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, error_code, signed_in
+from tests.support.fixtures import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

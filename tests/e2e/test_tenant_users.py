@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.fixtures import wait_for
 from tests.e2e.identity_client import Client, Mailbox, error_code, new_distributor_admin, signed_in
+from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.e2e
 

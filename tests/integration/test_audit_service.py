@@ -23,10 +23,10 @@ from servicekit import deadletters
 from servicekit.db import make_engine
 from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
-from tests.support.fixtures import MigratedDatabase, fresh_vhost, wait_for
 from services.audit import retention
 from services.audit.adapters.models import AuditEntry
 from services.audit.entrypoints import AuditService
+from tests.support.fixtures import MigratedDatabase, fresh_vhost, wait_for
 from tests.usecases.conftest import ROOT
 
 pytestmark = pytest.mark.integration

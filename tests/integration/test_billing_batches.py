@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from servicekit.context import SYSTEM_CALLER, CallContext
 from servicekit.db import UnitOfWork
 from servicekit.idempotency import claim
-from tests.support.fixtures import MigratedDatabase
 from services.billing import projection, simulate
 from services.billing.adapters.models import Account, UsageSnapshot
+from tests.support.fixtures import MigratedDatabase
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "billing" / "adapters" / "migrations"
 OPERATOR = uuid.UUID("00000000-0000-4000-8000-000000000001")

@@ -21,13 +21,13 @@ from contracts.errors import PermissionDenied
 from contracts.tenancy import BackupRunReport, BackupService, DefaultSubscription, Plan, RemoveAccountRequest
 from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
-from tests.support.fixtures import MigratedDatabase, wait_for
 from services.billing import simulate
 from services.billing.adapters.models import Account, Invoice, InvoiceLineRow, ReferenceCounter
 from services.billing.entrypoints import BillingService
 from services.identity.entrypoints import IdentityService
-from services.tenancy import accounts as tenancy_accounts
 from services.tenancy.entrypoints import TenancyService
+from services.tenancy.usecases import accounts as tenancy_accounts
+from tests.support.fixtures import MigratedDatabase, wait_for
 from tests.usecases.tenancy_world import build_world
 
 pytestmark = pytest.mark.integration

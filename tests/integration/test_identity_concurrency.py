@@ -12,12 +12,12 @@ from pydantic import SecretStr
 from contracts.context import Caller
 from contracts.errors import InvalidCredentials
 from contracts.identity import SignInRequest
-from tests.support.fixtures import MigratedDatabase
 from services.identity import auth, security, totp
-from services.identity.bootstrap import ensure_demo_administrator
 from services.identity.adapters.models import User
+from services.identity.bootstrap import ensure_demo_administrator
 from services.identity.secrets_box import load_secret_box
 from services.identity.settings import IdentitySettings
+from tests.support.fixtures import MigratedDatabase
 from tests.usecases.conftest import ROOT
 
 pytestmark = pytest.mark.integration

@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from servicekit.settings import normalise_database_url
-from tests.support.fixtures import wait_for
 from services.billing import simulate
 from services.identity.adapters.models import User
 from services.identity.entrypoints import IdentityService
 from services.notify.entrypoints import NotifyService
+from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.integration
 

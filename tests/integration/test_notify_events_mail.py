@@ -16,12 +16,12 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from contracts.context import CALLER_KEY, Caller
 from contracts.envelope import Actor, EventEnvelope
 from servicekit.tables import processed_events
-from tests.support.fixtures import wait_for
 from services.identity.entrypoints import IdentityService
 from services.notify.entrypoints import NotifyService
 from services.tenancy.entrypoints import TenancyService
 from tests.integration import test_notify_mail
 from tests.integration.test_notify_mail import SmtpServer, notify_engine, smtp_env
+from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.integration
 

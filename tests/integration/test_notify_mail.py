@@ -20,11 +20,11 @@ from contracts.errors import ValidationFailed
 from servicekit.db import make_engine
 from servicekit.settings import normalise_database_url
 from servicekit.tables import outbox
-from tests.support.fixtures import wait_for
-from services.notify.mail import _next_due, deliver_next, enqueue_mail
 from services.notify.adapters.models import MailStatus, OutgoingMail
-from services.notify.retry import RetryPolicy
 from services.notify.entrypoints import NotifyService
+from services.notify.mail import _next_due, deliver_next, enqueue_mail
+from services.notify.retry import RetryPolicy
+from tests.support.fixtures import wait_for
 from tests.unit.test_notify_delivery import SENDER, FakeTransport, units_of_work
 from tests.unit.test_notify_delivery import request as mail_request
 

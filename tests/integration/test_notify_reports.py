@@ -25,13 +25,13 @@ from contracts.notify import NotificationSettings, RecipientRequest
 from contracts.tenancy import BackupRunReport
 from servicekit.context import SYSTEM_CALLER
 from servicekit.settings import normalise_database_url
-from tests.support.fixtures import MigratedDatabase, wait_for
 from services.notify import recipients
 from services.notify.adapters.models import ReportRun
 from services.notify.entrypoints import NotifyService
 from services.notify.upstream import PAGE_SIZE
-from services.tenancy import backups
 from services.tenancy.entrypoints import TenancyService
+from services.tenancy.usecases import backups
+from tests.support.fixtures import MigratedDatabase, wait_for
 from tests.usecases.tenancy_world import World, admin_of, build_world
 from tests.usecases.tenancy_world import run as tenancy_run
 

@@ -27,7 +27,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.support.fixtures import wait_for
 from services.notify.adapters.models import MailStatus
 from services.notify.entrypoints import NotifyService
 from tests.integration.test_notify_mail import (
@@ -38,6 +37,7 @@ from tests.integration.test_notify_mail import (
     smtp_env,
     stored_mail,
 )
+from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.integration
 

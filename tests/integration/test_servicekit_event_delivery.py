@@ -11,9 +11,9 @@ from kombu import Connection, Queue
 from servicekit.db import make_engine
 from servicekit.events import dead_letter_exchange, dead_letter_queue_name
 from servicekit.settings import normalise_database_url
-from tests.support.fixtures import wait_for
 from tests.kit_services.models import CountedNote
 from tests.kit_services.services import ATTEMPTS, FussyCounterService, NotesService
+from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,9 @@ from servicekit.db import make_engine
 from servicekit.outbox import OutboxRelay, declare_events_exchange
 from servicekit.settings import normalise_database_url
 from servicekit.tables import outbox, processed_events
-from tests.support.fixtures import wait_for
 from tests.kit_services.models import CountedNote
 from tests.kit_services.services import NoteCounterService, NotesService, NotesWithoutRelayService
+from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -24,9 +24,9 @@ from servicekit import deadletters
 from servicekit.db import make_engine
 from servicekit.events import DEAD_LETTER_EXCHANGE
 from servicekit.settings import normalise_database_url
-from tests.support.fixtures import fresh_vhost, wait_for
 from tests.kit_services.models import Note
 from tests.kit_services.services import NotesService
+from tests.support.fixtures import fresh_vhost, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -30,11 +30,11 @@ import psycopg
 import pytest
 import requests
 
-from tests.support.fixtures import fresh_databases, fresh_vhost, wait_for
 from tests.chaos.infra import OwnPostgres, free_port, launched, missing_prerequisites
 from tests.chaos.scaled import SERVICES, instance_names, scaled_supervisor_config
 from tests.e2e.conftest import Suite, _suite_environment
 from tests.e2e.identity_client import OPERATOR
+from tests.support.fixtures import fresh_databases, fresh_vhost, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(400)]
 

@@ -19,10 +19,10 @@ from contracts.errors import NotFound
 from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
 from servicekit.tables import outbox
-from tests.support.fixtures import MigratedDatabase, wait_for
 from services.identity.entrypoints import IdentityService
 from services.tenancy.adapters.models import Account
 from services.tenancy.entrypoints import ENGINE_RUNS_EVENT, ENGINE_SOURCE, TenancyService
+from tests.support.fixtures import MigratedDatabase, wait_for
 from tests.usecases.tenancy_world import admin_of, build_world, operator
 
 pytestmark = pytest.mark.integration

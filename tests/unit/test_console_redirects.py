@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.auth import SESSION_COOKIE
-from tests.support.fake_rpc import FakeRpcClient
 from gateway.web.render import LOGIN_CSRF_COOKIE, same_site_path
+from tests.support.fake_rpc import FakeRpcClient
 from tests.unit.test_console_session import TOKEN, browser, principal
 
 # What a browser would take to another site, or what breaks the response's header.

@@ -15,8 +15,8 @@ from contracts.errors import AccessDenied
 from contracts.identity import Principal, UserView
 from gateway.app import create_app
 from gateway.auth import SESSION_COOKIE, csrf_token_for
-from tests.support.fake_rpc import FakeRpcClient
 from gateway.web.render import LOGIN_CSRF_COOKIE, human_bytes, money
+from tests.support.fake_rpc import FakeRpcClient
 
 TOKEN = "s" * 43
 

@@ -16,11 +16,11 @@ from contracts.notify import SendMailRequest
 from servicekit.context import SYSTEM_CALLER, CallContext
 from servicekit.db import UnitOfWork
 from servicekit.tables import outbox
-from tests.support.fixtures import MigratedDatabase
-from services.notify.mail import SEND_LEASE, deliver_next, enqueue_mail
 from services.notify.adapters.models import MailStatus, OutgoingMail
+from services.notify.mail import SEND_LEASE, deliver_next, enqueue_mail
 from services.notify.retry import RetryPolicy
 from services.notify.transports import DeliveryError
+from tests.support.fixtures import MigratedDatabase
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notify" / "adapters" / "migrations"
 SENDER = "Backup Portal <no-reply@portal.example>"

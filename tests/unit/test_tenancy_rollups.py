@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from contracts.tenancy import BackupStatus, RunStatus, TaskStatus
-from services.tenancy.rollups import (
+from services.tenancy.domain.rollups import (
     AccountRollup,
     LatestRun,
     OwnerDelta,

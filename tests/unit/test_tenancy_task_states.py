@@ -6,7 +6,7 @@ import pytest
 
 from contracts.errors import Conflict
 from contracts.tenancy import TaskState
-from services.tenancy.task_states import next_state
+from services.tenancy.domain.task_states import next_state
 
 
 def test_an_inactive_or_paused_task_can_be_activated():

@@ -19,9 +19,9 @@ from contracts.tenancy import (
     TenantProfile,
 )
 from servicekit.context import SYSTEM_CALLER
+from services.tenancy.usecases import accounts, backups, partners
+from services.tenancy.usecases.tenant_creation import ensure_operator_root
 from tests.support.fixtures import MigratedDatabase
-from services.tenancy import accounts, backups, partners
-from services.tenancy.handlers import ensure_operator_root
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -19,12 +19,12 @@ from contracts.context import OPERATOR_TENANT_ID, Caller
 from contracts.envelope import Actor, EventEnvelope
 from contracts.errors import NotAuthenticated, PermissionDenied, ValidationFailed
 from contracts.tenancy import TenantProfileUpdate
-from tests.support.fixtures import MigratedDatabase
 from services.audit import retention, search, trail
 from services.audit.adapters.models import AuditEntry, AuditTenant, ChainHead
 from services.audit.verify import verify_chains, verify_for
-from services.tenancy import accounts as tenancy_accounts
-from services.tenancy import partners, profiles
+from services.tenancy.usecases import accounts as tenancy_accounts
+from services.tenancy.usecases import partners, profiles
+from tests.support.fixtures import MigratedDatabase
 from tests.usecases.tenancy_world import admin_of, build_world
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -30,12 +30,12 @@ from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.context import CallContext
 from servicekit.idempotency import claim
-from tests.support.fixtures import MigratedDatabase
 from services.billing import payments, profiles, projection, queries, runs, simulate
 from services.billing.access import billing_scope
 from services.billing.adapters.models import Account, Invoice, Payment, UsageSnapshot
 from services.billing.pricebook import load_price_book
 from services.billing.processor import LocalTestProcessor
+from tests.support.fixtures import MigratedDatabase
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = load_price_book()

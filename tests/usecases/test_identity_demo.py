@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from contracts.errors import TwoFactorRequired
 from contracts.identity import SignInRequest
 from services.identity import auth, totp
-from services.identity.demo import DEMO_TOTP_SECRET, seed_demo_users
 from services.identity.adapters.models import IpEntryRow, IpPolicy, RecoveryCode, User
+from services.identity.demo import DEMO_TOTP_SECRET, seed_demo_users
 from services.identity.secrets_box import load_secret_box
 from services.identity.settings import IdentitySettings
 

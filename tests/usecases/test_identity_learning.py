@@ -13,8 +13,8 @@ from contracts.errors import NotFound, PermissionDenied
 from contracts.learning import CourseProgressRequest
 from servicekit.context import CallContext
 from services.identity import learning
-from services.identity.bootstrap import ensure_demo_administrator
 from services.identity.adapters.models import User
+from services.identity.bootstrap import ensure_demo_administrator
 
 TENANT = uuid.uuid4()
 

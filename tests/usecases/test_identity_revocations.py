@@ -11,8 +11,8 @@ from pydantic import SecretStr
 
 from contracts.identity import ChangePasswordRequest, CreateUserRequest, UpdateUserRequest
 from services.identity import auth, users
-from services.identity.bootstrap import ensure_demo_administrator
 from services.identity.adapters.models import User
+from services.identity.bootstrap import ensure_demo_administrator
 from tests.usecases.test_identity_sign_in import ADMIN_EMAIL, ADMIN_PASSWORD, HERE, SETTINGS, TENANT, _ctx, sign_in
 
 NEW_PASSWORD = "fresh tide pools"

@@ -30,8 +30,8 @@ from contracts.identity import (
     SignInRequest,
 )
 from services.identity import auth, security, totp, users
-from services.identity.bootstrap import ensure_demo_administrator
 from services.identity.adapters.models import EmailToken, User
+from services.identity.bootstrap import ensure_demo_administrator
 from services.identity.secrets_box import load_secret_box
 from services.identity.settings import IdentitySettings
 from services.identity.throttle import FREE_FAILURES
@@ -376,9 +376,9 @@ def test_the_last_free_try_of_an_address_is_checked_by_one_sign_in_at_a_time(dat
     import sqlalchemy as sa
 
     from servicekit.settings import normalise_database_url
-    from tests.support.fixtures import MigratedDatabase
     from services.identity.adapters.models import SignInThrottle
     from services.identity.throttle import FREE_FAILURES_PER_IP
+    from tests.support.fixtures import MigratedDatabase
 
     url = normalise_database_url(database_url("identity"))
     if url.startswith("sqlite"):

@@ -15,8 +15,8 @@ from contracts.envelope import Actor, EventEnvelope
 from contracts.errors import NotFound
 from contracts.tenancy import AccountView, BackupRunRecorded, BackupTaskView
 from services.notify import reactions
-from services.notify.messages import Attachment
 from services.notify.adapters.models import MailAttachment, OutgoingMail, WebhookDelivery
+from services.notify.messages import Attachment
 from services.notify.upstream import TenantInfo
 from tests.usecases import test_notify_recipients
 from tests.usecases.test_webhooks_delivery import DISTRIBUTOR, configured

@@ -12,8 +12,8 @@ import pytest
 from contracts.context import Caller
 from contracts.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from contracts.notify import NotificationSettings, RecipientListQuery, RecipientRequest, RecipientUpdate
-from tests.support.fixtures import MigratedDatabase
 from services.notify import recipients
+from tests.support.fixtures import MigratedDatabase
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notify" / "adapters" / "migrations"
 TENANT, OTHER_TENANT = uuid.uuid4(), uuid.uuid4()

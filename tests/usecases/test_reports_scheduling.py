@@ -18,13 +18,13 @@ import sqlalchemy as sa
 from contracts.errors import PermissionDenied
 from contracts.notify import NotificationSettings
 from contracts.tenancy import AccountRow, AccountView, PartnerRow
-from tests.support.fixtures import MigratedDatabase
 from services.notify import recipients, scheduling, webhooks
-from services.notify.mail import deliver_next
 from services.notify.adapters.models import OutgoingMail, ReportRun, WebhookDelivery
+from services.notify.mail import deliver_next
 from services.notify.reactions import report_csv
 from services.notify.retry import RetryPolicy
 from services.notify.upstream import ExpiringPassword, RunRow, TenantInfo
+from tests.support.fixtures import MigratedDatabase
 from tests.unit.test_notify_delivery import FakeTransport
 from tests.usecases import test_notify_recipients
 from tests.usecases.test_notify_recipients import TENANT, add, admin

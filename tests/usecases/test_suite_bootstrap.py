@@ -10,8 +10,8 @@ from pydantic import SecretStr
 from contracts.context import OPERATOR_TENANT_ID
 from contracts.events import IdentityEvent
 from servicekit.settings import KitSettings, database_url_for
-from services.identity.bootstrap import OperatorSettings, bootstrap_operator
 from services.identity.adapters.models import User
+from services.identity.bootstrap import OperatorSettings, bootstrap_operator
 from services.identity.passwords import verify_password
 
 

@@ -17,7 +17,7 @@ from contracts.tenancy import (
     SubscribeTrialsRequest,
 )
 from servicekit.validation import parse
-from services.tenancy import accounts, partners
+from services.tenancy.usecases import accounts, partners
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator, run, user_of
 
 

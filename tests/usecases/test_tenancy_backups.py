@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from contracts.context import Caller
 from contracts.errors import Conflict, NotFound, PermissionDenied
 from contracts.tenancy import AccountListQuery, BackupTaskRequest, PartnerListQuery, RemoveAccountRequest, TaskState
-from services.tenancy import accounts, backups, partners
 from services.tenancy.adapters.models import Account, OwnerRollup
-from services.tenancy.rollups import AccountRollup, LatestRun, is_newer
+from services.tenancy.domain.rollups import AccountRollup, LatestRun, is_newer
+from services.tenancy.usecases import accounts, backups, partners
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator, run
 
 

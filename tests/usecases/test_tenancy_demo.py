@@ -6,9 +6,9 @@ import sqlalchemy as sa
 
 from contracts.tenancy import AccountListQuery, PartnerListQuery
 from servicekit.context import SYSTEM_CALLER
-from services.tenancy import accounts, partners
-from services.tenancy.demo import seed_demo_tree
 from services.tenancy.adapters.models import BackupRun
+from services.tenancy.usecases import accounts, partners
+from services.tenancy.usecases.demo import seed_demo_tree
 from tests.usecases.tenancy_world import NOW
 
 

@@ -16,9 +16,9 @@ from contracts.tenancy import (
     PartnerListQuery,
     TenantProfileUpdate,
 )
-from services.tenancy import accounts, partners, profiles
-from services.tenancy.access import authorise
 from services.tenancy.adapters.models import Tenant
+from services.tenancy.usecases import accounts, partners, profiles
+from services.tenancy.usecases.access import authorise
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator, run, user_of
 
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from contracts.tenancy import DistributorCreateRequest, SubscribeTrialsRequest
-from services.tenancy import accounts, partners, trials
 from services.tenancy.adapters.models import Tenant
+from services.tenancy.usecases import accounts, partners, trials
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator
 
 DAY_14 = NOW + timedelta(days=14)

@@ -9,7 +9,7 @@
 - ``backup_runs``: every run the engine reported (history; ``run_id`` is the dedupe key).
 
 Roll-ups are changed by deltas when a run arrives or an account changes, never by
-scanning runs (services/tenancy/backups.py).
+scanning runs (services/tenancy/usecases/backups.py).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class Account(Base):
     """A customer account (a ``tenants`` row of kind ``account``): subscription and roll-up.
 
     ``status`` is the stored lifecycle: trial, trial_expired, subscribed, removed; the
-    shown account status adds "expiring" from the clock (services/tenancy/subscriptions.py).
+    shown account status adds "expiring" from the clock (services/tenancy/domain/account_lifecycle.py).
     """
 
     __tablename__ = "accounts"

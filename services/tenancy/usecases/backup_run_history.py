@@ -9,8 +9,8 @@ from contracts.errors import ValidationFailed
 from contracts.tenancy import RunListPage, RunListQuery, RunListRow
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.tenancy.access import authorise, visible_tenant
 from services.tenancy.adapters.models import Account, BackupRun, BackupTask, Tenant
+from services.tenancy.usecases.access import authorise, visible_tenant
 
 
 def list_backup_runs(uow: UnitOfWork, ctx: CallContext, query: RunListQuery) -> RunListPage:

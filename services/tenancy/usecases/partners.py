@@ -30,19 +30,19 @@ from contracts.tenancy import (
     TenantProfile,
     TenantProfileUpdate,
 )
+from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from servicekit.text_search import text_contains
-from services.tenancy.access import ADD_ACCOUNTS, Scope, authorise, require_operator, visible_tenant
-from services.tenancy.handlers import NewTenant, create_tenant
-from services.tenancy.listing import count, page_of, search_condition
+from services.tenancy.adapters.identity_users import UserEmails
+from services.tenancy.adapters.listing import count, page_of, search_condition
 from services.tenancy.adapters.models import Account, OwnerRollup, Tenant
-from services.tenancy.profiles import change_profile
-from services.tenancy.rows import task_status_case
-from services.tenancy.subscriptions import Lifecycle
-from services.tenancy.tree import TenantKind
-from services.tenancy.users import UserEmails
-from services.tenancy.views import profile_view
+from services.tenancy.adapters.rows import task_status_case
+from services.tenancy.adapters.views import profile_view
+from services.tenancy.domain.account_lifecycle import Lifecycle
+from services.tenancy.usecases.access import ADD_ACCOUNTS, Scope, authorise, require_operator, visible_tenant
+from services.tenancy.usecases.profiles import change_profile
+from services.tenancy.usecases.tenant_creation import NewTenant, create_tenant
 
 DIRECT_ACCOUNTS = "Direct Accounts"
 

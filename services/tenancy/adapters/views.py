@@ -17,10 +17,10 @@ from contracts.tenancy import (
     Plan,
     TenantProfile,
 )
+from contracts.vocabulary import TenantKind
 from services.tenancy.adapters.models import Account, BackupTask, Tenant
-from services.tenancy.rows import subscription_of
-from services.tenancy.subscriptions import account_status
-from services.tenancy.tree import TenantKind
+from services.tenancy.adapters.rows import subscription_of
+from services.tenancy.domain.account_lifecycle import account_status
 
 
 def _data_center(value: str | None) -> DataCenter | None:

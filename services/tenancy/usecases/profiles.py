@@ -15,10 +15,10 @@ from contracts.events import TenancyEvent
 from contracts.tenancy import ProfileChanged, TenantProfile, TenantProfileUpdate
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.tenancy.access import ADMINISTRATOR, Scope, authorise, own_tenant, visible_tenant
-from services.tenancy.handlers import OWNER_KINDS, check_email_free
 from services.tenancy.adapters.models import Tenant
-from services.tenancy.views import profile_view
+from services.tenancy.adapters.views import profile_view
+from services.tenancy.usecases.access import ADMINISTRATOR, Scope, authorise, own_tenant, visible_tenant
+from services.tenancy.usecases.tenant_creation import OWNER_KINDS, check_email_free
 
 NOT_EMPTY = ("name", "email", "country", "default_subscription")
 

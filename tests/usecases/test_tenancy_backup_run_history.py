@@ -8,7 +8,7 @@ import pytest
 
 from contracts.errors import NotFound
 from contracts.tenancy import RunListQuery
-from services.tenancy.runs import list_backup_runs
+from services.tenancy.usecases.backup_run_history import list_backup_runs
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, run
 
 

@@ -38,22 +38,13 @@ from contracts.tenancy import (
     TenantNameList,
     TrialCounters,
 )
+from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.tenancy.access import (
-    ADD_ACCOUNTS,
-    SUBSCRIBE_ACCOUNTS,
-    Scope,
-    authorise,
-    own_tenant,
-    visible_account,
-    visible_tenant,
-)
-from services.tenancy.handlers import OWNER_KINDS, NewTenant, create_tenant
-from services.tenancy.listing import page_of, search_condition
+from services.tenancy.adapters.identity_users import UserEmails
+from services.tenancy.adapters.listing import page_of, search_condition
 from services.tenancy.adapters.models import Account, BackupTask, Tenant
-from services.tenancy.rollups import AccountRollup, owner_delta
-from services.tenancy.rows import (
+from services.tenancy.adapters.rows import (
     account_status_conditions,
     apply_owner_deltas,
     move_subscription,
@@ -62,7 +53,8 @@ from services.tenancy.rows import (
     subscription_values,
     write_rollup,
 )
-from services.tenancy.subscriptions import (
+from services.tenancy.adapters.views import account_row, account_view
+from services.tenancy.domain.account_lifecycle import (
     TRIAL_STATES,
     Lifecycle,
     Subscription,
@@ -72,9 +64,17 @@ from services.tenancy.subscriptions import (
     start,
     subscribe_trial,
 )
-from services.tenancy.tree import TenantKind
-from services.tenancy.users import UserEmails
-from services.tenancy.views import account_row, account_view
+from services.tenancy.domain.rollups import AccountRollup, owner_delta
+from services.tenancy.usecases.access import (
+    ADD_ACCOUNTS,
+    SUBSCRIBE_ACCOUNTS,
+    Scope,
+    authorise,
+    own_tenant,
+    visible_account,
+    visible_tenant,
+)
+from services.tenancy.usecases.tenant_creation import OWNER_KINDS, NewTenant, create_tenant
 
 
 def _utc(now: datetime | None) -> datetime:

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from enum import StrEnum
 
-
-class TenantKind(StrEnum):
-    OPERATOR = "operator"
-    DISTRIBUTOR = "distributor"
-    PARTNER = "partner"
-    ACCOUNT = "account"
-
+from contracts.vocabulary import TenantKind
 
 # Sub-distributors exist in the field: a distributor may sit under a distributor.
 ALLOWED_PARENTS: dict[TenantKind, frozenset[TenantKind]] = {

@@ -19,10 +19,11 @@ import sqlalchemy as sa
 
 from contracts.context import OPERATOR_TENANT_ID
 from contracts.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.tenancy.adapters.models import Account, Tenant
-from services.tenancy.tree import TenantKind, is_within, root_path
+from services.tenancy.domain.tree import is_within, root_path
 
 ADD_ACCOUNTS = "add_accounts"
 SUBSCRIBE_ACCOUNTS = "subscribe_accounts"

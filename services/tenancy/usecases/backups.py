@@ -43,14 +43,14 @@ from contracts.tenancy import (
 from servicekit.bulk import update_rows
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.tenancy.access import ADD_ACCOUNTS, authorise, require_ingest, visible_account
-from services.tenancy.accounts import shown_statuses, status_change
 from services.tenancy.adapters.models import Account, BackupRun, BackupTask
-from services.tenancy.rollups import AccountRollup, LatestRun, OwnerDelta, is_newer, newest, owner_delta
-from services.tenancy.rows import apply_owner_deltas, latest_of, rollup_of, subscription_of, write_rollup
-from services.tenancy.subscriptions import Lifecycle
-from services.tenancy.task_states import next_state
-from services.tenancy.views import task_view
+from services.tenancy.adapters.rows import apply_owner_deltas, latest_of, rollup_of, subscription_of, write_rollup
+from services.tenancy.adapters.views import task_view
+from services.tenancy.domain.account_lifecycle import Lifecycle
+from services.tenancy.domain.rollups import AccountRollup, LatestRun, OwnerDelta, is_newer, newest, owner_delta
+from services.tenancy.domain.task_states import next_state
+from services.tenancy.usecases.access import ADD_ACCOUNTS, authorise, require_ingest, visible_account
+from services.tenancy.usecases.accounts import shown_statuses, status_change
 
 _TASKS: sa.Table = BackupTask.__table__  # type: ignore[assignment]
 _ACCOUNTS: sa.Table = Account.__table__  # type: ignore[assignment]

@@ -8,7 +8,7 @@ import pytest
 
 from contracts.errors import Conflict, ValidationFailed
 from contracts.tenancy import AccountStatus, DefaultSubscription, Plan
-from services.tenancy.subscriptions import (
+from services.tenancy.domain.account_lifecycle import (
     Lifecycle,
     account_status,
     check_deletable,

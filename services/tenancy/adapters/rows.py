@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from contracts.tenancy import AccountStatus, BackupStatus, DefaultSubscription, Plan, RunStatus, TaskStatus
 from services.tenancy.adapters.models import Account, BackupTask, OwnerRollup
-from services.tenancy.rollups import AccountRollup, LatestRun, OwnerDelta
-from services.tenancy.subscriptions import Lifecycle, Subscription, expiring_from
+from services.tenancy.domain.account_lifecycle import Lifecycle, Subscription, expiring_from
+from services.tenancy.domain.rollups import AccountRollup, LatestRun, OwnerDelta
 
 # ---- subscription state --------------------------------------------------------------------
 

@@ -13,10 +13,11 @@ from contracts.context import OPERATOR_TENANT_ID
 from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.events import TenancyEvent
 from contracts.tenancy import DefaultSubscription
+from contracts.vocabulary import TenantKind
 from servicekit.db import UnitOfWork
+from services.tenancy.adapters.identity_users import UserEmails
 from services.tenancy.adapters.models import OwnerRollup, Tenant
-from services.tenancy.tree import TenantKind, child_path, may_have_parent, new_partner_code, root_path
-from services.tenancy.users import UserEmails
+from services.tenancy.domain.tree import child_path, may_have_parent, new_partner_code, root_path
 
 # Distributors and partners hold accounts directly, and so have a roll-up row.
 OWNER_KINDS = (TenantKind.DISTRIBUTOR, TenantKind.PARTNER)

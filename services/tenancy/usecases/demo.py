@@ -30,13 +30,13 @@ from contracts.tenancy import (
     RunStatus,
     TaskState,
 )
+from contracts.vocabulary import TenantKind
 from servicekit.db import UnitOfWork
-from services.tenancy.accounts import create_account
-from services.tenancy.backups import add_backup_task, record_runs, set_task_state
-from services.tenancy.handlers import NewTenant, create_tenant, ensure_operator_root
 from services.tenancy.adapters.models import BackupTask, Tenant
-from services.tenancy.tree import TenantKind
-from services.tenancy.trials import expire_trials
+from services.tenancy.usecases.accounts import create_account
+from services.tenancy.usecases.backups import add_backup_task, record_runs, set_task_state
+from services.tenancy.usecases.tenant_creation import NewTenant, create_tenant, ensure_operator_root
+from services.tenancy.usecases.trials import expire_trials
 
 DEMO_DISTRIBUTOR_EMAIL = "distributor@northwind-backup.example"
 RUN_IDS = uuid.UUID("5a1f3f4e-0c1d-4b7e-9d52-7e1f0c2b9a11")  # namespace of the demo's run ids

@@ -1,8 +1,8 @@
 import uuid
 
-from services.tenancy.tree import (
+from contracts.vocabulary import TenantKind
+from services.tenancy.domain.tree import (
     CODE_ALPHABET,
-    TenantKind,
     child_path,
     is_within,
     may_have_parent,

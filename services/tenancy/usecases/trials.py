@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from contracts.events import TenancyEvent
 from contracts.tenancy import AccountSubscribed, TrialExpired, TrialExpiryReply
 from servicekit.db import UnitOfWork
-from services.tenancy.accounts import shown_statuses, status_changed
 from services.tenancy.adapters.models import Account, Tenant
-from services.tenancy.rows import move_subscription, subscription_of
-from services.tenancy.subscriptions import Lifecycle, end_trial
+from services.tenancy.adapters.rows import move_subscription, subscription_of
+from services.tenancy.domain.account_lifecycle import Lifecycle, end_trial
+from services.tenancy.usecases.accounts import shown_statuses, status_changed
 
 BATCH_SIZE = 200
 
