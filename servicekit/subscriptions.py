@@ -34,8 +34,9 @@ from servicekit.events import event_handler
 from servicekit.idempotency import idempotent_handler
 
 S = TypeVar("S", bound=type)
+E = TypeVar("E", bound=StrEnum)
 
-Handle = Callable[..., None]
+Handle = Callable[..., object]  # what it returns is ignored
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,11 @@ class On:
         return self.method or f"on_{event.value}"
 
 
-def subscribe(table: Mapping[StrEnum, On]) -> Callable[[S], S]:
+def subscribe(table: Mapping[E, On]) -> Callable[[S], S]:
     """Class decorator: one event-handler method per distinct method name in ``table``."""
 
     def register(cls: S) -> S:
-        grouped: dict[str, tuple[On, list[StrEnum]]] = {}
+        grouped: dict[str, tuple[On, list[E]]] = {}
         for event, on in table.items():
             name = on.method_name(event)
             if hasattr(cls, name) and name not in grouped:

@@ -2,10 +2,8 @@
 
 Entrypoints only: parse the wire input, call a use case, return the wire output.
 
-Besides RPC, runs arrive as AMQP messages from the backup engine: exchange
-``engine.events`` (topic, durable), routing key ``backup_run_completed``, a JSON body
-``{"runs": [<run>, ...]}`` (or one run object), each run as ``POST /ingest/backup-runs``
-takes it (docs/tenancy.md).
+Besides RPC, runs arrive as AMQP messages from the backup engine (``EVENT_HANDLERS``;
+the message format is domain/engine_messages.py), and a timer ends trials that are due.
 """
 
 from __future__ import annotations
@@ -15,14 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nameko.timer import Timer
-
-from contracts.errors import PermissionDenied, ValidationFailed
+from contracts.events import EngineEvent
 from contracts.tenancy import (
-    MAX_INGEST_BATCH,
     AccountCreateRequest,
     AccountListQuery,
-    BackupRunReport,
     BackupTaskRequest,
     DistributorCreateRequest,
     NameLookupRequest,
@@ -35,57 +29,35 @@ from contracts.tenancy import (
     TenantProfileUpdate,
     TrialExpiryRequest,
 )
-from contracts.vocabulary import TenantKind
 from servicekit.base import ServiceBase
 from servicekit.db import Database
-from servicekit.events import event_handler
 from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging, get_logger
 from servicekit.request_keys import keyed_create
 from servicekit.rpc import rpc
 from servicekit.rpc_deadline import DeadlineRpcProxy
+from servicekit.subscriptions import On, subscribe
+from servicekit.timers import every
 from servicekit.validation import parse
 from services.tenancy.adapters.identity_users import IdentityUsers
 from services.tenancy.adapters.models import request_keys
+from services.tenancy.domain.engine_messages import parse_runs
 from services.tenancy.settings import TenancySettings
-from services.tenancy.usecases import accounts, backups, partners, profiles, trials
+from services.tenancy.usecases import accounts, backups, demo, partners, profiles, tenants, trials
 from services.tenancy.usecases import backup_run_history as runs
-from services.tenancy.usecases.access import authorise, require_operator, visible_tenant
-from services.tenancy.usecases.demo import seed_demo_tree
 from services.tenancy.usecases.tenant_creation import ensure_operator_root
 
 configure_logging("tenancy")
 log = get_logger(__name__)
 
-ENGINE_SOURCE = "engine"
-ENGINE_RUNS_EVENT = "backup_run_completed"
+EVENT_HANDLERS = {
+    # Idempotent by run id itself (like the ingest RPC), so the raw message is handed over.
+    EngineEvent.BACKUP_RUN_COMPLETED: On(lambda service, body: backups.record_engine_message(service.db, body),
+                                         method="record_engine_runs", exactly_once=False),
+}
 
 
-class TrialClock(Timer):
-    """nameko's timer, its interval read from ``TENANCY_TRIAL_CLOCK_SECONDS`` when the service starts."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(interval=TenancySettings().trial_clock_seconds, **kwargs)
-
-    def setup(self) -> None:
-        self.interval = TenancySettings().trial_clock_seconds
-
-
-def parse_runs(runs: Any, field: str = "runs") -> list[BackupRunReport]:
-    if not isinstance(runs, list):
-        raise ValidationFailed.for_field(field, "must be a list of runs")
-    if len(runs) > MAX_INGEST_BATCH:
-        raise ValidationFailed.for_field(field, f"at most {MAX_INGEST_BATCH} runs a call")
-    return [parse(BackupRunReport, run, prefix=f"{field}.{index}") for index, run in enumerate(runs)]
-
-
-def engine_runs(body: Any) -> list[BackupRunReport]:
-    """The runs of an engine message: ``{"runs": [...]}`` or a single run object."""
-    if isinstance(body, dict) and "runs" in body:
-        return parse_runs(body["runs"])
-    return parse_runs([body])
-
-
+@subscribe(EVENT_HANDLERS)
 class TenancyService(ServiceBase):
     name = "tenancy"
 
@@ -96,16 +68,7 @@ class TenancyService(ServiceBase):
 
     @rpc
     def get_tenant(self, tenant_id: str) -> dict[str, Any]:
-        scope = authorise(self.db, self.context)
-        tenant = visible_tenant(self.db, scope, parse_uuid(tenant_id, "tenant_id"))
-        return {
-            "id": str(tenant.id),
-            "parent_id": str(tenant.parent_id) if tenant.parent_id else None,
-            "kind": tenant.kind,
-            "name": tenant.name,
-            "email": tenant.email,
-            "code": tenant.code,
-        }
+        return tenants.get_tenant(self.db, self.context, parse_uuid(tenant_id, "tenant_id"))
 
     @rpc
     def create_distributor(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -223,24 +186,9 @@ class TenancyService(ServiceBase):
     def ingest_backup_runs(self, runs: list[dict[str, Any]]) -> dict[str, Any]:
         return backups.ingest_runs(self.db, self.context, parse_runs(runs)).to_wire()
 
-    @event_handler(ENGINE_SOURCE, ENGINE_RUNS_EVENT)
-    def record_engine_runs(self, body: Any) -> None:
-        """Runs published by the backup engine; idempotent on run_id like the RPC.
-
-        A failure (the database away) is retried with a growing pause, and after the kit's
-        delivery limit parked in the dead-letter queue (servicekit/events.py).
-        """
-        try:
-            reports = engine_runs(body)
-        except ValidationFailed as refused:
-            # A malformed message never becomes valid: drop it (acknowledged) and say why.
-            log.warning("engine runs message refused", error=refused.message)
-            return
-        backups.record_runs(self.db, reports)
-
     # ---- the trial clock ------------------------------------------------------------------------------
 
-    @TrialClock.decorator
+    @every(lambda: TenancySettings().trial_clock_seconds)
     def expire_due_trials(self) -> None:
         reply = trials.expire_trials(self.db, datetime.now(UTC), TenancySettings().trial_batch_size)
         if reply.expired or reply.auto_subscribed:
@@ -249,19 +197,11 @@ class TenancyService(ServiceBase):
     @rpc
     def run_trial_expiry(self, request: dict[str, Any] | None = None) -> dict[str, Any]:
         """The trial clock on demand (operators): every trial ended by ``as_of`` (default now)."""
-        scope = require_operator(self.db, self.context)
-        parsed = parse(TrialExpiryRequest, request or {})
-        within = None
-        if parsed.distributor_id is not None:
-            within = visible_tenant(self.db, scope, parsed.distributor_id, TenantKind.DISTRIBUTOR,
-                                    what="distributor").path
-        as_of = parsed.as_of or datetime.now(UTC)
-        return trials.expire_trials(self.db, as_of, TenancySettings().trial_batch_size, within).to_wire()
+        return trials.run_trial_expiry(self.db, self.context, parse(TrialExpiryRequest, request or {}),
+                                       TenancySettings().trial_batch_size, datetime.now(UTC)).to_wire()
 
     # ---- operations ----------------------------------------------------------------------------------
 
     @rpc
     def seed_demo(self) -> dict[str, Any]:
-        if not self.context.caller.is_system:
-            raise PermissionDenied("the demo seed is for the operations tooling only")
-        return asdict(seed_demo_tree(self.db))
+        return asdict(demo.seed_demo(self.db, self.context))

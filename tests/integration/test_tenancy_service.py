@@ -16,12 +16,13 @@ from kombu import Connection, Producer
 
 from contracts.context import CALLER_KEY, Caller
 from contracts.errors import NotFound
+from contracts.events import EngineEvent, source_of
 from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
 from servicekit.tables import outbox
 from services.identity.entrypoints import IdentityService
 from services.tenancy.adapters.models import Account
-from services.tenancy.entrypoints import ENGINE_RUNS_EVENT, ENGINE_SOURCE, TenancyService
+from services.tenancy.entrypoints import TenancyService
 from tests.support.fixtures import MigratedDatabase, wait_for
 from tests.usecases.tenancy_world import admin_of, build_world, operator
 
@@ -147,9 +148,9 @@ def test_runs_published_by_the_engine_on_amqp_are_recorded_once(start_services, 
     def publish(*bodies: dict) -> None:
         with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
             producer = Producer(connection.default_channel)
-            exchange = declare_events_exchange(ENGINE_SOURCE)
+            exchange = declare_events_exchange(source_of(EngineEvent.BACKUP_RUN_COMPLETED))
             for body in bodies:
-                producer.publish(body, exchange=exchange, routing_key=ENGINE_RUNS_EVENT, serializer="json",
+                producer.publish(body, exchange=exchange, routing_key=EngineEvent.BACKUP_RUN_COMPLETED.value, serializer="json",
                                  declare=[exchange])
 
     publish(message, message, {"runs": [{"run_id": "not a uuid"}]})

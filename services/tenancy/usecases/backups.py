@@ -1,6 +1,7 @@
 """Backup tasks, and the runs the backup engine reports.
 
-Ingesting a batch of runs, in one transaction:
+Ingesting a batch of runs, in one transaction (the decisions are domain/run_recording.py's,
+the SQL adapters/run_store.py's):
 
 1. runs with a run id seen before (in this batch or ever) are duplicates: ignored;
 2. runs of an unknown task are rejected one by one (the rest of the batch goes on);
@@ -16,44 +17,36 @@ Locks are taken in the suite's order: tasks, accounts, owner roll-ups, each by i
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
-from contracts.errors import Conflict, NotFound
+from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.events import TenancyEvent
 from contracts.tenancy import (
-    BackupRunRecorded,
     BackupRunReport,
-    BackupRunsRecorded,
     BackupTaskChanged,
     BackupTaskRequest,
     BackupTaskView,
-    IngestRejection,
     IngestReply,
     TaskState,
 )
-from servicekit.bulk import update_rows
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.tenancy.adapters.models import Account, BackupRun, BackupTask
-from services.tenancy.adapters.rows import apply_owner_deltas, latest_of, rollup_of, subscription_of, write_rollup
+from servicekit.logging import get_logger
+from services.tenancy.adapters.models import Account, BackupTask
+from services.tenancy.adapters.rows import apply_owner_deltas, rollup_of, write_rollup
+from services.tenancy.adapters.run_store import RunStore
 from services.tenancy.adapters.views import task_view
 from services.tenancy.domain.account_lifecycle import Lifecycle
-from services.tenancy.domain.rollups import AccountRollup, LatestRun, OwnerDelta, is_newer, newest, owner_delta
+from services.tenancy.domain.engine_messages import engine_runs
+from services.tenancy.domain.rollups import owner_delta
+from services.tenancy.domain.run_recording import plan_new_runs, split_batch, unknown_task_rejections
 from services.tenancy.domain.task_states import next_state
 from services.tenancy.usecases.access import ADD_ACCOUNTS, authorise, require_ingest, visible_account
-from services.tenancy.usecases.accounts import shown_statuses, status_change
 
-_TASKS: sa.Table = BackupTask.__table__  # type: ignore[assignment]
-_ACCOUNTS: sa.Table = Account.__table__  # type: ignore[assignment]
+log = get_logger(__name__)
 
 
 def _utc(now: datetime | None) -> datetime:
@@ -125,133 +118,44 @@ def set_task_state(uow: UnitOfWork, ctx: CallContext, account_id: uuid.UUID, tas
 # ---- runs -------------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _AccountChange:
-    account: SimpleNamespace
-    before: AccountRollup
-    after: AccountRollup
-
-
-def _insert_new_runs(session: Session, reports: list[BackupRunReport], now: datetime) -> set[uuid.UUID]:
-    """Insert the runs; returns the run ids that were new (the rest were recorded before)."""
-    if not reports:
-        return set()
-    rows = [
-        {"run_id": r.run_id, "task_id": r.task_id, "status": r.status.value, "started_at": r.started_at,
-         "finished_at": r.finished_at, "size_bytes": r.size_bytes, "seats": r.seats, "recorded_at": now}
-        for r in reports
-    ]
-    insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = BackupRun.__table__
-    # An executemany (one cached statement, sent in batches); rows that already exist return nothing.
-    statement = insert(table).on_conflict_do_nothing().returning(table.c.run_id)
-    return set(session.execute(statement, rows).scalars())
-
-
-def _locked(session: Session, table: sa.Table, ids: set[uuid.UUID]) -> dict[uuid.UUID, SimpleNamespace]:
-    """The rows with these ids, locked in id order (the suite's lock order), as plain values.
-
-    Plain rows, not ORM objects: a batch writes them back in one statement per table
-    (``update_rows``) instead of one UPDATE per object at flush.
-    """
-    if not ids:
-        return {}
-    query = sa.select(table).where(table.c.id.in_(sorted(ids))).order_by(table.c.id).with_for_update()
-    return {row["id"]: SimpleNamespace(**row) for row in session.execute(query).mappings()}
-
-
-def _latest(report: BackupRunReport) -> LatestRun:
-    return LatestRun(report.run_id, report.status, report.finished_at, report.size_bytes, report.seats)
-
-
-_TASK_LATEST = ("runs", "last_run_id", "last_status", "last_started_at", "last_finished_at", "last_size_bytes",
-                "last_seats")
-_ACCOUNT_ROLLUP = ("size_bytes", "seats", "tasks", "tasks_success", "tasks_partial", "tasks_failure", "backup_status")
-
-
 def record_runs(uow: UnitOfWork, reports: list[BackupRunReport], now: datetime | None = None) -> IngestReply:
-    """Record a batch of runs (whoever may report them has been checked). Commits."""
+    """Record a batch of runs (whoever may report them has been checked). Commits.
+
+    Load (locked) → plan (pure, domain/run_recording.py) → write (adapters/run_store.py) →
+    announce → commit.
+    """
     now = _utc(now)
-    session = uow.session
-    duplicates = 0
-    unique: list[tuple[int, BackupRunReport]] = []
-    seen: set[uuid.UUID] = set()
-    for index, report in enumerate(reports):
-        if report.run_id in seen:
-            duplicates += 1
-            continue
-        seen.add(report.run_id)
-        unique.append((index, report))
-    tasks = _locked(session, _TASKS, {report.task_id for _, report in unique})
-    accounts = _locked(session, _ACCOUNTS, {task.account_id for task in tasks.values()})
-    rejected = [
-        IngestRejection(index=index, run_id=report.run_id, task_id=report.task_id, code=NotFound.code,
-                        message="unknown backup task")
-        for index, report in unique if report.task_id not in tasks
-    ]
-    known = [report for _, report in unique if report.task_id in tasks]
-    inserted = _insert_new_runs(session, known, now)
-    duplicates += len(known) - len(inserted)
-    new_runs = [report for report in known if report.run_id in inserted]
-
-    by_task: dict[uuid.UUID, list[BackupRunReport]] = defaultdict(list)
-    for report in new_runs:
-        by_task[report.task_id].append(report)
-    changes: dict[uuid.UUID, _AccountChange] = {}
-    for task_id in sorted(by_task):
-        task = tasks[task_id]
-        task.runs += len(by_task[task_id])
-        current = latest_of(task)  # type: ignore[arg-type]
-        candidate = newest([_latest(report) for report in by_task[task_id]])
-        if not is_newer(candidate, current):
-            continue  # only older runs arrived: history, not state
-        report = next(r for r in by_task[task_id] if r.run_id == candidate.run_id)
-        task.last_run_id, task.last_status = report.run_id, report.status.value
-        task.last_started_at, task.last_finished_at = report.started_at, report.finished_at
-        task.last_size_bytes, task.last_seats = report.size_bytes, report.seats
-        account = accounts[task.account_id]
-        change = changes.get(account.id)
-        if change is None:
-            before = rollup_of(account)  # type: ignore[arg-type]
-            change = changes[account.id] = _AccountChange(account, before, before)
-        change.after = change.after.with_latest(current, candidate)
-
-    deltas: dict[uuid.UUID, OwnerDelta] = defaultdict(OwnerDelta)
-    changed = []
-    for account_id in sorted(changes):
-        change = changes[account_id]
-        account = change.account
-        backup_before = account.backup_status
-        write_rollup(account, change.after)  # type: ignore[arg-type]
-        deltas[account.owner_id] = deltas[account.owner_id] + owner_delta(change.before, change.after)
-        sub = subscription_of(account)  # type: ignore[arg-type]
-        payload = status_change(account, shown_statuses(sub, backup_before, now),  # type: ignore[arg-type]
-                                shown_statuses(sub, account.backup_status, now))
-        if payload is not None:
-            changed.append((payload, account.owner_id))
-    # One statement per table, in the lock order (tasks, accounts; owners below).
-    update_rows(session, _TASKS, [{"id": task_id, **{c: getattr(tasks[task_id], c) for c in _TASK_LATEST}}
-                                  for task_id in sorted(by_task)])
-    update_rows(session, _ACCOUNTS, [{"id": account_id, **{c: getattr(changes[account_id].account, c)
-                                                            for c in _ACCOUNT_ROLLUP}}
-                                     for account_id in sorted(changes)])
-    uow.emit_many(TenancyEvent.ACCOUNT_STATUS_CHANGED, changed)
-    if new_runs:
+    store = RunStore(uow.session)
+    batch = split_batch(reports)
+    tasks = store.lock_tasks({report.task_id for _, report in batch.unique})
+    accounts = store.lock_accounts({task.account_id for task in tasks.values()})
+    rejected = unknown_task_rejections(batch, set(tasks))
+    known = [report for _, report in batch.unique if report.task_id in tasks]
+    inserted = store.insert_new(known, now)
+    plan = plan_new_runs([report for report in known if report.run_id in inserted], tasks, accounts, now)
+    store.apply(plan)
+    uow.emit_many(TenancyEvent.ACCOUNT_STATUS_CHANGED, plan.status_changes)
+    if plan.recorded is not None:
         # One event for the batch (a batch may span owners and distributors: no tenant).
-        uow.emit(TenancyEvent.BACKUP_RUNS_RECORDED, BackupRunsRecorded(runs=[
-            BackupRunRecorded(
-                run_id=report.run_id, task_id=report.task_id, account_id=tasks[report.task_id].account_id,
-                owner_id=accounts[tasks[report.task_id].account_id].owner_id, status=report.status,
-                started_at=report.started_at, finished_at=report.finished_at, size_bytes=report.size_bytes,
-                seats=report.seats, latest=tasks[report.task_id].last_run_id == report.run_id,
-            )
-            for report in new_runs
-        ]).to_wire())
-    # Owner roll-ups last: their row locks, which concurrent batches share most, are held the
-    # shortest time.
-    apply_owner_deltas(session, deltas)
+        uow.emit(TenancyEvent.BACKUP_RUNS_RECORDED, plan.recorded.to_wire())
     uow.commit()
-    return IngestReply(accepted=len(new_runs), duplicates=duplicates, rejected=rejected)
+    duplicates = batch.repeated + len(known) - len(inserted)
+    return IngestReply(accepted=len(inserted), duplicates=duplicates, rejected=rejected)
+
+
+def record_engine_message(uow: UnitOfWork, body: Any) -> IngestReply | None:
+    """Runs published by the backup engine; idempotent on run_id like the RPC.
+
+    A malformed message never becomes valid: it is dropped (acknowledged) with a log line
+    saying why. A failure (the database away) raises: the kit's handler retries it with a
+    growing pause and parks it in the dead-letter queue after its delivery limit.
+    """
+    try:
+        reports = engine_runs(body)
+    except ValidationFailed as refused:
+        log.warning("engine runs message refused", error=refused.message)
+        return None
+    return record_runs(uow, reports)
 
 
 def ingest_runs(uow: UnitOfWork, ctx: CallContext, reports: list[BackupRunReport],

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from contracts.context import OPERATOR_TENANT_ID
+from contracts.errors import PermissionDenied
 from contracts.tenancy import (
     AccountCreateRequest,
     BackupRunReport,
@@ -31,6 +32,7 @@ from contracts.tenancy import (
     TaskState,
 )
 from contracts.vocabulary import TenantKind
+from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.tenancy.adapters.models import BackupTask, Tenant
 from services.tenancy.usecases.accounts import create_account
@@ -195,3 +197,10 @@ def _summary(uow: UnitOfWork, distributor: Tenant, created: bool) -> DemoTree:
         ).all()
     )
     return DemoTree(str(distributor.id), created, counts.get("partner", 0), counts.get("account", 0))
+
+
+def seed_demo(uow: UnitOfWork, ctx: CallContext) -> DemoTree:
+    """The demo tree, for the operations tooling only (``portal seed``)."""
+    if not ctx.caller.is_system:
+        raise PermissionDenied("the demo seed is for the operations tooling only")
+    return seed_demo_tree(uow)

@@ -16,11 +16,14 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from contracts.events import TenancyEvent
-from contracts.tenancy import AccountSubscribed, TrialExpired, TrialExpiryReply
+from contracts.tenancy import AccountSubscribed, TrialExpired, TrialExpiryReply, TrialExpiryRequest
+from contracts.vocabulary import TenantKind
+from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.tenancy.adapters.models import Account, Tenant
 from services.tenancy.adapters.rows import move_subscription, subscription_of
 from services.tenancy.domain.account_lifecycle import Lifecycle, end_trial
+from services.tenancy.usecases.access import require_operator, visible_tenant
 from services.tenancy.usecases.accounts import shown_statuses, status_changed
 
 BATCH_SIZE = 200
@@ -75,3 +78,14 @@ def expire_trials(uow: UnitOfWork, as_of: datetime, batch_size: int = BATCH_SIZE
             status_changed(uow, account, shown_statuses(before, backup, as_of), shown_statuses(after, backup, as_of))
         uow.commit()
     return TrialExpiryReply(as_of=as_of, expired=expired, auto_subscribed=auto_subscribed)
+
+
+def run_trial_expiry(uow: UnitOfWork, ctx: CallContext, request: TrialExpiryRequest, batch_size: int,
+                     now: datetime) -> TrialExpiryReply:
+    """The trial clock on demand (operators): every trial ended by ``as_of`` (default now),
+    within one distributor's subtree if it is named."""
+    scope = require_operator(uow, ctx)
+    within = None
+    if request.distributor_id is not None:
+        within = visible_tenant(uow, scope, request.distributor_id, TenantKind.DISTRIBUTOR, what="distributor").path
+    return expire_trials(uow, request.as_of or now, batch_size, within)
