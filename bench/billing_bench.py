@@ -51,10 +51,11 @@ from servicekit.context import CallContext  # noqa: E402
 from servicekit.db import UnitOfWork, make_engine  # noqa: E402
 from servicekit.migrations import upgrade  # noqa: E402
 from servicekit.settings import normalise_database_url  # noqa: E402
-from services.billing import projection, runs  # noqa: E402
-from services.billing.periods import month_ended_before  # noqa: E402
-from services.billing.pricebook import load_price_book  # noqa: E402
-from services.billing.processor import LocalTestProcessor  # noqa: E402
+from services.billing.adapters.price_book_file import load_price_book  # noqa: E402
+from services.billing.adapters.processor import LocalTestProcessor  # noqa: E402
+from services.billing.domain.periods import month_ended_before  # noqa: E402
+from services.billing.usecases import billing_run as runs  # noqa: E402
+from services.billing.usecases import projection  # noqa: E402
 from tests.support.fixtures import DEFAULT_POSTGRES, fresh_databases  # noqa: E402
 
 SERVICES = ("exchange", "onedrive", "sharepoint", "teams", "gmail", "google_drive", "salesforce", "dropbox", "box")

@@ -256,7 +256,8 @@ def seed_billing(tenancy_url: str, billing_url: str, distributor: uuid.UUID, rng
             for row in line_rows:
                 copy.write_row(row)
         cursor.execute("INSERT INTO reference_counters (year, last_value) VALUES (%s, %s)", (TODAY.year, reference))
-        # What issuing writes beside the lines (services/billing/issuing.py): each invoice's total per owner.
+        # What issuing writes beside the lines (services/billing/adapters/invoice_store.py):
+        # each invoice's total per owner.
         cursor.execute("INSERT INTO invoice_owner_totals (invoice_id, owner_id, amount) "
                        "SELECT l.invoice_id, coalesce(l.partner_id, i.distributor_id), sum(l.amount) "
                        "FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id GROUP BY 1, 2")

@@ -1,7 +1,7 @@
 """billing: billing method and details, card tokens, prices, usage, invoices, payments.
 
 Entrypoints only: parse the wire input, call a use case, return the wire output. Only a
-distributor's users (with "view billing") and operators get answers (services/billing/access.py).
+distributor's users (with "view billing") and operators get answers (services/billing/usecases/access.py).
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging
 from servicekit.rpc import rpc
 from servicekit.validation import parse
-from services.billing import payments, profiles, projection, queries, runs
-from services.billing.access import billing_scope, require_operator
-from services.billing.pricebook import PriceBook, load_price_book
-from services.billing.processor import LocalTestProcessor, PaymentProcessor
+from services.billing.adapters.price_book_file import load_price_book
+from services.billing.adapters.processor import LocalTestProcessor, PaymentProcessor
+from services.billing.domain.pricebook import PriceBook
 from services.billing.settings import BillingSettings
+from services.billing.usecases import billing_run as runs
+from services.billing.usecases import payments, profiles, projection, queries
+from services.billing.usecases.access import billing_scope, require_operator
 
 configure_logging("billing")
 
@@ -72,7 +74,7 @@ def _price_book(path: Path | None) -> PriceBook:
 
 
 def _projector(event_type: TenancyEvent) -> Any:
-    """The idempotent handler of one of tenancy's event types (services/billing/projection.py)."""
+    """The idempotent handler of one of tenancy's event types (services/billing/usecases/projection.py)."""
 
     def project(self: Any, envelope: EventEnvelope) -> None:
         projection.apply(self.db, envelope)

@@ -15,7 +15,7 @@ class BillingSettings(BaseSettings):
 
     # How often the billing clock looks for work (bills of ended periods, due card charges).
     clock_seconds: float = Field(default=3600, gt=0, le=86_400)
-    price_book: Path | None = Field(default=None, description="default: services/billing/price_book.yaml")
+    price_book: Path | None = Field(default=None, description="default: services/billing/adapters/price_book.yaml")
     # The payment processor: only the local test-mode one exists so far.
     processor: str = Field(default="local_test", pattern="^local_test$")
     processor_store: Path | None = Field(default=None, description="default: $PORTAL_VAR_DIR/billing-processor.db")

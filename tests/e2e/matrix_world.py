@@ -34,8 +34,8 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.context import CALLER_KEY, Caller
 from contracts.tenancy import BackupService, Plan
-from services.billing import simulate
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in
+from tests.support import billing_simulation as simulate
 from tests.support.fixtures import wait_for
 
 PASSWORD = "every matrix door stays shut"

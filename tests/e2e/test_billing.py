@@ -1,7 +1,7 @@
 """Billing end to end through the gateway, on the running suite.
 
 The hand-checked month (October 2026) is published onto ``tenancy.events`` as tenancy would
-publish it (services/billing/simulate.py): tenancy only subscribes accounts "now", and a bill
+publish it (tests/support/billing_simulation.py): tenancy only subscribes accounts "now", and a bill
 needs a month that has ended. The annual account goes the real way: created, given a task
 and backup runs through tenancy's HTTP API and its ingest.
 """
@@ -25,10 +25,10 @@ from pypdf import PdfReader
 from contracts.events import TenancyEvent
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.settings import normalise_database_url
-from services.billing import simulate
 from services.billing.adapters.models import Account, UsageSnapshot
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in
 from tests.e2e.test_secrets_scan import SERVICES, database_text
+from tests.support import billing_simulation as simulate
 from tests.support.fixtures import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.calendar]
@@ -100,7 +100,7 @@ class World:
         return reported == runs and self.billing_accounts(list(expected)) == expected
 
     def october(self) -> dict[str, uuid.UUID]:
-        """The hand-checked month, USD; prices from services/billing/price_book.yaml."""
+        """The hand-checked month, USD; prices from services/billing/adapters/price_book.yaml."""
         d, p = self.distributor, self.partner
         at = lambda day, hour=3: datetime(2026, 10, day, hour, tzinfo=UTC)  # noqa: E731
         accounts = {name: uuid.uuid4() for name in ("alpine", "birch", "dune")}

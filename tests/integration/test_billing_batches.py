@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from servicekit.context import SYSTEM_CALLER, CallContext
 from servicekit.db import UnitOfWork
 from servicekit.idempotency import claim
-from services.billing import projection, simulate
 from services.billing.adapters.models import Account, UsageSnapshot
+from services.billing.usecases import projection
+from tests.support import billing_simulation as simulate
 from tests.support.fixtures import MigratedDatabase
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "billing" / "adapters" / "migrations"

@@ -17,10 +17,9 @@ import sqlalchemy as sa
 
 from contracts.context import OPERATOR_TENANT_ID
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
-from services.billing import simulate
 from services.billing.adapters.models import Invoice, Profile
+from services.billing.domain.periods import Period, month_ended_before
 from services.billing.entrypoints import BillingService
-from services.billing.periods import Period, month_ended_before
 from tests.integration.test_billing_service import (  # noqa: F401  (fixtures)
     admin_of,
     billing_db,
@@ -28,6 +27,7 @@ from tests.integration.test_billing_service import (  # noqa: F401  (fixtures)
     call_as,
     projected,
 )
+from tests.support import billing_simulation as simulate
 from tests.support.fixtures import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.calendar]

@@ -21,12 +21,12 @@ from contracts.errors import PermissionDenied
 from contracts.tenancy import BackupRunReport, BackupService, DefaultSubscription, Plan, RemoveAccountRequest
 from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
-from services.billing import simulate
 from services.billing.adapters.models import Account, Invoice, InvoiceLineRow, ReferenceCounter
 from services.billing.entrypoints import BillingService
 from services.identity.entrypoints import IdentityService
 from services.tenancy.entrypoints import TenancyService
 from services.tenancy.usecases import accounts as tenancy_accounts
+from tests.support import billing_simulation as simulate
 from tests.support.fixtures import MigratedDatabase, wait_for
 from tests.usecases.tenancy_world import build_world
 

@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from servicekit.settings import normalise_database_url
-from services.billing import simulate
 from services.identity.adapters.models import User
 from services.identity.entrypoints import IdentityService
 from services.notify.entrypoints import NotifyService
+from tests.support import billing_simulation as simulate
 from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.integration

@@ -24,11 +24,11 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from contracts.context import CALLER_KEY, OPERATOR_TENANT_ID, Caller
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
-from services.billing import simulate
 from services.billing.adapters.models import Account
 from services.billing.entrypoints import BillingService
 from services.notify.adapters.models import MailStatus, OutgoingMail
 from services.notify.entrypoints import NotifyService
+from tests.support import billing_simulation as simulate
 from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.integration

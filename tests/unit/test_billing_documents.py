@@ -12,8 +12,8 @@ import pytest
 from pypdf import PdfReader
 
 from contracts.tenancy import Plan
-from services.billing.documents import BillDocument, render_csv, render_pdf, safe_cell
-from services.billing.invoicing import InvoiceLine, LineItem
+from services.billing.adapters.documents import BillDocument, render_csv, render_pdf, safe_cell
+from services.billing.domain.invoicing import InvoiceLine, LineItem
 
 LINES = [
     InvoiceLine(uuid.uuid4(), "Alpine Dental", None, Plan.MONTHLY, 20, 30, 30,

@@ -10,8 +10,9 @@ import pytest
 
 from contracts.errors import ValidationFailed
 from contracts.tenancy import Plan
-from services.billing.invoicing import AccountUsage, ServiceSeats, compose_annual, compose_consolidated, prorated
-from services.billing.periods import (
+from services.billing.adapters.price_book_file import load_price_book
+from services.billing.domain.invoicing import AccountUsage, ServiceSeats, compose_annual, compose_consolidated, prorated
+from services.billing.domain.periods import (
     Period,
     active_days,
     add_years,
@@ -21,8 +22,8 @@ from services.billing.periods import (
     month_of,
     renewal_date,
 )
-from services.billing.pricebook import PriceBook, load_price_book
-from services.billing.references import format_reference, parse_reference
+from services.billing.domain.pricebook import PriceBook
+from services.billing.domain.references import format_reference, parse_reference
 
 BOOK = load_price_book()
 NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30))

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.billing.processor import CardRejected, IdempotencyMismatch, LocalTestProcessor
+from services.billing.adapters.processor import CardRejected, IdempotencyMismatch, LocalTestProcessor
 
 
 @pytest.fixture

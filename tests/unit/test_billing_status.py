@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from contracts.billing import BillingStatus, RollupStatus
-from services.billing.forecast import blended_unit_price, forecast_amount, forecast_seats, least_squares
-from services.billing.queries import daily_series
-from services.billing.status import AccountBills, BillShare, account_status, rollup_status, summarise
+from services.billing.domain.forecast import blended_unit_price, forecast_amount, forecast_seats, least_squares
+from services.billing.domain.status import AccountBills, BillShare, account_status, rollup_status, summarise
+from services.billing.usecases.queries import daily_series
 
 DUE = date(2026, 12, 31)
 

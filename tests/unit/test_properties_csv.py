@@ -1,5 +1,5 @@
 """Properties of CSV neutralisation: the audit export (services/audit/csv_export.py), the
-reports' CSV (services/notify/reports.py) and the bill detail (services/billing/documents.py).
+reports' CSV (services/notify/reports.py) and the bill detail (services/billing/adapters/documents.py).
 Whatever the text, a spreadsheet reads every cell back as that text (RFC 4180 round trip)
 and never as a formula."""
 
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from contracts.audit import Activity
 from services.audit import csv_export
-from services.billing.documents import safe_cell
+from services.billing.adapters.documents import safe_cell
 from services.notify import reports
 
 # No per-example deadline: the machine is shared and timing is not what is tested.

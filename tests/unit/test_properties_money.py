@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.tenancy import BackupService, Plan
-from services.billing.invoicing import AccountUsage, ServiceSeats, compose_consolidated, prorated
-from services.billing.money import CENT, cents, format_money
-from services.billing.periods import active_days, add_years, annual_term, month_of
-from services.billing.pricebook import load_price_book
+from services.billing.adapters.price_book_file import load_price_book
+from services.billing.domain.invoicing import AccountUsage, ServiceSeats, compose_consolidated, prorated
+from services.billing.domain.money import CENT, cents, format_money
+from services.billing.domain.periods import active_days, add_years, annual_term, month_of
 
 # No per-example deadline: the machine is shared and timing is not what is tested.
 PROPERTY = settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])

@@ -11,9 +11,9 @@ from contracts.billing import BillingDetails, BillingMethod, CardAddRequest
 from contracts.context import Caller
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from servicekit.context import CallContext
-from services.billing import profiles
-from services.billing.access import billing_scope, require_operator
-from services.billing.pricebook import load_price_book
+from services.billing.adapters.price_book_file import load_price_book
+from services.billing.usecases import profiles
+from services.billing.usecases.access import billing_scope, require_operator
 from tests.usecases import test_billing_runs
 
 BOOK = load_price_book()

@@ -9,8 +9,9 @@ from datetime import date
 from decimal import Decimal
 
 from contracts.billing import AccountAmountRequest, OwnerPageRequest, RollupQuery
-from services.billing import queries, simulate
-from services.billing.access import billing_scope
+from services.billing.usecases import queries
+from services.billing.usecases.access import billing_scope
+from tests.support import billing_simulation as simulate
 from tests.usecases.test_billing_runs import (  # noqa: F401  (fixtures)
     Tree,
     billing_db,

@@ -30,11 +30,13 @@ from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.context import CallContext
 from servicekit.idempotency import claim
-from services.billing import payments, profiles, projection, queries, runs, simulate
-from services.billing.access import billing_scope
 from services.billing.adapters.models import Account, Invoice, Payment, UsageSnapshot
-from services.billing.pricebook import load_price_book
-from services.billing.processor import LocalTestProcessor
+from services.billing.adapters.price_book_file import load_price_book
+from services.billing.adapters.processor import LocalTestProcessor
+from services.billing.usecases import billing_run as runs
+from services.billing.usecases import payments, profiles, projection, queries
+from services.billing.usecases.access import billing_scope
+from tests.support import billing_simulation as simulate
 from tests.support.fixtures import MigratedDatabase
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -271,7 +273,7 @@ def test_running_the_same_period_twice_issues_nothing_new(billing_db, tree, proc
 
 
 def test_a_period_already_billed_gives_its_reference_number_back(billing_db, tree, processor):
-    from services.billing.issuing import next_reference
+    from services.billing.adapters.invoice_store import next_reference
 
     november_of_a_small_distributor(tree)
     run(billing_db, processor)

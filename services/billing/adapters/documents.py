@@ -23,8 +23,8 @@ from decimal import Decimal
 from fpdf import FPDF
 
 from contracts.billing import CONSOLIDATED_BILL
-from services.billing.invoicing import InvoiceLine
-from services.billing.money import format_money
+from services.billing.domain.invoicing import InvoiceLine
+from services.billing.domain.money import format_money
 
 SELLER = ("Backup Reseller Portal", "billing@portal.example")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")

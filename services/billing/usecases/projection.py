@@ -34,7 +34,7 @@ from contracts.tenancy import (
 from servicekit.bulk import update_rows
 from servicekit.db import UnitOfWork
 from services.billing.adapters.models import Account, Owner, SnapshotDay, Task, UsageSnapshot
-from services.billing.sql import day_start, insert_for, insert_ignore, utc_day
+from services.billing.adapters.sql import day_start, insert_for, insert_ignore, utc_day
 
 M = TypeVar("M", bound=BaseModel)
 _TASKS: sa.Table = Task.__table__  # type: ignore[assignment]

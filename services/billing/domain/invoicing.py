@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from contracts.tenancy import Plan
-from services.billing.money import ZERO, cents
-from services.billing.periods import Period
-from services.billing.pricebook import PriceBook
+from services.billing.domain.money import ZERO, cents
+from services.billing.domain.periods import Period
+from services.billing.domain.pricebook import PriceBook
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal
 
 from contracts.billing import BillingStatus, RollupStatus
-from services.billing.money import ZERO
+from services.billing.domain.money import ZERO
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from contracts.billing import (
 from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.events import BillingEvent
 from servicekit.db import UnitOfWork
-from services.billing.access import BillingScope
 from services.billing.adapters.models import Card, Owner, Profile
-from services.billing.pricebook import PriceBook
-from services.billing.processor import CardRejected, PaymentProcessor
-from services.billing.sql import insert_ignore
+from services.billing.adapters.processor import CardRejected, PaymentProcessor
+from services.billing.adapters.sql import insert_ignore
+from services.billing.domain.pricebook import PriceBook
+from services.billing.usecases.access import BillingScope
 
 DETAIL_FIELDS = tuple(name for name in BillingDetails.model_fields if name != "distributor_id")
 

@@ -1,22 +1,18 @@
-"""The price book as data (``price_book.yaml``): per currency, per backup service, per
-protected seat per month; annual = 12 months less a configurable discount. Pure code."""
+"""The price book as data: per currency, per backup service, per protected seat per month;
+annual = 12 months less a configurable discount. Pure code; the shipped book and its loading
+are adapters/price_book_file.py."""
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.errors import ValidationFailed
 from contracts.tenancy import BackupService, Plan
-from services.billing.money import cents
+from services.billing.domain.money import cents
 
-DEFAULT_PRICE_BOOK = Path(__file__).with_name("price_book.yaml")
-PRICE_BOOK_ENV = "BILLING_PRICE_BOOK"
 MONTHS_PER_YEAR = 12
 
 Price = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=4)]
@@ -74,9 +70,3 @@ class PriceBook(BaseModel):
 
     def bank_transfer_allowed(self, currency: str, amount: Decimal) -> bool:
         return amount > self.prices(currency).bank_transfer_over
-
-
-def load_price_book(path: Path | str | None = None) -> PriceBook:
-    """The price book at ``path``, ``$BILLING_PRICE_BOOK``, or the one shipped with the service."""
-    source = Path(path or os.environ.get(PRICE_BOOK_ENV) or DEFAULT_PRICE_BOOK)
-    return PriceBook.model_validate(yaml.safe_load(source.read_text()))

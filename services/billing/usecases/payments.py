@@ -32,11 +32,11 @@ from contracts.errors import Conflict, NotFound, ServiceUnavailable, ValidationF
 from contracts.events import BillingEvent
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
-from services.billing.access import BillingScope
 from services.billing.adapters.models import Card, Invoice, Payment
-from services.billing.pricebook import PriceBook
-from services.billing.processor import ChargeResult, PaymentProcessor
-from services.billing.profiles import active_card
+from services.billing.adapters.processor import ChargeResult, PaymentProcessor
+from services.billing.domain.pricebook import PriceBook
+from services.billing.usecases.access import BillingScope
+from services.billing.usecases.profiles import active_card
 
 log = get_logger(__name__)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from services.billing.money import cents, whole
+from services.billing.domain.money import cents, whole
 
 DEFAULT_WINDOW_DAYS = 30
 

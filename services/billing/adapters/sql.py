@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from services.billing.money import cents
+from services.billing.domain.money import cents
 
 
 def insert_for(session: Session, table: Any) -> Any:

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from contracts.billing import BillingMethod, InvoiceIssued, InvoiceKind
 from contracts.events import BillingEvent
 from servicekit.db import UnitOfWork
-from services.billing.invoicing import Composition, InvoiceLine
 from services.billing.adapters.models import Invoice, InvoiceLineRow, InvoiceOwnerTotal, ReferenceCounter
-from services.billing.periods import Period
-from services.billing.references import format_reference
-from services.billing.sql import insert_for
+from services.billing.adapters.sql import insert_for
+from services.billing.domain.invoicing import Composition, InvoiceLine
+from services.billing.domain.periods import Period
+from services.billing.domain.references import format_reference
 
 
 def consolidated_key(distributor_id: uuid.UUID, period: Period) -> str:

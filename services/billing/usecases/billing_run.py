@@ -20,7 +20,7 @@ UTC calendar day, and every tick of a day (or after a restart) finds the same bi
 
 Every bill is issued under a unique period key, in a transaction of its own (annual bills
 on PostgreSQL: 100 to a transaction, each under a savepoint), so a run repeated, or two
-runs at once, bill each period once (services/billing/issuing.py).
+runs at once, bill each period once (services/billing/adapters/invoice_store.py).
 """
 
 from __future__ import annotations
@@ -36,16 +36,16 @@ from contracts.billing import SKIP_LABELS, BillingMethod, BillingRunReply, Invoi
 from contracts.errors import ValidationFailed
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
-from services.billing.invoicing import AccountUsage, ServiceSeats, compose_annual, compose_consolidated
-from services.billing.issuing import NewBill, already_billed, annual_key, consolidated_key, issue
+from services.billing.adapters.invoice_store import NewBill, already_billed, annual_key, consolidated_key, issue
 from services.billing.adapters.models import Account, Owner, Task, UsageSnapshot
-from services.billing.payments import charge_due_invoices, settle_pending
-from services.billing.periods import Period, active_days, annual_term, due_date, month_ended_before
-from services.billing.pricebook import PriceBook
-from services.billing.processor import PaymentProcessor
-from services.billing.profiles import bill_to, profile_of
-from services.billing.projection import fill_snapshots
-from services.billing.sql import is_postgres
+from services.billing.adapters.processor import PaymentProcessor
+from services.billing.adapters.sql import is_postgres
+from services.billing.domain.invoicing import AccountUsage, ServiceSeats, compose_annual, compose_consolidated
+from services.billing.domain.periods import Period, active_days, annual_term, due_date, month_ended_before
+from services.billing.domain.pricebook import PriceBook
+from services.billing.usecases.payments import charge_due_invoices, settle_pending
+from services.billing.usecases.profiles import bill_to, profile_of
+from services.billing.usecases.projection import fill_snapshots
 
 log = get_logger(__name__)
 

@@ -40,18 +40,27 @@ from contracts.billing import (
 from contracts.errors import NotFound
 from contracts.tenancy import Plan
 from servicekit.db import UnitOfWork
-from services.billing import documents, status
-from services.billing.access import BillingScope
-from services.billing.documents import BillDocument
-from services.billing.forecast import DEFAULT_WINDOW_DAYS, blended_unit_price, forecast_amount, forecast_seats
-from services.billing.invoicing import InvoiceLine, LineItem
-from services.billing.adapters.models import Account, Invoice, InvoiceLineRow, InvoiceOwnerTotal, Owner, Task, UsageSnapshot
-from services.billing.money import ZERO
-from services.billing.payments import scoped_invoice
-from services.billing.periods import active_days, month_of, renewal_date
-from services.billing.pricebook import PriceBook
-from services.billing.profiles import profile_of
-from services.billing.sql import money
+from services.billing.adapters import documents
+from services.billing.adapters.documents import BillDocument
+from services.billing.adapters.models import (
+    Account,
+    Invoice,
+    InvoiceLineRow,
+    InvoiceOwnerTotal,
+    Owner,
+    Task,
+    UsageSnapshot,
+)
+from services.billing.adapters.sql import money
+from services.billing.domain import status
+from services.billing.domain.forecast import DEFAULT_WINDOW_DAYS, blended_unit_price, forecast_amount, forecast_seats
+from services.billing.domain.invoicing import InvoiceLine, LineItem
+from services.billing.domain.money import ZERO
+from services.billing.domain.periods import active_days, month_of, renewal_date
+from services.billing.domain.pricebook import PriceBook
+from services.billing.usecases.access import BillingScope
+from services.billing.usecases.payments import scoped_invoice
+from services.billing.usecases.profiles import profile_of
 
 T = TypeVar("T")
 
