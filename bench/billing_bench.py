@@ -53,6 +53,7 @@ from servicekit.migrations import upgrade  # noqa: E402
 from servicekit.settings import normalise_database_url  # noqa: E402
 from services.billing.adapters.price_book_file import load_price_book  # noqa: E402
 from services.billing.adapters.processor import LocalTestProcessor  # noqa: E402
+from services.billing.domain.billing_plan import days_of  # noqa: E402
 from services.billing.domain.periods import month_ended_before  # noqa: E402
 from services.billing.usecases import billing_run as runs  # noqa: E402
 from services.billing.usecases import projection  # noqa: E402
@@ -183,7 +184,7 @@ def main() -> int:
 
         rows_before = count_snapshots(url)
         started = time.perf_counter()
-        for day in runs.days_of(period):
+        for day in days_of(period):
             projection.fill_snapshots(uow(), day)
         fill_seconds = time.perf_counter() - started
         added = count_snapshots(url) - rows_before

@@ -11,9 +11,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from eventlet import tpool
-from nameko.timer import Timer
-
 from contracts.billing import (
     AccountAmountRequest,
     BillingDetails,
@@ -34,11 +31,11 @@ from contracts.errors import ValidationFailed
 from contracts.events import TenancyEvent
 from servicekit.base import ServiceBase
 from servicekit.db import Database
-from servicekit.events import event_handler
-from servicekit.idempotency import idempotent_handler
 from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging
 from servicekit.rpc import rpc
+from servicekit.subscriptions import On, subscribe
+from servicekit.timers import every
 from servicekit.validation import parse
 from services.billing.adapters.price_book_file import load_price_book
 from services.billing.adapters.processor import LocalTestProcessor, PaymentProcessor
@@ -53,16 +50,6 @@ configure_logging("billing")
 TENANCY = "tenancy"
 
 
-class BillingClock(Timer):
-    """nameko's timer, its interval read from ``BILLING_CLOCK_SECONDS`` when the service starts."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(interval=BillingSettings().clock_seconds, **kwargs)
-
-    def setup(self) -> None:
-        self.interval = BillingSettings().clock_seconds
-
-
 @functools.lru_cache(maxsize=4)
 def _local_processor(path: Path) -> LocalTestProcessor:
     return LocalTestProcessor(path)
@@ -73,21 +60,27 @@ def _price_book(path: Path | None) -> PriceBook:
     return load_price_book(path)
 
 
-def _projector(event_type: TenancyEvent) -> Any:
-    """The idempotent handler of one of tenancy's event types (services/billing/usecases/projection.py)."""
+def _project(service: Any, envelope: EventEnvelope) -> None:
+    projection.apply(service.db, envelope)
 
-    def project(self: Any, envelope: EventEnvelope) -> None:
-        projection.apply(self.db, envelope)
 
-    project.__name__ = project.__qualname__ = f"BillingService.on_{event_type.value}"
-    # The kit's handler: a failure is retried with back-off, a poison event is dead-lettered.
-    return event_handler(TENANCY, event_type.value)(idempotent_handler()(project))
+# Tenancy's facts billing keeps its own copy of (usecases/projection.py): one handler (one
+# queue, evt-tenancy-<type>--billing.on_<type>) per type, bound before tenancy publishes.
+EVENT_HANDLERS = {
+    event: On(_project)
+    for event in (
+        TenancyEvent.TENANT_CREATED, TenancyEvent.ACCOUNT_CREATED, TenancyEvent.ACCOUNT_SUBSCRIBED,
+        TenancyEvent.TRIAL_EXPIRED, TenancyEvent.ACCOUNT_REMOVED, TenancyEvent.TRIAL_DELETED,
+        TenancyEvent.BACKUP_TASK_CHANGED, TenancyEvent.BACKUP_RUNS_RECORDED,
+    )
+}
 
 
 def _today(value: date | None = None) -> date:
     return value or datetime.now(UTC).date()
 
 
+@subscribe(EVENT_HANDLERS)
 class BillingService(ServiceBase):
     name = "billing"
 
@@ -187,9 +180,8 @@ class BillingService(ServiceBase):
     @rpc
     def invoice_document(self, request: dict[str, Any]) -> dict[str, Any]:
         parsed = parse(DocumentRequest, request)
-        document = queries.bill_document(self.db, self._scope(parsed.distributor_id), parsed.reference)
-        # PDF and CSV rendering is CPU work: off the eventlet hub (STACK.md trap 10).
-        return tpool.execute(queries.render, document, parsed.format).to_wire()
+        return queries.invoice_document(self.db, self._scope(parsed.distributor_id), parsed.reference,
+                                        parsed.format).to_wire()
 
     # ---- payments and billing runs -------------------------------------------------------------------------
 
@@ -213,18 +205,7 @@ class BillingService(ServiceBase):
         parsed = parse(BillingRunRequest, request)
         return runs.run_billing(self.db, parsed.as_of, self.book, self.processor, parsed.distributor_id).to_wire()
 
-    @BillingClock.decorator
+    @every(lambda: BillingSettings().clock_seconds)
     def billing_clock(self) -> None:
         """Today's snapshots, the bills of ended periods, due card charges (all idempotent)."""
         runs.clock_tick(self.db, self.book, self.processor, datetime.now(UTC))
-
-    # ---- tenancy's events: one handler (one queue) per type, bound before tenancy publishes ------------
-
-    on_tenant_created = _projector(TenancyEvent.TENANT_CREATED)
-    on_account_created = _projector(TenancyEvent.ACCOUNT_CREATED)
-    on_account_subscribed = _projector(TenancyEvent.ACCOUNT_SUBSCRIBED)
-    on_trial_expired = _projector(TenancyEvent.TRIAL_EXPIRED)
-    on_account_removed = _projector(TenancyEvent.ACCOUNT_REMOVED)
-    on_trial_deleted = _projector(TenancyEvent.TRIAL_DELETED)
-    on_backup_task_changed = _projector(TenancyEvent.BACKUP_TASK_CHANGED)
-    on_backup_runs_recorded = _projector(TenancyEvent.BACKUP_RUNS_RECORDED)

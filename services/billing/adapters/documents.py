@@ -13,6 +13,7 @@ prefixed with an apostrophe.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from collections.abc import Sequence
@@ -20,9 +21,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from eventlet import tpool
 from fpdf import FPDF
 
-from contracts.billing import CONSOLIDATED_BILL
+from contracts.billing import CONSOLIDATED_BILL, DocumentFormat, DocumentReply
+from contracts.errors import NotFound
 from services.billing.domain.invoicing import InvoiceLine
 from services.billing.domain.money import format_money
 
@@ -137,3 +140,21 @@ def render_pdf(document: BillDocument) -> bytes:
     pdf.multi_cell(0, 4, "Prices are per protected seat; monthly lines are prorated by the days the account was "
                          "subscribed in the period. Amounts are rounded half up to the cent per line item.")
     return bytes(pdf.output())
+
+
+def render(document: BillDocument, fmt: DocumentFormat) -> DocumentReply:
+    """The document's bytes (CPU-bound: see render_off_the_hub)."""
+    if fmt is DocumentFormat.CSV:
+        if not document.consolidated:
+            raise NotFound("the detailed CSV is for consolidated bills")
+        content, content_type = render_csv(document), "text/csv; charset=utf-8"
+    else:
+        content, content_type = render_pdf(document), "application/pdf"
+    return DocumentReply(filename=f"{document.reference}.{fmt.value}", content_type=content_type,
+                         content_base64=base64.b64encode(content).decode("ascii"))
+
+
+def render_off_the_hub(document: BillDocument, fmt: DocumentFormat) -> DocumentReply:
+    """PDF and CSV rendering is CPU work: in a native thread, so the service's other green
+    threads keep running (docs/runtime-traps.md §10)."""
+    return tpool.execute(render, document, fmt)

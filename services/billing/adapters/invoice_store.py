@@ -1,34 +1,25 @@
-"""Issuing a bill: a gap-free reference number, the invoice and its lines, and
-``invoice_issued``, all in one transaction. A period already billed is not billed again:
+"""The invoice store. Issuing a bill: a gap-free reference number, the invoice and its lines,
+each owner's share, and ``invoice_issued``, all in one transaction. A period already billed is not billed again:
 ``period_key`` is unique, and a second issuer (another run, another instance) finds the
 first one's row and rolls back, giving its reference number back."""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 
-from contracts.billing import BillingMethod, InvoiceIssued, InvoiceKind
+from contracts.billing import InvoiceIssued, InvoiceKind
 from contracts.events import BillingEvent
 from servicekit.db import UnitOfWork
 from services.billing.adapters.models import Invoice, InvoiceLineRow, InvoiceOwnerTotal, ReferenceCounter
 from services.billing.adapters.sql import insert_for
-from services.billing.domain.invoicing import Composition, InvoiceLine
-from services.billing.domain.periods import Period
+from services.billing.domain.billing_plan import NewBill, owed_by_owner
+from services.billing.domain.invoicing import InvoiceLine
 from services.billing.domain.references import format_reference
-
-
-def consolidated_key(distributor_id: uuid.UUID, period: Period) -> str:
-    return f"consolidated:{distributor_id}:{period.start.isoformat()}"
-
-
-def annual_key(account_id: uuid.UUID, term: Period) -> str:
-    return f"annual:{account_id}:{term.start.isoformat()}"
 
 
 def next_reference(uow: UnitOfWork, year: int) -> str:
@@ -41,20 +32,6 @@ def next_reference(uow: UnitOfWork, year: int) -> str:
         .returning(table.c.last_value)
     )
     return format_reference(year, int(uow.session.execute(statement).scalar_one()))
-
-
-@dataclass(frozen=True)
-class NewBill:
-    kind: InvoiceKind
-    period_key: str
-    distributor_id: uuid.UUID
-    account_id: uuid.UUID | None
-    composition: Composition
-    issue_date: date
-    due_date: date
-    method: BillingMethod
-    bill_to: list[str]
-    auto_charge: bool
 
 
 @dataclass(frozen=True)
@@ -115,9 +92,7 @@ def issue(uow: UnitOfWork, bill: NewBill, in_batch: bool = False) -> IssuedBill 
          "period_days": line.period_days, "amount": line.amount, "items": line_items(line)}
         for line in composition.lines
     ])
-    owed: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
-    for line in composition.lines:
-        owed[line.partner_id or bill.distributor_id] += line.amount
+    owed = owed_by_owner(bill)
     if owed:
         session.execute(sa.insert(InvoiceOwnerTotal), [
             {"invoice_id": invoice_id, "owner_id": owner_id, "amount": amount} for owner_id, amount in owed.items()

@@ -8,9 +8,10 @@ import uuid
 from dataclasses import dataclass
 
 from contracts.errors import NotFound, PermissionDenied, ValidationFailed
+from contracts.vocabulary import Permission, TenantKind
 from servicekit.context import CallContext
 
-VIEW_BILLING = "view_billing"
+VIEW_BILLING = Permission.VIEW_BILLING
 ADMINISTRATOR = "administrator"
 
 
@@ -32,7 +33,7 @@ class BillingScope:
 
 
 def _is_operator(ctx: CallContext) -> bool:
-    return ctx.caller.tenant_kind == "operator" and ctx.caller.tenant_id is not None
+    return ctx.caller.tenant_kind == TenantKind.OPERATOR and ctx.caller.tenant_id is not None
 
 
 def _may_view_billing(ctx: CallContext) -> bool:
@@ -53,7 +54,7 @@ def billing_scope(ctx: CallContext, distributor_id: uuid.UUID | None = None) -> 
         if distributor_id is None:
             raise ValidationFailed.for_field("distributor_id", "is required for an operator")
         return BillingScope(distributor_id, True, caller.user_id, None)
-    if caller.tenant_kind != "distributor" or caller.tenant_id is None:
+    if caller.tenant_kind != TenantKind.DISTRIBUTOR or caller.tenant_id is None:
         raise PermissionDenied("only a distributor sees billing")
     if not _may_view_billing(ctx):
         raise PermissionDenied(f"you need the '{VIEW_BILLING}' permission")

@@ -31,6 +31,7 @@ from contracts.tenancy import (
     BackupTaskChanged,
     TrialExpired,
 )
+from contracts.vocabulary import TenantKind
 from servicekit.bulk import update_rows
 from servicekit.db import UnitOfWork
 from services.billing.adapters.models import Account, Owner, SnapshotDay, Task, UsageSnapshot
@@ -40,7 +41,7 @@ M = TypeVar("M", bound=BaseModel)
 _TASKS: sa.Table = Task.__table__  # type: ignore[assignment]
 _ACCOUNTS: sa.Table = Account.__table__  # type: ignore[assignment]
 
-OWNER_KINDS = ("distributor", "partner")
+OWNER_KINDS = (TenantKind.DISTRIBUTOR, TenantKind.PARTNER)
 UNKNOWN_KIND = "unknown"  # an owner named by an account before tenancy announced it
 _RANK = {"trial": 0, "trial_expired": 1, "subscribed": 2, "removed": 3}
 
@@ -91,9 +92,9 @@ def _set_owner(uow: UnitOfWork, account: Account, owner_id: uuid.UUID, owner_kin
     account.owner_id = owner_id
     kind = owner.kind if owner.kind != UNKNOWN_KIND else owner_kind
     account.owner_kind = kind
-    if kind == "distributor":
+    if kind == TenantKind.DISTRIBUTOR:
         account.partner_id, account.distributor_id = None, owner_id
-    elif kind == "partner":
+    elif kind == TenantKind.PARTNER:
         account.partner_id = owner_id
         account.distributor_id = owner.parent_id or account.distributor_id
 
@@ -104,7 +105,7 @@ def on_tenant_created(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     kind = payload.get("kind")
     tenant_id = uuid.UUID(str(payload["tenant_id"]))
     parent_id = uuid.UUID(str(payload["parent_id"])) if payload.get("parent_id") else None
-    if kind == "account":
+    if kind == TenantKind.ACCOUNT:
         account = account_row(uow, tenant_id)
         if parent_id and account.owner_id is None:
             _set_owner(uow, account, parent_id, None)
@@ -117,7 +118,7 @@ def on_tenant_created(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     owner.name = payload.get("name") or owner.name
     owner.code = payload.get("code") or owner.code
     values: dict[str, Any] = (
-        {"partner_id": None, "distributor_id": tenant_id, "owner_kind": kind} if kind == "distributor"
+        {"partner_id": None, "distributor_id": tenant_id, "owner_kind": kind} if kind == TenantKind.DISTRIBUTOR
         else {"partner_id": tenant_id, "distributor_id": parent_id, "owner_kind": kind}
     )
     uow.session.execute(sa.update(Account).where(Account.owner_id == tenant_id).values(**values))

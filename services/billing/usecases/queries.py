@@ -3,7 +3,6 @@ history, and the documents (PDF, CSV) of a bill. Read-only."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,8 +36,8 @@ from contracts.billing import (
     RollupStatus,
     StatusQuery,
 )
-from contracts.errors import NotFound
 from contracts.tenancy import Plan
+from contracts.vocabulary import TenantKind
 from servicekit.db import UnitOfWork
 from services.billing.adapters import documents
 from services.billing.adapters.documents import BillDocument
@@ -275,7 +274,7 @@ def _rollup(owner_id: uuid.UUID, direct: bool, totals: _OwnerTotals | None, curr
 
 def _partners(uow: UnitOfWork, distributor_id: uuid.UUID) -> list[uuid.UUID]:
     return list(uow.session.execute(
-        sa.select(Owner.id).where(Owner.parent_id == distributor_id, Owner.kind == "partner")
+        sa.select(Owner.id).where(Owner.parent_id == distributor_id, Owner.kind == TenantKind.PARTNER)
     ).scalars())
 
 
@@ -469,14 +468,9 @@ def bill_document(uow: UnitOfWork, scope: BillingScope, reference: str) -> BillD
     return document
 
 
-def render(document: BillDocument, fmt: DocumentFormat) -> DocumentReply:
-    """The document's bytes (CPU-bound: the service runs this off the eventlet hub)."""
-    if fmt is DocumentFormat.CSV:
-        if not document.consolidated:
-            raise NotFound("the detailed CSV is for consolidated bills")
-        content, content_type = documents.render_csv(document), "text/csv; charset=utf-8"
-    else:
-        content, content_type = documents.render_pdf(document), "application/pdf"
-    return DocumentReply(filename=f"{document.reference}.{fmt.value}", content_type=content_type,
-                         content_base64=base64.b64encode(content).decode("ascii"))
+def invoice_document(uow: UnitOfWork, scope: BillingScope, reference: str, fmt: DocumentFormat) -> DocumentReply:
+    """A bill as PDF, or a consolidated bill's lines as CSV (rendered off the eventlet hub)."""
+    document = bill_document(uow, scope, reference)
+    uow.rollback()  # nothing stays open while the document renders
+    return documents.render_off_the_hub(document, fmt)
 
