@@ -66,7 +66,7 @@ import audit_bench  # noqa: E402
 import tenancy_bench  # noqa: E402
 from rpc_roundtrip import KombuEcho, broker_version, measure, percentile  # noqa: E402
 
-from services.identity.passwords import hash_password  # noqa: E402
+from services.identity.adapters.password_hashing import hash_password  # noqa: E402
 from tests.support.fixtures import DEFAULT_POSTGRES, fresh_vhost  # noqa: E402
 
 SERVICES = ("identity", "tenancy", "billing", "audit", "notify")

@@ -8,10 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
-from contracts.envelope import EventEnvelope
 from contracts.errors import NotAuthenticated, PermissionDenied, ValidationFailed
+from contracts.events import TenancyEvent
 from contracts.identity import (
     ChangePasswordRequest,
     ConfirmEmailRequest,
@@ -26,23 +24,22 @@ from contracts.learning import CourseProgressRequest
 from contracts.tenancy import AccountCreated
 from servicekit.base import ServiceBase
 from servicekit.db import Database
-from servicekit.events import event_handler
-from servicekit.idempotency import idempotent_handler
 from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging
 from servicekit.request_keys import keyed_create
 from servicekit.rpc import rpc
 from servicekit.rpc_deadline import DeadlineRpcProxy
+from servicekit.subscriptions import On, subscribe
 from servicekit.validation import parse
-from services.identity import auth, engine_keys, learning, security, users
-from services.identity.bootstrap import bootstrap_operator, ensure_demo_administrator
-from services.identity.demo import DEMO_TOTP_SECRET, DEMO_USERS, seed_demo_users
-from services.identity.mailer import NotifyMailer
+from services.identity.adapters.mailer import NotifyMailer
 from services.identity.adapters.models import request_keys
-from services.identity.password_rules import MIN_LENGTH
-from services.identity.secrets_box import SecretBox, load_secret_box
+from services.identity.adapters.secrets_box import SecretBox, load_secret_box
+from services.identity.adapters.tenant_directory import TenancyDirectory
 from services.identity.settings import IdentitySettings
-from services.identity.tenants import TenancyDirectory, TenantRef
+from services.identity.usecases import authentication as auth
+from services.identity.usecases import engine_keys, learning, security, users
+from services.identity.usecases.bootstrap import bootstrap_operator
+from services.identity.usecases.demo import seed_demo
 
 configure_logging("identity")
 
@@ -58,6 +55,20 @@ def _page(page: Any, page_size: Any) -> tuple[int, int]:
     return page, page_size
 
 
+# A new partner or customer account gets its first administrator, invited at its email.
+EVENT_HANDLERS = {
+    TenancyEvent.PARTNER_CREATED: On(
+        lambda service, envelope: users.invite_partner_administrator(
+            service.db, envelope.payload, service.mailer, service.settings),
+        method="invite_partner_administrator"),
+    TenancyEvent.ACCOUNT_CREATED: On(
+        lambda service, envelope: users.invite_account_administrator(
+            service.db, parse(AccountCreated, envelope.payload), service.mailer, service.settings),
+        method="invite_account_administrator"),
+}
+
+
+@subscribe(EVENT_HANDLERS)
 class IdentityService(ServiceBase):
     name = "identity"
 
@@ -236,33 +247,8 @@ class IdentityService(ServiceBase):
 
     # ---- reactions -----------------------------------------------------------------------------
 
-    @event_handler("tenancy", "partner_created")
-    @idempotent_handler()
-    def invite_partner_administrator(self, envelope: EventEnvelope) -> None:
-        payload = envelope.payload
-        partner = TenantRef(parse_uuid(payload["partner_id"], "partner_id"), "partner", payload.get("name"))
-        users.create_tenant_administrator(
-            self.db, partner, payload["email"], payload.get("contact_name") or payload.get("name"),
-            self.mailer, self.settings,
-        )
-
-    @event_handler("tenancy", "account_created")
-    @idempotent_handler()
-    def invite_account_administrator(self, envelope: EventEnvelope) -> None:
-        users.invite_account_administrator(
-            self.db, parse(AccountCreated, envelope.payload), self.mailer, self.settings
-        )
-
     # ---- operations ----------------------------------------------------------------------
 
     @rpc
     def seed_demo_administrator(self, tenant_id: str, email: str, password: str) -> dict[str, Any]:
-        if not self.context.caller.is_system:
-            raise PermissionDenied("the demo seed is for the operations tooling only")
-        if len(password) < MIN_LENGTH:
-            raise ValidationFailed.for_field("password", f"must be at least {MIN_LENGTH} characters")
-        tenant = parse_uuid(tenant_id, "tenant_id")
-        created = ensure_demo_administrator(self.db, tenant, email, SecretStr(password))
-        users_created = seed_demo_users(self.db, tenant, email.split("@")[-1], SecretStr(password), self.box)
-        return {"created": created or bool(users_created), "users": [u[0] for u in DEMO_USERS],
-                "two_factor_secret": DEMO_TOTP_SECRET}
+        return seed_demo(self.db, self.context, parse_uuid(tenant_id, "tenant_id"), email, password, self.box)

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from servicekit.settings import normalise_database_url
 from services.identity.adapters.models import SignInThrottle
-from services.identity.throttle import PER_ACCOUNT, PER_ADDRESS, Limit, Throttle
+from services.identity.domain.throttle import PER_ACCOUNT, PER_ADDRESS, Limit, Throttle
 from tests.e2e.identity_client import Client, new_distributor_admin, unique_ip
 from tests.e2e.matrix_world import PASSWORD
 from tests.support.fixtures import wait_for

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from servicekit.settings import normalise_database_url
-from services.identity.throttle import PER_ACCOUNT
+from services.identity.domain.throttle import PER_ACCOUNT
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, error_code, signed_in, unique_ip
 from tests.support.fixtures import wait_for
 

@@ -12,11 +12,13 @@ from pydantic import SecretStr
 from contracts.context import Caller
 from contracts.errors import InvalidCredentials
 from contracts.identity import SignInRequest
-from services.identity import auth, security, totp
 from services.identity.adapters.models import User
-from services.identity.bootstrap import ensure_demo_administrator
-from services.identity.secrets_box import load_secret_box
+from services.identity.adapters.secrets_box import load_secret_box
+from services.identity.domain import totp
 from services.identity.settings import IdentitySettings
+from services.identity.usecases import authentication as auth
+from services.identity.usecases import security
+from services.identity.usecases.bootstrap import ensure_demo_administrator
 from tests.support.fixtures import MigratedDatabase
 from tests.usecases.conftest import ROOT
 

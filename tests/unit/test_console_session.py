@@ -362,6 +362,6 @@ def test_the_invite_form_sends_the_chosen_role_permissions_and_accounts():
 
 def test_the_console_offers_every_permission_identity_knows_in_its_order():
     from gateway.web.pages import PERMISSIONS
-    from services.identity.permissions import PERMISSION_LABELS
+    from services.identity.domain.permissions import PERMISSION_LABELS
 
     assert [key for key, _ in PERMISSIONS] == list(PERMISSION_LABELS)

@@ -3,7 +3,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 import pytest
 
 from contracts.errors import OwnIpNotTrusted, ValidationFailed
-from services.identity.ip_policy import (
+from services.identity.domain.ip_policy import (
     MAX_ADDRESSES,
     IpEntry,
     client_ip,

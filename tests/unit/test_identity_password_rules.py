@@ -3,7 +3,7 @@ import time
 import pytest
 
 from contracts.errors import ValidationFailed
-from services.identity.password_rules import MAX_LENGTH, MIN_LENGTH, check_password, password_problem
+from services.identity.domain.password_rules import MAX_LENGTH, MIN_LENGTH, check_password, password_problem
 
 
 def test_a_long_uncommon_passphrase_is_accepted():

@@ -1,7 +1,7 @@
 import pytest
 
 from contracts.errors import ValidationFailed
-from services.identity.permissions import (
+from services.identity.domain.permissions import (
     ACCOUNT_PERMISSIONS,
     ALL_PERMISSIONS,
     PERMISSION_LABELS,

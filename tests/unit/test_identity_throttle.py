@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from services.identity.throttle import (
+from services.identity.domain.throttle import (
     FREE_FAILURES,
     FREE_FAILURES_PER_IP,
     MAX_BACKOFF_SECONDS,
@@ -63,13 +63,13 @@ def test_a_naive_last_failure_time_is_read_as_utc():
 # ---- the policy: which counts a sign-in waits for, and which a failure adds to --------------
 
 def keys_for(known_address: bool = False, ip: str = "198.51.100.7"):
-    from services.identity.throttle import sign_in_keys
+    from services.identity.domain.throttle import sign_in_keys
 
     return sign_in_keys("owner@example.com", ip, known_address=known_address)
 
 
 def test_a_failure_counts_against_the_account_at_the_address_the_address_and_the_account():
-    from services.identity.throttle import PER_ACCOUNT, PER_ACCOUNT_AT_ADDRESS, PER_ADDRESS
+    from services.identity.domain.throttle import PER_ACCOUNT, PER_ACCOUNT_AT_ADDRESS, PER_ADDRESS
 
     keys = keys_for()
 
@@ -80,14 +80,14 @@ def test_a_failure_counts_against_the_account_at_the_address_the_address_and_the
 
 
 def test_the_account_at_one_address_gets_five_free_tries_then_doubles_to_fifteen_minutes():
-    from services.identity.throttle import PER_ACCOUNT_AT_ADDRESS
+    from services.identity.domain.throttle import PER_ACCOUNT_AT_ADDRESS
 
     assert (PER_ACCOUNT_AT_ADDRESS.free, PER_ACCOUNT_AT_ADDRESS.max_wait) == (5, 900)
     assert [PER_ACCOUNT_AT_ADDRESS.wait_after(n) for n in (5, 6, 7, 8, 100)] == [0, 1, 2, 4, 900]
 
 
 def test_the_account_wide_ceiling_slows_guessing_but_never_waits_more_than_a_minute():
-    from services.identity.throttle import PER_ACCOUNT
+    from services.identity.domain.throttle import PER_ACCOUNT
 
     assert PER_ACCOUNT.free == 10
     assert [PER_ACCOUNT.wait_after(n) for n in (10, 11, 12, 16, 17, 10_000)] == [0, 1, 2, 32, 60, 60]
@@ -101,7 +101,7 @@ def test_an_address_that_signed_in_to_the_account_before_is_not_held_by_the_acco
 
 
 def test_guessing_at_one_account_from_one_address_leaves_other_addresses_alone():
-    from services.identity.throttle import wait_seconds
+    from services.identity.domain.throttle import wait_seconds
 
     store = FakeThrottleStore()
     stranger, owner = keys_for(ip="203.0.113.66"), keys_for(ip="198.51.100.7")
@@ -113,7 +113,7 @@ def test_guessing_at_one_account_from_one_address_leaves_other_addresses_alone()
 
 
 def test_a_day_of_guessing_from_ever_new_addresses_checks_few_guesses_and_never_holds_a_known_address():
-    from services.identity.throttle import wait_seconds
+    from services.identity.domain.throttle import wait_seconds
 
     store = FakeThrottleStore()
     home = keys_for(known_address=True, ip="198.51.100.7")

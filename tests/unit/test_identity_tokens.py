@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from services.identity.tokens import hash_token, new_token, tokens_match
+from services.identity.domain.tokens import hash_token, new_token, tokens_match
 
 
 def test_a_new_token_carries_at_least_128_random_bits_and_is_url_safe():

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from services.identity.totp import (
+from services.identity.domain.totp import (
     RECOVERY_ALPHABET,
     code_at,
     hash_recovery_code,
@@ -150,7 +150,7 @@ def test_a_recovery_code_is_stored_as_the_hash_of_its_normal_form():
 
 
 def test_the_demo_users_secret_is_base32_and_its_codes_match():
-    from services.identity.demo import DEMO_TOTP_SECRET
+    from services.identity.usecases.demo import DEMO_TOTP_SECRET
 
     assert len(base64.b32decode(DEMO_TOTP_SECRET)) * 8 >= 160  # a real secret, not only a valid one
     assert matching_step(DEMO_TOTP_SECRET, code_at(DEMO_TOTP_SECRET, AT), AT, None) == time_step(AT)

@@ -1,4 +1,4 @@
-"""The demo seed's users and security settings (services/identity/demo.py), on a real database."""
+"""The demo seed's users and security settings (services/identity/usecases/demo.py), on a real database."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from pydantic import SecretStr
 
 from contracts.errors import TwoFactorRequired
 from contracts.identity import SignInRequest
-from services.identity import auth, totp
 from services.identity.adapters.models import IpEntryRow, IpPolicy, RecoveryCode, User
-from services.identity.demo import DEMO_TOTP_SECRET, seed_demo_users
-from services.identity.secrets_box import load_secret_box
+from services.identity.adapters.secrets_box import load_secret_box
+from services.identity.domain import totp
 from services.identity.settings import IdentitySettings
+from services.identity.usecases import authentication as auth
+from services.identity.usecases.demo import DEMO_TOTP_SECRET, seed_demo_users
 
 TENANT = uuid.uuid4()
 DOMAIN = "northwind-backup.example"

@@ -25,10 +25,12 @@ from contracts.identity import (
 )
 from contracts.tenancy import AccountCreated, AccountStatus, DefaultSubscription
 from servicekit.tables import processed_events
-from services.identity import auth, security, totp, users
 from services.identity.adapters.models import User
-from services.identity.secrets_box import load_secret_box
-from services.identity.tenants import TenantRef, no_such_tenant
+from services.identity.adapters.secrets_box import load_secret_box
+from services.identity.adapters.tenant_directory import TenantRef, no_such_tenant
+from services.identity.domain import totp
+from services.identity.usecases import authentication as auth
+from services.identity.usecases import security, users
 from tests.usecases import test_identity_sign_in
 from tests.usecases.test_identity_sign_in import (
     ADMIN_EMAIL,

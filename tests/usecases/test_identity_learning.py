@@ -12,9 +12,9 @@ from contracts.context import Caller
 from contracts.errors import NotFound, PermissionDenied
 from contracts.learning import CourseProgressRequest
 from servicekit.context import CallContext
-from services.identity import learning
 from services.identity.adapters.models import User
-from services.identity.bootstrap import ensure_demo_administrator
+from services.identity.usecases import learning
+from services.identity.usecases.bootstrap import ensure_demo_administrator
 
 TENANT = uuid.uuid4()
 

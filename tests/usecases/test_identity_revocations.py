@@ -10,9 +10,10 @@ import pytest
 from pydantic import SecretStr
 
 from contracts.identity import ChangePasswordRequest, CreateUserRequest, UpdateUserRequest
-from services.identity import auth, users
 from services.identity.adapters.models import User
-from services.identity.bootstrap import ensure_demo_administrator
+from services.identity.usecases import authentication as auth
+from services.identity.usecases import users
+from services.identity.usecases.bootstrap import ensure_demo_administrator
 from tests.usecases.test_identity_sign_in import ADMIN_EMAIL, ADMIN_PASSWORD, HERE, SETTINGS, TENANT, _ctx, sign_in
 
 NEW_PASSWORD = "fresh tide pools"

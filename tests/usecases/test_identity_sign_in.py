@@ -29,12 +29,14 @@ from contracts.identity import (
     PasswordPolicyView,
     SignInRequest,
 )
-from services.identity import auth, security, totp, users
 from services.identity.adapters.models import EmailToken, User
-from services.identity.bootstrap import ensure_demo_administrator
-from services.identity.secrets_box import load_secret_box
+from services.identity.adapters.secrets_box import load_secret_box
+from services.identity.domain import totp
+from services.identity.domain.throttle import FREE_FAILURES
 from services.identity.settings import IdentitySettings
-from services.identity.throttle import FREE_FAILURES
+from services.identity.usecases import authentication as auth
+from services.identity.usecases import security, users
+from services.identity.usecases.bootstrap import ensure_demo_administrator
 
 TENANT = uuid.uuid4()
 ADMIN_EMAIL = "admin@northwind.example"
@@ -325,7 +327,7 @@ def test_a_session_ends_at_its_absolute_expiry_even_when_busy(identity_db, admin
 
 
 def test_many_failures_from_one_address_are_throttled_across_accounts(identity_db, admin):
-    from services.identity.throttle import FREE_FAILURES_PER_IP
+    from services.identity.domain.throttle import FREE_FAILURES_PER_IP
 
     for i in range(FREE_FAILURES_PER_IP + 1):
         with pytest.raises(InvalidCredentials):
@@ -377,14 +379,14 @@ def test_the_last_free_try_of_an_address_is_checked_by_one_sign_in_at_a_time(dat
 
     from servicekit.settings import normalise_database_url
     from services.identity.adapters.models import SignInThrottle
-    from services.identity.throttle import FREE_FAILURES_PER_IP
+    from services.identity.domain.throttle import FREE_FAILURES_PER_IP
     from tests.support.fixtures import MigratedDatabase
 
     url = normalise_database_url(database_url("identity"))
     if url.startswith("sqlite"):
         pytest.skip("SQLite has no row locks: one writer at a time anyway")
     monkeypatch.setenv("PORTAL_VAR_DIR", str(tmp_path / "var"))
-    db = MigratedDatabase("identity", Path(auth.__file__).parent / "adapters" / "migrations", url)
+    db = MigratedDatabase("identity", Path(auth.__file__).parents[1] / "adapters" / "migrations", url)
     try:
         for i in range(FREE_FAILURES_PER_IP):
             with pytest.raises(InvalidCredentials):

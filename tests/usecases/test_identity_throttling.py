@@ -11,9 +11,9 @@ from pydantic import SecretStr
 
 from contracts.errors import InvalidCredentials, Throttled
 from contracts.identity import SignInRequest
-from services.identity import auth
-from services.identity.bootstrap import ensure_demo_administrator
-from services.identity.secrets_box import load_secret_box
+from services.identity.adapters.secrets_box import load_secret_box
+from services.identity.usecases import authentication as auth
+from services.identity.usecases.bootstrap import ensure_demo_administrator
 from tests.usecases.test_identity_sign_in import ADMIN_EMAIL, ADMIN_PASSWORD, SETTINGS, TENANT
 
 START = datetime.now(UTC).replace(microsecond=0)

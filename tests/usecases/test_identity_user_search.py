@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.identity import CreateUserRequest
-from services.identity import users
+from services.identity.usecases import users
 from tests.usecases import test_identity_sign_in
 from tests.usecases.test_identity_sign_in import ADMIN_EMAIL, SETTINGS, _ctx, caller_for
 

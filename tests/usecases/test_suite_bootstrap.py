@@ -11,8 +11,8 @@ from contracts.context import OPERATOR_TENANT_ID
 from contracts.events import IdentityEvent
 from servicekit.settings import KitSettings, database_url_for
 from services.identity.adapters.models import User
-from services.identity.bootstrap import OperatorSettings, bootstrap_operator
-from services.identity.passwords import verify_password
+from services.identity.adapters.password_hashing import verify_password
+from services.identity.usecases.bootstrap import OperatorSettings, bootstrap_operator
 
 
 def operators(identity_db) -> list[User]:

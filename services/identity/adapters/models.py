@@ -1,7 +1,7 @@
 """The identity service's tables (its own database; nobody else reads it).
 
 Secrets are never stored in clear: passwords as argon2id hashes, session, confirmation
-and recovery tokens as SHA-256 hashes, TOTP secrets encrypted (services/identity/secrets_box.py).
+and recovery tokens as SHA-256 hashes, TOTP secrets encrypted (services/identity/adapters/secrets_box.py).
 """
 
 from __future__ import annotations

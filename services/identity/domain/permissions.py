@@ -1,4 +1,4 @@
-"""Roles and fine-grained permissions of portal users (DESIGN.md §1.1). Pure domain code.
+"""Roles and fine-grained permissions of portal users (docs/product.md). Pure domain code.
 
 An administrator may do everything; a custom user holds a set of permission ids. The ids
 are stable snake_case strings: they are stored and travel on the wire.
@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from contracts.errors import ValidationFailed
+from contracts.vocabulary import Permission, TenantKind
 
 
 class Role(StrEnum):
@@ -23,48 +24,41 @@ class CredentialType(StrEnum):
     GOOGLE = "google"
 
 
-VIEW_SETTINGS = "view_settings"
-VIEW_BILLING = "view_billing"
-VIEW_BILLING_NOTIFICATIONS = "view_billing_notifications"
-VIEW_DASHBOARD = "view_dashboard"
-VIEW_SECURITY_AUDIT = "view_security_audit"
-ADD_ACCOUNTS = "add_accounts"
-SUBSCRIBE_ACCOUNTS = "subscribe_accounts"
-MANAGE_NOTIFICATIONS = "manage_notifications"
-ACCOUNT_VIEW_SETTINGS = "account_view_settings"
-ACCOUNT_VIEW_BILLING = "account_view_billing"
-ACCOUNT_VIEW_SUPPORT = "account_view_support"
 
 # In the order the portal lists them.
 PERMISSION_LABELS: dict[str, str] = {
-    VIEW_SETTINGS: "View settings",
-    VIEW_BILLING: "View billing and manage payment",
-    VIEW_BILLING_NOTIFICATIONS: "View billing notifications",
-    VIEW_DASHBOARD: "View dashboard",
-    VIEW_SECURITY_AUDIT: "View security audit",
-    ADD_ACCOUNTS: "Add accounts",
-    SUBSCRIBE_ACCOUNTS: "Subscribe accounts",
-    MANAGE_NOTIFICATIONS: "Manage notifications",
-    ACCOUNT_VIEW_SETTINGS: "View account settings",
-    ACCOUNT_VIEW_BILLING: "View billing",
-    ACCOUNT_VIEW_SUPPORT: "View support",
+    Permission.VIEW_SETTINGS: "View settings",
+    Permission.VIEW_BILLING: "View billing and manage payment",
+    Permission.VIEW_BILLING_NOTIFICATIONS: "View billing notifications",
+    Permission.VIEW_DASHBOARD: "View dashboard",
+    Permission.VIEW_SECURITY_AUDIT: "View security audit",
+    Permission.ADD_ACCOUNTS: "Add accounts",
+    Permission.SUBSCRIBE_ACCOUNTS: "Subscribe accounts",
+    Permission.MANAGE_NOTIFICATIONS: "Manage notifications",
+    Permission.ACCOUNT_VIEW_SETTINGS: "View account settings",
+    Permission.ACCOUNT_VIEW_BILLING: "View billing",
+    Permission.ACCOUNT_VIEW_SUPPORT: "View support",
 }
 
-ACCOUNT_PERMISSIONS: frozenset[str] = frozenset({ACCOUNT_VIEW_SETTINGS, ACCOUNT_VIEW_BILLING, ACCOUNT_VIEW_SUPPORT})
+ACCOUNT_PERMISSIONS: frozenset[str] = frozenset(
+    {Permission.ACCOUNT_VIEW_SETTINGS, Permission.ACCOUNT_VIEW_BILLING, Permission.ACCOUNT_VIEW_SUPPORT}
+)
 PORTAL_PERMISSIONS: frozenset[str] = frozenset(PERMISSION_LABELS) - ACCOUNT_PERMISSIONS
 ALL_PERMISSIONS: frozenset[str] = PORTAL_PERMISSIONS | ACCOUNT_PERMISSIONS
 # Account permissions only make sense to a user who can reach accounts at all.
-ACCOUNT_PREREQUISITES: frozenset[str] = frozenset({VIEW_DASHBOARD, ADD_ACCOUNTS})
+ACCOUNT_PREREQUISITES: frozenset[str] = frozenset({Permission.VIEW_DASHBOARD, Permission.ADD_ACCOUNTS})
 
 # What does not exist for a user of a tenant kind: only a distributor sees money (billing
 # refuses everyone else), and a customer account has no accounts below it to add or subscribe.
-MONEY: frozenset[str] = frozenset({VIEW_BILLING, VIEW_BILLING_NOTIFICATIONS, ACCOUNT_VIEW_BILLING})
+MONEY: frozenset[str] = frozenset(
+    {Permission.VIEW_BILLING, Permission.VIEW_BILLING_NOTIFICATIONS, Permission.ACCOUNT_VIEW_BILLING}
+)
 NOT_FOR_KIND: dict[str, frozenset[str]] = {
-    "partner": MONEY,
-    "account": MONEY | {ADD_ACCOUNTS, SUBSCRIBE_ACCOUNTS},
+    TenantKind.PARTNER: MONEY,
+    TenantKind.ACCOUNT: MONEY | {Permission.ADD_ACCOUNTS, Permission.SUBSCRIBE_ACCOUNTS},
 }
-KIND_LABELS = {"operator": "the operator", "distributor": "a distributor", "partner": "a partner",
-               "account": "a customer account"}
+KIND_LABELS: dict[str, str] = {TenantKind.OPERATOR: "the operator", TenantKind.DISTRIBUTOR: "a distributor",
+               TenantKind.PARTNER: "a partner", TenantKind.ACCOUNT: "a customer account"}
 
 _SHOWN = 60  # how much of an unknown id a reason quotes
 
@@ -93,7 +87,7 @@ def validate_permissions(
     if granted & ACCOUNT_PERMISSIONS and not granted & ACCOUNT_PREREQUISITES:
         raise ValidationFailed.for_field(
             "permissions",
-            f"account permissions need '{VIEW_DASHBOARD}' or '{ADD_ACCOUNTS}' to be granted too",
+            f"account permissions need '{Permission.VIEW_DASHBOARD}' or '{Permission.ADD_ACCOUNTS}' to be granted too",
         )
     return granted
 

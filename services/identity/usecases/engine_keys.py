@@ -9,19 +9,20 @@ import sqlalchemy as sa
 from contracts.errors import NotAuthenticated, PermissionDenied
 from contracts.events import IdentityEvent
 from contracts.identity import EngineIdentity, EngineKeyCreated, EngineKeyRequest
+from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.identity.auth import utc_now
 from services.identity.adapters.models import EngineKey
-from services.identity.tokens import hash_token, new_token
-from services.identity.users import require_administrator
+from services.identity.domain.tokens import hash_token, new_token
+from services.identity.usecases.authentication import utc_now
+from services.identity.usecases.users import require_administrator
 
 KEY_PREFIX = "bre_"
 
 
 def create_engine_key(uow: UnitOfWork, ctx: CallContext, request: EngineKeyRequest) -> EngineKeyCreated:
     admin = require_administrator(uow, ctx)
-    if admin.tenant_kind != "operator":
+    if admin.tenant_kind != TenantKind.OPERATOR:
         raise PermissionDenied("only an operator issues engine keys")
     key = KEY_PREFIX + new_token()
     row = EngineKey(id=uuid.uuid4(), name=request.name, key_hash=hash_token(key), created_at=utc_now(),

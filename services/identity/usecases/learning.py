@@ -10,9 +10,9 @@ from contracts.errors import NotFound
 from contracts.learning import CourseList, CourseProgressRequest, CourseView
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.identity.auth import utc_now
 from services.identity.adapters.models import Course, CourseProgress
-from services.identity.users import acting_user
+from services.identity.usecases.authentication import utc_now
+from services.identity.usecases.users import acting_user
 
 
 def _view(course: Course, progress: CourseProgress | None) -> CourseView:

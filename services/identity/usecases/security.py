@@ -18,16 +18,16 @@ from contracts.identity import (
 )
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.identity import totp
-from services.identity.auth import claim_totp_step, utc_now
-from services.identity.ip_policy import IpEntry, ensure_caller_stays_trusted
-from services.identity.mailer import Mailer
+from services.identity.adapters.mailer import Mailer
 from services.identity.adapters.models import IpEntryRow, IpPolicy, PasswordPolicy, RecoveryCode, User
-from services.identity.notices import changed_by, send_notices, tenant_administrators
-from services.identity.secrets_box import SecretBox
+from services.identity.adapters.secrets_box import SecretBox
+from services.identity.adapters.views import ip_entry_domain, ip_entry_view, ip_rules, password_policy
+from services.identity.domain import totp
+from services.identity.domain.ip_policy import IpEntry, ensure_caller_stays_trusted
 from services.identity.settings import IdentitySettings
-from services.identity.users import acting_user, require_administrator
-from services.identity.views import ip_entry_domain, ip_entry_view, ip_rules, password_policy
+from services.identity.usecases.authentication import claim_totp_step, utc_now
+from services.identity.usecases.notices import changed_by, send_notices, tenant_administrators
+from services.identity.usecases.users import acting_user, require_administrator
 
 # ---- two-factor -------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import pyotp
 
-from services.identity.tokens import hash_token
+from services.identity.domain.tokens import hash_token
 
 DIGITS = 6
 STEP_SECONDS = 30

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from contracts.identity import IpEntryView, UserView
-from services.identity.ip_policy import IpEntry
 from services.identity.adapters.models import IpEntryRow, IpPolicy, PasswordPolicy, User
-from services.identity.permissions import ALL_PERMISSIONS, Role
+from services.identity.domain.ip_policy import IpEntry
+from services.identity.domain.permissions import ALL_PERMISSIONS, Role
 
 
 def user_view(user: User) -> UserView:

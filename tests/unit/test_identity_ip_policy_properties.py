@@ -1,4 +1,4 @@
-"""Properties of IP-range parsing and matching (services/identity/ip_policy.py), for any
+"""Properties of IP-range parsing and matching (services/identity/domain/ip_policy.py), for any
 addresses hypothesis can think of: IPv4, IPv6, IPv4-mapped IPv6, odd spacing, junk."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from contracts.errors import ValidationFailed
-from services.identity.ip_policy import IpEntry, client_ip, is_trusted, parse_addresses, parse_range
+from services.identity.domain.ip_policy import IpEntry, client_ip, is_trusted, parse_addresses, parse_range
 
 # No per-example deadline: the machine is shared and timing is not what is tested.
 PROPERTY = settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])

@@ -10,28 +10,37 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from eventlet import tpool
 from pydantic import SecretStr
 
+from contracts.errors import PermissionDenied, ValidationFailed
 from contracts.events import IdentityEvent
+from contracts.vocabulary import Permission, TenantKind
+from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.identity import totp
 from services.identity.adapters.models import IpEntryRow, IpPolicy, RecoveryCode, User
-from services.identity.passwords import hash_password
-from services.identity.secrets_box import SecretBox
+from services.identity.adapters.password_hashing import hash_off_the_hub
+from services.identity.adapters.secrets_box import SecretBox
+from services.identity.domain import totp
+from services.identity.domain.password_rules import MIN_LENGTH
+from services.identity.usecases.bootstrap import ensure_demo_administrator
 
 # Published on purpose: it protects only the demo user in a demo install.
 DEMO_TOTP_SECRET = "NORTHWINDDEMOTOTPSECRETAAAAAAAAA"  # noqa: S105
 
 DEMO_USERS = (
     # email local part, name, permissions, two-factor, confirmed
-    ("billing", "Bea Billing", ["view_billing", "view_billing_notifications", "view_dashboard"], False, True),
-    ("security", "Sam Security", ["view_security_audit", "view_settings", "view_dashboard"], True, True),
-    ("sales", "Sol Sales", ["view_dashboard", "add_accounts", "subscribe_accounts", "account_view_settings"],
+    ("billing", "Bea Billing",
+     [Permission.VIEW_BILLING, Permission.VIEW_BILLING_NOTIFICATIONS, Permission.VIEW_DASHBOARD], False, True),
+    ("security", "Sam Security",
+     [Permission.VIEW_SECURITY_AUDIT, Permission.VIEW_SETTINGS, Permission.VIEW_DASHBOARD], True, True),
+    ("sales", "Sol Sales",
+     [Permission.VIEW_DASHBOARD, Permission.ADD_ACCOUNTS, Permission.SUBSCRIBE_ACCOUNTS,
+      Permission.ACCOUNT_VIEW_SETTINGS],
      False, True),
-    ("new.hire", "Nia New", ["view_dashboard"], False, False),
+    ("new.hire", "Nia New", [Permission.VIEW_DASHBOARD], False, False),
 )
 DEMO_IP_ENTRIES = (
     ("Head office", None, "203.0.113.0", "203.0.113.255"),
@@ -50,9 +59,10 @@ def seed_demo_users(uow: UnitOfWork, tenant_id: uuid.UUID, domain: str, password
         email = f"{local}@{domain}"
         if uow.session.execute(sa.select(User.id).where(User.email_normalised == email)).first():
             continue
-        password_hash = password_hash or tpool.execute(hash_password, password.get_secret_value())
+        password_hash = password_hash or hash_off_the_hub(password.get_secret_value())
         user = User(
-            id=uuid.uuid4(), tenant_id=tenant_id, tenant_kind="distributor", email=email, email_normalised=email,
+            id=uuid.uuid4(), tenant_id=tenant_id, tenant_kind=TenantKind.DISTRIBUTOR, email=email,
+            email_normalised=email,
             display_name=name, credential_type="password", password_hash=password_hash if confirmed else None,
             password_changed_at=now if confirmed else None, role="custom", permissions=sorted(permissions),
             email_confirmed_at=now if confirmed else None, created_at=now,
@@ -78,3 +88,16 @@ def seed_demo_users(uow: UnitOfWork, tenant_id: uuid.UUID, domain: str, password
             ))
     uow.commit()
     return created
+
+
+def seed_demo(uow: UnitOfWork, ctx: CallContext, tenant_id: uuid.UUID, email: str, password: str,
+              box: SecretBox) -> dict[str, Any]:
+    """The demo distributor's administrator and users (``portal seed``; the operations tooling only)."""
+    if not ctx.caller.is_system:
+        raise PermissionDenied("the demo seed is for the operations tooling only")
+    if len(password) < MIN_LENGTH:
+        raise ValidationFailed.for_field("password", f"must be at least {MIN_LENGTH} characters")
+    created = ensure_demo_administrator(uow, tenant_id, email, SecretStr(password))
+    users_created = seed_demo_users(uow, tenant_id, email.split("@")[-1], SecretStr(password), box)
+    return {"created": created or bool(users_created), "users": [user[0] for user in DEMO_USERS],
+            "two_factor_secret": DEMO_TOTP_SECRET}

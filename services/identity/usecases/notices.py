@@ -13,9 +13,9 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from servicekit.db import UnitOfWork
-from services.identity.mailer import Mailer, mail
+from services.identity.adapters.mailer import Mailer, mail
 from services.identity.adapters.models import User
-from services.identity.permissions import Role
+from services.identity.domain.permissions import Role
 
 
 def tenant_administrators(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[User]:

@@ -7,26 +7,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from eventlet import tpool
 
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.events import IdentityEvent
 from contracts.identity import CreateUserRequest, UpdateUserRequest, UserPage, UserView
 from contracts.tenancy import AccountCreated
+from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
+from servicekit.ids import parse_uuid
 from servicekit.logging import get_logger
 from servicekit.text_search import contains_text
-from services.identity.auth import announce_revocation, utc_now
-from services.identity.mailer import Mailer, mail
+from services.identity.adapters.mailer import Mailer, mail
 from services.identity.adapters.models import EmailToken, PasswordPolicy, User
-from services.identity.password_rules import check_password
-from services.identity.passwords import hash_password
-from services.identity.permissions import Role, validate_permissions
+from services.identity.adapters.password_hashing import hash_off_the_hub
+from services.identity.adapters.tenant_directory import TenantDirectory, TenantRef, no_such_tenant
+from services.identity.adapters.views import user_view
+from services.identity.domain.password_rules import check_password
+from services.identity.domain.permissions import Role, validate_permissions
+from services.identity.domain.tokens import hash_token, new_token
 from services.identity.settings import IdentitySettings
-from services.identity.tenants import TenantDirectory, TenantRef, no_such_tenant
-from services.identity.tokens import hash_token, new_token
-from services.identity.views import user_view
+from services.identity.usecases.authentication import announce_revocation, utc_now
 
 log = get_logger(__name__)
 
@@ -108,7 +109,7 @@ def create_user(
         # Operations tooling and event handlers name the tenant themselves.
         if request.tenant_id is None:
             raise ValidationFailed.for_field("tenant_id", "is required")
-        tenant = TenantRef(request.tenant_id, request.tenant_kind or "partner", tenant_name)
+        tenant = TenantRef(request.tenant_id, request.tenant_kind or TenantKind.PARTNER, tenant_name)
         granter = None
     else:
         granter = require_administrator(uow, ctx)
@@ -128,7 +129,7 @@ def create_user(
         if request.credential_type != "password":
             raise ValidationFailed.for_field("password", f"a {request.credential_type} user signs in without one")
         check_password(request.password, "password", user_inputs=[email])
-        password_hash = tpool.execute(hash_password, request.password)
+        password_hash = hash_off_the_hub(request.password)
     user = User(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
@@ -360,7 +361,8 @@ def invite_account_administrator(
     ``account_created``): the customer confirms the address, chooses a password, and signs
     in to its own account (the account's tenant id is its account id)."""
     return create_tenant_administrator(
-        uow, TenantRef(created.account_id, "account", created.name), created.email, created.name, mailer, settings
+        uow, TenantRef(created.account_id, TenantKind.ACCOUNT, created.name), created.email, created.name, mailer,
+        settings,
     )
 
 
@@ -386,3 +388,11 @@ def list_password_expiring(uow: UnitOfWork, ctx: CallContext, within_days: int, 
                         "display_name": user.display_name, "password_expires_at": expires.isoformat()})
     start = (page - 1) * page_size
     return {"items": due[start:start + page_size], "page": page, "page_size": page_size, "total": len(due)}
+
+
+def invite_partner_administrator(uow: UnitOfWork, payload: dict[str, Any], mailer: Mailer,
+                                 settings: IdentitySettings) -> UserView | None:
+    """A new partner's first administrator, at the partner's email (tenancy's ``partner_created``)."""
+    partner = TenantRef(parse_uuid(payload["partner_id"], "partner_id"), TenantKind.PARTNER, payload.get("name"))
+    name = payload.get("contact_name") or payload.get("name")
+    return create_tenant_administrator(uow, partner, payload["email"], name, mailer, settings)

@@ -6,16 +6,16 @@ import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from eventlet import tpool
 from pydantic import EmailStr, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.context import OPERATOR_TENANT_ID
 from contracts.events import IdentityEvent
+from contracts.vocabulary import TenantKind
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
 from services.identity.adapters.models import User
-from services.identity.passwords import hash_password
+from services.identity.adapters.password_hashing import hash_off_the_hub
 
 log = get_logger(__name__)
 
@@ -37,7 +37,7 @@ def bootstrap_operator(uow: UnitOfWork, settings: OperatorSettings | None = None
     if exists is not None:
         return None
     user = _confirmed_administrator(OPERATOR_TENANT_ID, str(settings.email), settings.password, "Operator")
-    user.tenant_kind = "operator"
+    user.tenant_kind = TenantKind.OPERATOR
     uow.session.add(user)
     uow.emit(
         IdentityEvent.OPERATOR_BOOTSTRAPPED,
@@ -54,7 +54,7 @@ def ensure_demo_administrator(uow: UnitOfWork, tenant_id: uuid.UUID, email: str,
     if uow.session.execute(sa.select(User.id).where(User.email_normalised == email.lower())).first():
         return False
     user = _confirmed_administrator(tenant_id, email, password, "Demo Administrator")
-    user.tenant_kind = "distributor"
+    user.tenant_kind = TenantKind.DISTRIBUTOR
     uow.session.add(user)
     uow.emit(
         IdentityEvent.USER_CREATED,
@@ -68,7 +68,7 @@ def ensure_demo_administrator(uow: UnitOfWork, tenant_id: uuid.UUID, email: str,
 def _confirmed_administrator(tenant_id: uuid.UUID, email: str, password: SecretStr, name: str) -> User:
     now = datetime.now(UTC)
     # argon2 is CPU-bound: hash off the eventlet hub (STACK.md trap 10).
-    password_hash = tpool.execute(hash_password, password.get_secret_value())
+    password_hash = hash_off_the_hub(password.get_secret_value())
     return User(
         id=uuid.uuid4(),
         tenant_id=tenant_id,

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from eventlet import tpool
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -34,19 +33,24 @@ from contracts.identity import (
     SignInRequest,
 )
 from servicekit.db import UnitOfWork
-from services.identity import totp
-from services.identity.ip_policy import is_trusted
-from services.identity.mailer import Mailer
+from services.identity.adapters.mailer import Mailer
 from services.identity.adapters.models import EmailToken, RecoveryCode, SignInThrottle, User
 from services.identity.adapters.models import Session as SessionRow
-from services.identity.notices import changed_by, send_notices
-from services.identity.password_rules import check_password
-from services.identity.passwords import hash_password, needs_rehash, verify_password
-from services.identity.secrets_box import SecretBox
+from services.identity.adapters.password_hashing import (
+    hash_off_the_hub,
+    hash_password,
+    needs_rehash,
+    verify_off_the_hub,
+)
+from services.identity.adapters.secrets_box import SecretBox
+from services.identity.adapters.views import ip_entry_domain, ip_rules, is_password_expired, user_view
+from services.identity.domain import totp
+from services.identity.domain.ip_policy import is_trusted
+from services.identity.domain.password_rules import check_password
+from services.identity.domain.throttle import KNOWN_ADDRESS_FOR, SignInKeys, Throttle, sign_in_keys, wait_seconds
+from services.identity.domain.tokens import hash_token, new_token
 from services.identity.settings import IdentitySettings
-from services.identity.throttle import KNOWN_ADDRESS_FOR, SignInKeys, Throttle, sign_in_keys, wait_seconds
-from services.identity.tokens import hash_token, new_token
-from services.identity.views import ip_entry_domain, ip_rules, is_password_expired, user_view
+from services.identity.usecases.notices import changed_by, send_notices
 
 # Verified against when the email is unknown, so known and unknown emails take as long.
 _DUMMY_HASH = hash_password("dummy-password-for-timing")
@@ -152,9 +156,8 @@ def sign_in(
         raise Throttled(f"too many failed sign-ins; try again in {wait} s", {"retry_after": wait})
     counted = list(keys.counted)
 
-    password_ok = tpool.execute(
-        verify_password, user.password_hash if user and user.password_hash else _DUMMY_HASH, request.password
-    )
+    password_ok = verify_off_the_hub(user.password_hash if user and user.password_hash else _DUMMY_HASH,
+                                     request.password)
     if user is None or not password_ok or user.credential_type != "password":
         _fail(uow, counted, user, email, "bad_credentials", now)
         raise InvalidCredentials("email or password is wrong")
@@ -180,7 +183,7 @@ def sign_in(
                         .values(failures=0))
     assert user.password_hash is not None
     if needs_rehash(user.password_hash):
-        user.password_hash = tpool.execute(hash_password, request.password)
+        user.password_hash = hash_off_the_hub(request.password)
     token = new_token()
     expires_at = now + timedelta(hours=settings.session_absolute_hours)
     uow.session.add(
@@ -345,7 +348,7 @@ def confirm_email(uow: UnitOfWork, request: ConfirmEmailRequest, now: datetime |
         if not request.password:
             raise ValidationFailed.for_field("password", "choose a password to finish the confirmation")
         check_password(request.password, "password", user_inputs=[user.email])
-        user.password_hash = tpool.execute(hash_password, request.password)
+        user.password_hash = hash_off_the_hub(request.password)
         user.password_changed_at = now
     # Single use, also under concurrent confirmations: only one UPDATE matches used_at IS NULL.
     won = uow.session.execute(
@@ -374,14 +377,14 @@ def change_password(
     user = uow.session.get(User, user_id)
     if user is None or user.password_hash is None:
         raise ValidationFailed.for_field("current_password", "this user signs in without a password")
-    if not tpool.execute(verify_password, user.password_hash, request.current_password):
+    if not verify_off_the_hub(user.password_hash, request.current_password):
         raise ValidationFailed.for_field("current_password", "is not your current password")
     if request.new_password != request.confirm_password:
         raise ValidationFailed.for_field("confirm_password", "does not match the new password")
     if request.new_password == request.current_password:
         raise ValidationFailed.for_field("new_password", "must differ from the current password")
     check_password(request.new_password, "new_password", user_inputs=[user.email])
-    user.password_hash = tpool.execute(hash_password, request.new_password)
+    user.password_hash = hash_off_the_hub(request.new_password)
     user.password_changed_at = now
     # Changing the password ends every other session of the user.
     uow.session.execute(

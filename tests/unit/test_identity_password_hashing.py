@@ -1,4 +1,4 @@
-from services.identity.passwords import hash_password, needs_rehash, verify_password
+from services.identity.adapters.password_hashing import hash_password, needs_rehash, verify_password
 
 
 def test_password_is_hashed_with_argon2id_and_verifies():
