@@ -55,9 +55,9 @@ from rpc_roundtrip import broker_version, measure  # noqa: E402
 from contracts.audit import MAX_EXPORT_PAGE, Activity, AuditStatus  # noqa: E402
 from contracts.context import CALLER_KEY, OPERATOR_TENANT_ID, Caller  # noqa: E402
 from servicekit.logging import configure_logging  # noqa: E402
-from services.audit.access import child_path, root_path  # noqa: E402
-from services.audit.chain import GENESIS_HASH, link_hash  # noqa: E402
-from services.audit.mapping import AuditFields  # noqa: E402
+from services.audit.domain.access import child_path, root_path  # noqa: E402
+from services.audit.domain.chain import GENESIS_HASH, link_hash  # noqa: E402
+from services.audit.domain.entries import AuditFields  # noqa: E402
 from tests.support.fixtures import DEFAULT_POSTGRES, fresh_databases, fresh_vhost  # noqa: E402
 
 configure_logging("bench", level="WARNING")
@@ -259,7 +259,7 @@ def verify_all(url: str) -> dict[str, Any]:
 
     from servicekit.db import make_engine
     from servicekit.settings import normalise_database_url
-    from services.audit.verify import verify_chains
+    from services.audit.usecases.verify import verify_chains
 
     engine = make_engine(normalise_database_url(url), pool_size=1)
     started = time.perf_counter()
@@ -299,7 +299,7 @@ def audit_service(amqp_uri: str) -> Iterator[Callable[[Caller], Any]]:
 
 
 def run(count: int, calls: int, keep_db: bool) -> dict[str, Any]:
-    from services.audit.database import migrate_as_owner
+    from services.audit.adapters.database import migrate_as_owner
 
     load_before = os.getloadavg()[0]
     rng = random.Random(2026)

@@ -42,7 +42,7 @@ import requests
 
 from contracts.envelope import EventEnvelope
 from servicekit.healthcheck import call_health
-from services.audit.mapping import map_event
+from services.audit.domain.audited_events import map_event
 from tests.chaos.infra import PROGRAMS, SERVICES, ChaosSuite, diagnostics, start_suite
 from tests.chaos.load import HANG_LIMIT, Load, Outcome
 from tests.e2e.conftest import poll
@@ -225,7 +225,7 @@ def check_events(chaos: ChaosSuite) -> dict[str, Any]:
 
 def verify_audit_chains(chaos: ChaosSuite) -> int:
     env = {**os.environ, "AUDIT_DATABASE_URL": chaos.database_urls["audit"]}
-    return subprocess.run([sys.executable, "-m", "services.audit.verify"], env=env, cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "services.audit.usecases.verify"], env=env, cwd=ROOT, capture_output=True,
                           timeout=120, check=False).returncode
 
 

@@ -324,7 +324,7 @@ def test_verify_reports_an_entry_edited_in_the_database(suite, admin):
     if not url.startswith("postgres"):
         pytest.skip("edits the PostgreSQL database directly")
     [victim] = entries(admin, page_size=1)
-    command = [sys.executable, "-m", "services.audit.verify", "--database-url", url]
+    command = [sys.executable, "-m", "services.audit.usecases.verify", "--database-url", url]
     assert subprocess.run(command, capture_output=True, text=True, timeout=120, check=False).returncode == 0
 
     with psycopg.connect(url, autocommit=True) as conn:
@@ -347,7 +347,7 @@ def test_verify_reports_an_entry_deleted_from_the_database(suite, admin):
     if not url.startswith("postgres"):
         pytest.skip("deletes in the PostgreSQL database directly")
     [newest] = entries(admin, page_size=1)
-    command = [sys.executable, "-m", "services.audit.verify", "--database-url", url]
+    command = [sys.executable, "-m", "services.audit.usecases.verify", "--database-url", url]
     assert subprocess.run(command, capture_output=True, text=True, timeout=120, check=False).returncode == 0
 
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:

@@ -23,9 +23,9 @@ from servicekit import deadletters
 from servicekit.db import make_engine
 from servicekit.outbox import declare_events_exchange
 from servicekit.settings import normalise_database_url
-from services.audit import retention
 from services.audit.adapters.models import AuditEntry
 from services.audit.entrypoints import AuditService
+from services.audit.usecases import retention
 from tests.support.fixtures import MigratedDatabase, fresh_vhost, wait_for
 from tests.usecases.conftest import ROOT
 
@@ -207,7 +207,7 @@ def test_the_restricted_role_purges_only_through_the_retention_path(owner_url, r
     MigratedDatabase("audit", migrations, owner_url).dispose()
     db = MigratedDatabase("audit", migrations, restricted_url)
     try:
-        from services.audit.trail import record_event
+        from services.audit.usecases.trail import record_event
 
         now = datetime.now(UTC)
         for days in (500, 400, 3):
@@ -218,7 +218,7 @@ def test_the_restricted_role_purges_only_through_the_retention_path(owner_url, r
         assert result.removed == 2
         kept = entries(owner_url)
         assert [row.seq for row in kept] == [3, 4]
-        from services.audit.verify import verify_chains
+        from services.audit.usecases.verify import verify_chains
 
         assert verify_chains(db.unit_of_work().session).ok
         activities = {r.activity for r in db.unit_of_work().session.execute(sa.select(AuditEntry.activity))}
@@ -255,7 +255,7 @@ def test_the_purge_timer_purges_past_the_default_year_and_records_it(start_servi
     from nameko.timer import Timer
 
     from services.audit.settings import AuditSettings
-    from services.audit.trail import record_event
+    from services.audit.usecases.trail import record_event
 
     monkeypatch.delenv("AUDIT_RETENTION_DAYS", raising=False)
     monkeypatch.delenv("AUDIT_PURGE_INTERVAL_SECONDS", raising=False)

@@ -1,4 +1,4 @@
-"""The hash chain: canonical hashing and finding the first broken link (services/audit/chain.py)."""
+"""The hash chain: canonical hashing and finding the first broken link (services/audit/domain/chain.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 from contracts.audit import Activity, AuditStatus
-from services.audit.chain import GENESIS_HASH, Anchor, Link, canonical, first_break, link_hash
-from services.audit.mapping import AuditFields
+from services.audit.domain.chain import GENESIS_HASH, Anchor, Link, canonical, first_break, link_hash
+from services.audit.domain.entries import AuditFields
 
 TENANT = uuid.uuid4()
 T0 = datetime(2026, 11, 26, 10, 0, 0, 123456, tzinfo=UTC)

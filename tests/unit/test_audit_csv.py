@@ -1,4 +1,4 @@
-"""The CSV export's text: RFC 4180 and neutralised formulas (services/audit/csv_export.py)."""
+"""The CSV export's text: RFC 4180 and neutralised formulas (services/audit/domain/csv_export.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.audit.csv_export import HEADER, entries_csv, neutralise
+from services.audit.domain.csv_export import HEADER, entries_csv, neutralise
 
 
 def entry(**overrides) -> SimpleNamespace:

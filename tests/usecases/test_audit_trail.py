@@ -19,9 +19,9 @@ from contracts.context import OPERATOR_TENANT_ID, Caller
 from contracts.envelope import Actor, EventEnvelope
 from contracts.errors import NotAuthenticated, PermissionDenied, ValidationFailed
 from contracts.tenancy import TenantProfileUpdate
-from services.audit import retention, search, trail
 from services.audit.adapters.models import AuditEntry, AuditTenant, ChainHead
-from services.audit.verify import verify_chains, verify_for
+from services.audit.usecases import retention, search, trail
+from services.audit.usecases.verify import verify_chains, verify_for
 from services.tenancy.usecases import accounts as tenancy_accounts
 from services.tenancy.usecases import partners, profiles
 from tests.support.fixtures import MigratedDatabase

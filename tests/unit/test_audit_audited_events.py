@@ -1,4 +1,4 @@
-"""Event envelope → audit entry fields, one test per audited event type (services/audit/mapping.py)."""
+"""Event envelope → audit entry fields, one test per audited event type (services/audit/domain/audited_events.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from contracts.audit import Activity, AuditStatus
 from contracts.context import OPERATOR_TENANT_ID
 from contracts.envelope import Actor, EventEnvelope
 from contracts.notify import IntegrationChanged, RecipientChanged
-from services.audit.mapping import AUDITED, SUBSCRIPTIONS, Rule, map_event, tenant_node, tenant_renamed
-from services.audit.user_agents import UNKNOWN, browser_name
+from services.audit.domain.audited_events import AUDITED, SUBSCRIPTIONS, Rule, map_event, tenant_node, tenant_renamed
+from services.audit.domain.user_agents import UNKNOWN, browser_name
 
 TENANT = uuid.uuid4()
 ADMIN = Actor(user_id=uuid.uuid4(), email="admin@northwind.example", ip="203.0.113.7",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from services.audit.mapping import AuditFields
+from services.audit.domain.entries import AuditFields
 
 CANONICAL_VERSION = 1
 GENESIS_HASH = "0" * 64

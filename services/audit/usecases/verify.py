@@ -2,7 +2,7 @@
 
 Also a command, run against the audit database directly (no broker needed)::
 
-    python -m services.audit.verify [--tenant ID ...] [--database-url URL] [--json]
+    python -m services.audit.usecases.verify [--tenant ID ...] [--database-url URL] [--json]
 
 It exits 0 when every chain holds, 1 when a chain is broken (each break printed), 2 on bad
 arguments. The database is ``--database-url``, else ``AUDIT_DATABASE_URL``, else the SQLite
@@ -23,12 +23,14 @@ from sqlalchemy.orm import Session
 
 from contracts.audit import ChainBreak, VerifyReport
 from contracts.context import Caller
-from services.audit import projection
-from services.audit.access import authorise_reader, sees_everything, subtree_range
-from services.audit.chain import Anchor, Link, first_break
-from services.audit.mapping import AuditFields
+from servicekit.context import CallContext
+from servicekit.db import UnitOfWork
+from services.audit.adapters import tenant_tree as projection
 from services.audit.adapters.models import AuditEntry, AuditTenant, ChainHead
-from services.audit.trail import fields_of
+from services.audit.domain.access import authorise_reader, sees_everything, subtree_range
+from services.audit.domain.chain import Anchor, Link, first_break
+from services.audit.domain.entries import AuditFields
+from services.audit.usecases.trail import fields_of
 
 E = AuditEntry
 LINK_COLUMNS = [getattr(E, name) for name in AuditFields.__dataclass_fields__] + [E.seq, E.prev_hash, E.hash]
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     from servicekit.db import make_engine
     from servicekit.settings import database_url_for, normalise_database_url
 
-    parser = argparse.ArgumentParser(prog="python -m services.audit.verify",
+    parser = argparse.ArgumentParser(prog="python -m services.audit.usecases.verify",
                                      description="Check the audit trail's hash chains; report the first break of each.")
     parser.add_argument("--tenant", action="append", type=uuid.UUID, help="only this tenant's chain (repeatable)")
     parser.add_argument("--database-url", help="default: AUDIT_DATABASE_URL, else var/audit.db")
@@ -141,3 +143,10 @@ def render(report: VerifyReport, as_json: bool = False) -> str:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def verify_trail(uow: UnitOfWork, ctx: CallContext, tenant_id: uuid.UUID | None = None) -> VerifyReport:
+    """Read only: the transaction is given back before the report leaves."""
+    report = verify_for(uow.session, ctx.caller, tenant_id)
+    uow.rollback()
+    return report

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 
 from contracts.envelope import EventEnvelope
 from servicekit.db import UnitOfWork
-from services.audit import projection
-from services.audit.chain import GENESIS_HASH, link_hash
-from services.audit.mapping import AuditFields, map_event, tenant_node, tenant_renamed
+from services.audit.adapters import tenant_tree as projection
 from services.audit.adapters.models import AuditEntry, AuditTenant, ChainHead
+from services.audit.domain.audited_events import map_event, tenant_node, tenant_renamed
+from services.audit.domain.chain import GENESIS_HASH, link_hash
+from services.audit.domain.entries import AuditFields
 
 
 def insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> None:

@@ -16,9 +16,9 @@ import zlib
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.audit.access import child_path
-from services.audit.mapping import TenantNode
 from services.audit.adapters.models import AuditTenant
+from services.audit.domain.access import child_path
+from services.audit.domain.entries import TenantNode
 
 TREE_LOCK = zlib.crc32(b"audit:tenant-tree")
 

@@ -35,12 +35,12 @@ from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from servicekit.text_search import contains_text
 from servicekit.types import UtcDateTime
-from services.audit import projection
-from services.audit.access import authorise_reader, decode_cursor, encode_cursor, sees_everything, subtree_range
-from services.audit.csv_export import entries_csv
-from services.audit.mapping import map_event
+from services.audit.adapters import tenant_tree as projection
 from services.audit.adapters.models import AuditEntry, AuditTenant
-from services.audit.trail import append
+from services.audit.domain.access import authorise_reader, decode_cursor, encode_cursor, sees_everything, subtree_range
+from services.audit.domain.audited_events import map_event
+from services.audit.domain.csv_export import entries_csv
+from services.audit.usecases.trail import append
 
 E = AuditEntry
 NEWEST_FIRST = (E.occurred_at.desc(), E.id.desc())
@@ -150,7 +150,7 @@ def export_page(uow: UnitOfWork, ctx: CallContext, request: ExportPageRequest, n
     trail, once per ``export_id``, and announces it (``audit_exported``).
 
     ``render`` writes the CSV text; the service runs it off its event loop (5,000 rows is
-    CPU work that would hold every other worker back, STACK.md trap 10).
+    CPU work that would hold every other worker back, docs/runtime-traps.md §10).
     """
     session = uow.session
     where = [*scope_clauses(session, ctx), *filter_clauses(request.filters), *after(request.cursor)]

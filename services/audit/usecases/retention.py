@@ -20,9 +20,9 @@ from contracts.audit import AuditPurged
 from contracts.events import AuditEvent
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
-from services.audit.mapping import map_event
 from services.audit.adapters.models import AuditEntry, PurgeGate
-from services.audit.trail import append, lock_head
+from services.audit.domain.audited_events import map_event
+from services.audit.usecases.trail import append, lock_head
 
 log = get_logger(__name__)
 E = AuditEntry

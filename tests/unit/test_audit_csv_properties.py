@@ -1,4 +1,4 @@
-"""Properties of CSV neutralisation: the audit export (services/audit/csv_export.py), the
+"""Properties of CSV neutralisation: the audit export (services/audit/domain/csv_export.py), the
 reports' CSV (services/notify/reports.py) and the bill detail (services/billing/adapters/documents.py).
 Whatever the text, a spreadsheet reads every cell back as that text (RFC 4180 round trip)
 and never as a formula."""
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.audit import Activity
-from services.audit import csv_export
+from services.audit.domain import csv_export
 from services.billing.adapters.documents import safe_cell
 from services.notify import reports
 
