@@ -1,6 +1,6 @@
 """Who may read a trail, which part of the tree it covers, and paging cursors. Pure.
 
-The gateway checks the permission too; the service checks it again here (DESIGN §2:
+The gateway checks the permission too; the service checks it again here (docs/architecture.md:
 each service re-checks the caller itself).
 """
 

@@ -67,7 +67,7 @@ def ensure_demo_administrator(uow: UnitOfWork, tenant_id: uuid.UUID, email: str,
 
 def _confirmed_administrator(tenant_id: uuid.UUID, email: str, password: SecretStr, name: str) -> User:
     now = datetime.now(UTC)
-    # argon2 is CPU-bound: hash off the eventlet hub (STACK.md trap 10).
+    # argon2 is CPU-bound: hash off the eventlet hub (docs/runtime-traps.md §10).
     password_hash = hash_off_the_hub(password.get_secret_value())
     return User(
         id=uuid.uuid4(),
