@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from nameko.timer import Timer
-
 from contracts.envelope import EventEnvelope
 from contracts.errors import NotFound, ValidationFailed
+from contracts.events import BillingEvent, IdentityEvent, TenancyEvent
 from contracts.notify import (
     BackupRadarUpdate,
     DeliveryListQuery,
@@ -24,22 +23,23 @@ from contracts.notify import (
     SendMailRequest,
 )
 from contracts.tenancy import BackupRunsRecorded
+from contracts.vocabulary import TenantKind
 from servicekit.base import ServiceBase
 from servicekit.db import Database
-from servicekit.events import event_handler
-from servicekit.idempotency import idempotent_handler
 from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging, get_logger
-from servicekit.loops import PollingLoop, short_error
+from servicekit.loops import PollingLoop
 from servicekit.rpc import rpc
+from servicekit.subscriptions import On, subscribe
+from servicekit.timers import every
 from servicekit.validation import parse
-from services.notify import integrations, reactions, recipients, scheduling, webhooks
-from services.notify.delivery import MailDelivery, WebhookDelivery
-from services.notify.keys import NotifyKeys, load_keys
-from services.notify.mail import enqueue_mail
+from services.notify.adapters.delivery import MailDelivery, WebhookDelivery
+from services.notify.adapters.keys import NotifyKeys, load_keys
+from services.notify.adapters.ssrf import Target, check_url
+from services.notify.adapters.upstream import BillingRpc, SystemRpcProxy, TenancyRpc, expiring_passwords
 from services.notify.settings import NotifySettings
-from services.notify.ssrf import Target, check_url
-from services.notify.upstream import BillingRpc, SystemRpcProxy, TenancyRpc, expiring_passwords
+from services.notify.usecases import integrations, reactions, recipients, scheduling, webhooks
+from services.notify.usecases.mail import enqueue_mail
 
 configure_logging("notify")
 log = get_logger(__name__)
@@ -48,16 +48,42 @@ log = get_logger(__name__)
 PARENTS: dict[uuid.UUID, uuid.UUID | None] = {}
 
 
-class ScheduleTimer(Timer):
-    """nameko's timer, its interval read from ``NOTIFY_SCHEDULE_SECONDS`` when the service starts."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(interval=NotifySettings().schedule_seconds, **kwargs)
-
-    def setup(self) -> None:
-        self.interval = NotifySettings().schedule_seconds
+def _invoice_mail(service: Any, envelope: EventEnvelope) -> reactions.PendingMail | None:
+    """Asks billing, outside any transaction (the handler's gather step)."""
+    return reactions.invoice_mail(envelope, BillingRpc(service.billing), service.settings.public_base_url)
 
 
+def _backup_result_webhooks(service: Any, envelope: EventEnvelope) -> list[reactions.PendingWebhook]:
+    """Asks tenancy for the distributors above each account, outside any transaction."""
+    runs = BackupRunsRecorded.from_wire(envelope.payload).runs
+    return reactions.backup_result_webhooks(service.db, runs, TenancyRpc(service.tenancy), PARENTS)
+
+
+def _wake_mail(service: Any) -> None:
+    service.delivery.wake()
+
+
+def _wake_webhooks(service: Any) -> None:
+    service.webhook_delivery.wake()
+
+
+# Reactions. One that needs another service asks it in its gather step, before its transaction
+# opens; if it (or the database) is away, the kit's handler gives the event back after a
+# growing pause and parks it after the limit.
+EVENT_HANDLERS = {
+    IdentityEvent.RECOVERY_CODE_USED: On(
+        lambda service, envelope: reactions.on_recovery_code_used(service.db, envelope),
+        method="mail_recovery_code_use", then=_wake_mail),
+    BillingEvent.INVOICE_ISSUED: On(
+        lambda service, envelope, mail: reactions.queue_pending_mail(service.db, mail),
+        method="mail_invoice", gather=_invoice_mail, then=_wake_mail),
+    TenancyEvent.BACKUP_RUNS_RECORDED: On(
+        lambda service, envelope, pending: reactions.queue_pending_webhooks(service.db, pending),
+        method="push_backup_results", gather=_backup_result_webhooks, then=_wake_webhooks),
+}
+
+
+@subscribe(EVENT_HANDLERS)
 class NotifyService(ServiceBase):
     name = "notify"
 
@@ -142,7 +168,7 @@ class NotifyService(ServiceBase):
 
     def _is_distributor(self, tenant_id: uuid.UUID) -> bool:
         try:
-            return bool(TenancyRpc(self.tenancy).tenant(tenant_id).kind == "distributor")
+            return bool(TenancyRpc(self.tenancy).tenant(tenant_id).kind == TenantKind.DISTRIBUTOR)
         except NotFound:
             return False
 
@@ -157,65 +183,15 @@ class NotifyService(ServiceBase):
         self.webhook_delivery.wake()
         return reply.to_wire()
 
-    # ---- reactions -----------------------------------------------------------------------------
-
-    @event_handler("identity", "recovery_code_used")
-    @idempotent_handler()
-    def mail_recovery_code_use(self, envelope: EventEnvelope) -> None:
-        reactions.on_recovery_code_used(self.db, envelope)
-        self.delivery.wake()
-
-    # Reactions that need another service: if it (or the database) is away, the kit's
-    # handler gives the event back after a growing pause and parks it after the limit.
-    # The other service is asked in the handler's gather step, before its transaction opens.
-    @event_handler("billing", "invoice_issued")
-    def mail_invoice(self, body: Any) -> None:
-        self._mail_invoice(body)
-        self.delivery.wake()
-
-    def _invoice_mail(self, envelope: EventEnvelope) -> reactions.PendingMail | None:
-        return reactions.invoice_mail(envelope, BillingRpc(self.billing), self.settings.public_base_url)
-
-    @idempotent_handler(gather=_invoice_mail)
-    def _mail_invoice(self, envelope: EventEnvelope, mail: reactions.PendingMail | None) -> None:
-        reactions.queue_pending_mail(self.db, mail)
-
-    @event_handler("tenancy", "backup_runs_recorded")
-    def push_backup_results(self, body: Any) -> None:
-        self._push_backup_result(body)
-        self.webhook_delivery.wake()
-
-    def _backup_result_webhooks(self, envelope: EventEnvelope) -> list[reactions.PendingWebhook]:
-        runs = BackupRunsRecorded.from_wire(envelope.payload).runs
-        return reactions.backup_result_webhooks(self.db, runs, TenancyRpc(self.tenancy), PARENTS)
-
-    @idempotent_handler(gather=_backup_result_webhooks)
-    def _push_backup_result(self, envelope: EventEnvelope, webhooks: list[reactions.PendingWebhook]) -> None:
-        reactions.queue_pending_webhooks(self.db, webhooks)
-
     # ---- the scheduler -------------------------------------------------------------------------
 
-    @ScheduleTimer.decorator
+    @every(lambda: NotifySettings().schedule_seconds)
     def run_schedules(self) -> None:
         """Reports whose period is over, Backup Radar's daily CSV and health, password reminders."""
-        settings, now = self.settings, datetime.now(UTC)
-        source = TenancyRpc(self.tenancy)
-        links = scheduling.Links(self.keys, settings.public_base_url, settings.report_link_days)
-        jobs = {
-            "reports": lambda: scheduling.run_scheduled_reports(self.db, source, links, now),
-            "backup_radar": lambda: scheduling.run_backup_radar_daily(self.db, source, now),
-            "password_reminders": lambda: scheduling.run_password_reminders(
-                self.db, lambda days: expiring_passwords(self.identity, days), settings.password_reminder_days,
-                settings.public_base_url, now),
-        }
-        for name, job in jobs.items():
-            try:
-                done = job()
-            except Exception as exc:  # one job's trouble never stops the others; next tick retries
-                self.db.rollback()
-                log.warning("scheduled job failed", job=name, error=short_error(exc))
-                continue
-            if done:
-                log.info("scheduled job done", job=name, count=done)
+        settings = self.settings
+        scheduling.run_due_jobs(
+            self.db, TenancyRpc(self.tenancy), scheduling.Links(self.keys, settings.public_base_url,
+                                                                settings.report_link_days),
+            lambda days: expiring_passwords(self.identity, days), settings, datetime.now(UTC))
         self.delivery.wake()
         self.webhook_delivery.wake()

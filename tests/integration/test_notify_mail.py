@@ -21,9 +21,9 @@ from servicekit.db import make_engine
 from servicekit.settings import normalise_database_url
 from servicekit.tables import outbox
 from services.notify.adapters.models import MailStatus, OutgoingMail
+from services.notify.domain.retry import RetryPolicy
 from services.notify.entrypoints import NotifyService
-from services.notify.mail import _next_due, deliver_next, enqueue_mail
-from services.notify.retry import RetryPolicy
+from services.notify.usecases.mail import _next_due, deliver_next, enqueue_mail
 from tests.support.fixtures import wait_for
 from tests.unit.test_notify_delivery import SENDER, FakeTransport, units_of_work
 from tests.unit.test_notify_delivery import request as mail_request

@@ -25,10 +25,10 @@ from contracts.notify import NotificationSettings, RecipientRequest
 from contracts.tenancy import BackupRunReport
 from servicekit.context import SYSTEM_CALLER
 from servicekit.settings import normalise_database_url
-from services.notify import recipients
 from services.notify.adapters.models import ReportRun
+from services.notify.adapters.upstream import PAGE_SIZE
 from services.notify.entrypoints import NotifyService
-from services.notify.upstream import PAGE_SIZE
+from services.notify.usecases import recipients
 from services.tenancy.entrypoints import TenancyService
 from services.tenancy.usecases import backups
 from tests.support.fixtures import MigratedDatabase, wait_for

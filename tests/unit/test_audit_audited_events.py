@@ -360,7 +360,7 @@ def test_notification_and_integration_changes_are_audited(event_type, payload, d
     assert fields.description == description
 
 
-# The payloads exactly as notify writes them (services/notify/recipients.py, integrations.py).
+# The payloads exactly as notify writes them (services/notify/usecases/recipients.py, integrations.py).
 @pytest.mark.parametrize(("event_type", "payload", "activity", "description"), [
     ("recipient_changed",
      RecipientChanged(recipient_id=uuid.uuid4(), email="ops@msp.example", types=["summary_report"],

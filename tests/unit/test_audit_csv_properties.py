@@ -1,5 +1,5 @@
 """Properties of CSV neutralisation: the audit export (services/audit/domain/csv_export.py), the
-reports' CSV (services/notify/reports.py) and the bill detail (services/billing/adapters/documents.py).
+reports' CSV (services/notify/usecases/reports.py) and the bill detail (services/billing/adapters/documents.py).
 Whatever the text, a spreadsheet reads every cell back as that text (RFC 4180 round trip)
 and never as a formula."""
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from contracts.audit import Activity
 from services.audit.domain import csv_export
 from services.billing.adapters.documents import safe_cell
-from services.notify import reports
+from services.notify.usecases import reports
 
 # No per-example deadline: the machine is shared and timing is not what is tested.
 PROPERTY = settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])

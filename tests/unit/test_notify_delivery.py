@@ -17,9 +17,9 @@ from servicekit.context import SYSTEM_CALLER, CallContext
 from servicekit.db import UnitOfWork
 from servicekit.tables import outbox
 from services.notify.adapters.models import MailStatus, OutgoingMail
-from services.notify.mail import SEND_LEASE, deliver_next, enqueue_mail
-from services.notify.retry import RetryPolicy
-from services.notify.transports import DeliveryError
+from services.notify.adapters.transports import DeliveryError
+from services.notify.domain.retry import RetryPolicy
+from services.notify.usecases.mail import SEND_LEASE, deliver_next, enqueue_mail
 from tests.support.fixtures import MigratedDatabase
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notify" / "adapters" / "migrations"

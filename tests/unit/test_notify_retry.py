@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from services.notify.retry import RetryPolicy
+from services.notify.domain.retry import RetryPolicy
 from services.notify.settings import NotifySettings
 
 

@@ -11,8 +11,8 @@ import eventlet
 import pytest
 
 from servicekit.rpc_deadline import RpcTimeout, TimedServiceProxy
-from services.notify import upstream
-from services.notify.upstream import PAGE_SIZE, TenancyRpc, paged
+from services.notify.adapters import upstream
+from services.notify.adapters.upstream import PAGE_SIZE, TenancyRpc, paged
 
 
 class PagedList:

@@ -14,12 +14,12 @@ from contracts.billing import BillingDetails, InvoiceIssued
 from contracts.envelope import Actor, EventEnvelope
 from contracts.errors import NotFound
 from contracts.tenancy import AccountView, BackupRunRecorded, BackupTaskView
-from services.notify import reactions
+from services.notify.adapters.messages import Attachment
 from services.notify.adapters.models import MailAttachment, OutgoingMail, WebhookDelivery
-from services.notify.messages import Attachment
-from services.notify.upstream import TenantInfo
+from services.notify.adapters.upstream import TenantInfo
+from services.notify.usecases import reactions
 from tests.usecases import test_notify_recipients
-from tests.usecases.test_webhooks_delivery import DISTRIBUTOR, configured
+from tests.usecases.test_notify_webhooks_delivery import DISTRIBUTOR, configured
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 PARTNER, ACCOUNT, TASK = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()

@@ -12,7 +12,7 @@ import pytest
 from contracts.context import Caller
 from contracts.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from contracts.notify import NotificationSettings, RecipientListQuery, RecipientRequest, RecipientUpdate
-from services.notify import recipients
+from services.notify.usecases import recipients
 from tests.support.fixtures import MigratedDatabase
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "notify" / "adapters" / "migrations"

@@ -26,14 +26,17 @@ from contracts.tenancy import AccountRow
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
 from servicekit.loops import short_error
-from services.notify import backup_radar
-from services.notify.keys import NotifyKeys
-from services.notify.mail import queue_mail
-from services.notify.messages import Attachment
+from services.notify.adapters.keys import NotifyKeys
+from services.notify.adapters.messages import Attachment
 from services.notify.adapters.models import Integration, Recipient, ReportFile, ReportRun
-from services.notify.periods import Period, last_complete_period
-from services.notify.recipients import settings_of
-from services.notify.reports import (
+from services.notify.adapters.rows import insert_once
+from services.notify.adapters.upstream import ExpiringPassword, RunRow, TenancyReads, TenantInfo
+from services.notify.domain.periods import Period, last_complete_period
+from services.notify.settings import NotifySettings
+from services.notify.usecases import backup_radar
+from services.notify.usecases.mail import queue_mail
+from services.notify.usecases.recipients import settings_of
+from services.notify.usecases.reports import (
     DIRECT_ACCOUNTS,
     NEEDS_ACCOUNTS,
     NEEDS_RUNS,
@@ -43,9 +46,7 @@ from services.notify.reports import (
     ReportInput,
     build_report,
 )
-from services.notify.rows import insert_once
-from services.notify.upstream import ExpiringPassword, RunRow, TenancyReads, TenantInfo
-from services.notify.webhooks import is_active, queue_webhook
+from services.notify.usecases.webhooks import is_active, queue_webhook
 
 log = get_logger(__name__)
 
@@ -336,3 +337,27 @@ def run_password_reminders(uow: UnitOfWork, fetch: Callable[[int], Iterable[Expi
         queued += 1
     uow.commit()
     return queued
+
+
+Expiring = Callable[[int], Iterable[ExpiringPassword]]
+
+
+def run_due_jobs(uow: UnitOfWork, source: TenancyReads, links: Links, expiring: Expiring, settings: NotifySettings,
+                 now: datetime) -> None:
+    """One tick of the scheduler: reports whose period is over, Backup Radar's daily CSV and
+    health, password reminders. One job's trouble never stops the others; the next tick retries."""
+    jobs: dict[str, Callable[[], int]] = {
+        "reports": lambda: run_scheduled_reports(uow, source, links, now),
+        "backup_radar": lambda: run_backup_radar_daily(uow, source, now),
+        "password_reminders": lambda: run_password_reminders(
+            uow, expiring, settings.password_reminder_days, settings.public_base_url, now),
+    }
+    for name, job in jobs.items():
+        try:
+            done = job()
+        except Exception as exc:
+            uow.rollback()
+            log.warning("scheduled job failed", job=name, error=short_error(exc))
+            continue
+        if done:
+            log.info("scheduled job done", job=name, count=done)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from servicekit.loops import short_error
-from services.notify.ssrf import Resolver, Target, UnsafeUrl, check_url, system_resolver
+from services.notify.adapters.ssrf import Resolver, Target, UnsafeUrl, check_url, system_resolver
 
 MAX_RESPONSE_BYTES = 64 * 1024
 

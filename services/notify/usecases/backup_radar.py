@@ -20,8 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from contracts.tenancy import AccountRow, AccountView, BackupRunRecorded, RunStatus
-from services.notify.reports import csv_text, human_size, utc_text
-from services.notify.upstream import RunRow
+from services.notify.adapters.upstream import RunRow
+from services.notify.usecases.reports import csv_text, human_size, utc_text
 
 CSV_HEADER = ("Device", "Status", "Backup Date", "Job", "Client", "Data Size")
 STATUS_LABELS = {RunStatus.SUCCESS: "Success", RunStatus.PARTIAL: "Warning", RunStatus.FAILURE: "Failure"}

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from services.notify.keys import NotifyKeys, new_webhook_secret
-from services.notify.retry import RetryPolicy
+from services.notify.adapters.keys import NotifyKeys, new_webhook_secret
+from services.notify.domain.retry import RetryPolicy
 from services.notify.settings import NotifySettings
-from services.notify.webhooks import new_webhook_id, signed_headers, webhook_body
+from services.notify.usecases.webhooks import new_webhook_id, signed_headers, webhook_body
 
 
 def test_a_delivery_verifies_with_the_standardwebhooks_library():

@@ -22,9 +22,9 @@ from contracts.notify import (
 )
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.notify.access import notification_manager
 from services.notify.adapters.models import Recipient, TenantSettings
-from services.notify.rows import page_of
+from services.notify.adapters.rows import page_of
+from services.notify.usecases.access import notification_manager
 
 
 def _utcnow() -> datetime:

@@ -16,14 +16,14 @@ from contracts.context import OPERATOR_TENANT_ID, Caller
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.notify import BackupRadarUpdate, DeliveryListQuery
 from contracts.tenancy import AccountRow, AccountView, BackupRunRecorded, PartnerRow
-from services.notify import integrations, reactions, scheduling, webhooks
+from services.notify.adapters.http_sender import HttpOutcome
+from services.notify.adapters.keys import NotifyKeys
 from services.notify.adapters.models import OutgoingMail, WebhookDelivery
-from services.notify.http_sender import HttpOutcome
-from services.notify.keys import NotifyKeys
-from services.notify.mail import SEND_LEASE, deliver_next
-from services.notify.retry import RetryPolicy
-from services.notify.ssrf import check_url
-from services.notify.upstream import RunRow, TenantInfo
+from services.notify.adapters.ssrf import check_url
+from services.notify.adapters.upstream import RunRow, TenantInfo
+from services.notify.domain.retry import RetryPolicy
+from services.notify.usecases import integrations, reactions, scheduling, webhooks
+from services.notify.usecases.mail import SEND_LEASE, deliver_next
 from tests.support.fixtures import MigratedDatabase
 from tests.unit.test_notify_delivery import FakeTransport
 from tests.usecases import test_notify_recipients

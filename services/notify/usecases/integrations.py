@@ -23,10 +23,10 @@ from contracts.notify import BackupRadarUpdate, BackupRadarView, IntegrationChan
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
-from services.notify.access import IntegrationAccess, integration_access
-from services.notify.keys import NotifyKeys, new_webhook_secret
+from services.notify.adapters.keys import NotifyKeys, new_webhook_secret
 from services.notify.adapters.models import Integration
-from services.notify.ssrf import Target, UnsafeUrl
+from services.notify.adapters.ssrf import Target, UnsafeUrl
+from services.notify.usecases.access import IntegrationAccess, integration_access
 
 log = get_logger(__name__)
 

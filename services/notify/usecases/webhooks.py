@@ -38,13 +38,13 @@ from contracts.notify import (
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
-from services.notify.access import integration_access
-from services.notify.http_sender import HttpOutcome, WebhookSender
-from services.notify.keys import NotifyKeys
-from services.notify.mail import SEND_LEASE, queue_mail
+from services.notify.adapters.http_sender import HttpOutcome, WebhookSender
+from services.notify.adapters.keys import NotifyKeys
 from services.notify.adapters.models import Integration, WebhookDelivery
-from services.notify.retry import RetryPolicy
-from services.notify.rows import insert_once, page_of
+from services.notify.adapters.rows import insert_once, page_of
+from services.notify.domain.retry import RetryPolicy
+from services.notify.usecases.access import integration_access
+from services.notify.usecases.mail import SEND_LEASE, queue_mail
 
 log = get_logger(__name__)
 

@@ -18,18 +18,18 @@ import sqlalchemy as sa
 from contracts.errors import PermissionDenied
 from contracts.notify import NotificationSettings
 from contracts.tenancy import AccountRow, AccountView, PartnerRow
-from services.notify import recipients, scheduling, webhooks
 from services.notify.adapters.models import OutgoingMail, ReportRun, WebhookDelivery
-from services.notify.mail import deliver_next
-from services.notify.reactions import report_csv
-from services.notify.retry import RetryPolicy
-from services.notify.upstream import ExpiringPassword, RunRow, TenantInfo
+from services.notify.adapters.upstream import ExpiringPassword, RunRow, TenantInfo
+from services.notify.domain.retry import RetryPolicy
+from services.notify.usecases import recipients, scheduling, webhooks
+from services.notify.usecases.mail import deliver_next
+from services.notify.usecases.reactions import report_csv
 from tests.support.fixtures import MigratedDatabase
 from tests.unit.test_notify_delivery import FakeTransport
 from tests.usecases import test_notify_recipients
 from tests.usecases.test_notify_recipients import TENANT, add, admin
-from tests.usecases.test_webhooks_delivery import DISTRIBUTOR as RADAR_DISTRIBUTOR
-from tests.usecases.test_webhooks_delivery import KEYS, configured, distributor_admin, update
+from tests.usecases.test_notify_webhooks_delivery import DISTRIBUTOR as RADAR_DISTRIBUTOR
+from tests.usecases.test_notify_webhooks_delivery import KEYS, configured, distributor_admin, update
 
 NOW = datetime(2026, 11, 26, 0, 10, tzinfo=UTC)  # Thursday, just after midnight
 YESTERDAY = datetime(2026, 11, 25, tzinfo=UTC)

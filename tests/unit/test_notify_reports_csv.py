@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contracts.tenancy import AccountRow, RunStatus
-from services.notify.backup_radar import CSV_HEADER, generic_parser_csv, radar_status
-from services.notify.periods import Period
-from services.notify.reports import (
+from services.notify.adapters.upstream import RunRow
+from services.notify.domain.periods import Period
+from services.notify.usecases.backup_radar import CSV_HEADER, generic_parser_csv, radar_status
+from services.notify.usecases.reports import (
     OwnedAccount,
     ReportInput,
     csv_cell,
@@ -21,7 +22,6 @@ from services.notify.reports import (
     summary_report,
     trials_report,
 )
-from services.notify.upstream import RunRow
 
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 DAY = Period(datetime(2026, 11, 25, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC))

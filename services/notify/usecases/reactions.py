@@ -21,13 +21,13 @@ from contracts.notify import ReportCsv, SendMailRequest
 from contracts.tenancy import AccountView, BackupRunRecorded
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
-from services.notify import backup_radar
-from services.notify.keys import NotifyKeys
-from services.notify.mail import queue_mail
-from services.notify.messages import Attachment
+from services.notify.adapters.keys import NotifyKeys
+from services.notify.adapters.messages import Attachment
 from services.notify.adapters.models import ReportFile
-from services.notify.upstream import BillingReads, TenancyReads
-from services.notify.webhooks import active_integrations, queue_webhook
+from services.notify.adapters.upstream import BillingReads, TenancyReads
+from services.notify.usecases import backup_radar
+from services.notify.usecases.mail import queue_mail
+from services.notify.usecases.webhooks import active_integrations, queue_webhook
 
 log = get_logger(__name__)
 

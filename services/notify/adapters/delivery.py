@@ -20,13 +20,13 @@ from servicekit.db import Database, UnitOfWork
 from servicekit.logging import get_logger
 from servicekit.loops import PollingLoop
 from servicekit.settings import KitSettings
-from services.notify.http_sender import PinnedHttpSender, WebhookSender
-from services.notify.keys import load_keys
-from services.notify.mail import deliver_next
-from services.notify.retry import RetryPolicy
+from services.notify.adapters.http_sender import PinnedHttpSender, WebhookSender
+from services.notify.adapters.keys import load_keys
+from services.notify.adapters.transports import Transport, make_transport
+from services.notify.domain.retry import RetryPolicy
 from services.notify.settings import NotifySettings
-from services.notify.transports import Transport, make_transport
-from services.notify.webhooks import WebhookRules, deliver_next_webhook
+from services.notify.usecases.mail import deliver_next
+from services.notify.usecases.webhooks import WebhookRules, deliver_next_webhook
 
 log = get_logger(__name__)
 

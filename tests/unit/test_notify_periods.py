@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contracts.notify import Frequency
-from services.notify.periods import Period, current_period, last_complete_period
+from services.notify.domain.periods import Period, current_period, last_complete_period
 
 
 def at(*parts: int) -> datetime:

@@ -20,14 +20,14 @@ from contracts.notify import BackupRadarUpdate
 from servicekit.context import SYSTEM_CALLER
 from servicekit.settings import normalise_database_url
 from services.identity.entrypoints import IdentityService
-from services.notify import integrations, webhooks
+from services.notify.adapters.http_sender import PinnedHttpSender
+from services.notify.adapters.ssrf import check_url
 from services.notify.entrypoints import NotifyService
-from services.notify.http_sender import PinnedHttpSender
-from services.notify.ssrf import check_url
+from services.notify.usecases import integrations, webhooks
 from services.tenancy.entrypoints import TenancyService
 from tests.support.fixtures import MigratedDatabase, wait_for
-from tests.usecases.test_webhooks_delivery import DISTRIBUTOR as RADAR_DISTRIBUTOR
-from tests.usecases.test_webhooks_delivery import (
+from tests.usecases.test_notify_webhooks_delivery import DISTRIBUTOR as RADAR_DISTRIBUTOR
+from tests.usecases.test_notify_webhooks_delivery import (
     KEYS,
     RETRY_WAITS,
     RULES,

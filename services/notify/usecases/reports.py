@@ -17,8 +17,8 @@ from datetime import datetime
 
 from contracts.notify import NotificationType
 from contracts.tenancy import AccountRow, AccountStatus, RunStatus
-from services.notify.periods import Period
-from services.notify.upstream import RunRow
+from services.notify.adapters.upstream import RunRow
+from services.notify.domain.periods import Period
 
 SCHEDULED_TYPES = (
     NotificationType.SUMMARY_REPORT,

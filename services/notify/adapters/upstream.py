@@ -29,7 +29,7 @@ from contracts.context import CALLER_KEY
 from contracts.tenancy import AccountRow, AccountView, PartnerRow, RunListRow
 from servicekit.context import SYSTEM_CALLER
 from servicekit.rpc_deadline import DeadlineRpcProxy
-from services.notify.messages import Attachment
+from services.notify.adapters.messages import Attachment
 from services.notify.settings import NotifySettings
 
 PAGE_SIZE = 200

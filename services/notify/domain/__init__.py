@@ -1,0 +1,1 @@
+"""Notify's pure rules: report periods and retry back-off."""

@@ -1,0 +1,1 @@
+"""Notify's use cases: each takes the unit of work, checks the caller's scope, and commits."""
