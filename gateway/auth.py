@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 from contracts.context import Caller
 from contracts.errors import NotAuthenticated, PasswordExpired, PermissionDenied
 from contracts.identity import EngineIdentity, Principal
+from contracts.vocabulary import TenantKind
 from gateway.deps import Rpc
 from gateway.errors import REFUSED_BEARER
 
@@ -186,11 +187,11 @@ def request_token(request: Request) -> str | None:
     return cookie
 
 
-def _check_token(request: Request, rpc: Rpc, method: str, token: str) -> Any:
-    """Identity's answer for ``token``; a refusal marks the request for the ``invalid_token``
-    challenge (gateway.errors)."""
+def _check_token(request: Request, check: Callable[[str], Any], token: str) -> Any:
+    """Identity's answer for ``token`` (``check`` is one of its checks); a refusal marks the
+    request for the ``invalid_token`` challenge (gateway.errors)."""
     try:
-        return rpc.call("identity", method, token)
+        return check(token)
     except NotAuthenticated:
         setattr(request.state, REFUSED_BEARER, True)
         raise
@@ -206,7 +207,7 @@ def _principal(request: Request, rpc: Rpc) -> Principal:
     principal = cache.get(key)
     if principal is None:
         checked_since = time.monotonic()
-        principal = Principal.from_wire(_check_token(request, rpc, "check_session", token))
+        principal = Principal.from_wire(_check_token(request, rpc.identity.check_session, token))
         cache.put(key, principal, checked_since)
     user = principal.user
     request.state.principal = principal
@@ -267,7 +268,7 @@ def engine(request: Request, rpc: Rpc) -> EngineIdentity:
     cache: SessionCache = request.app.state.session_cache
     key = (token_key(token), "engine")
     cached = cache.get_engine(key)
-    identity = cached or EngineIdentity.from_wire(_check_token(request, rpc, "check_engine_key", token))
+    identity = cached or EngineIdentity.from_wire(_check_token(request, rpc.identity.check_engine_key, token))
     if cached is None:
         cache.put_engine(key, identity)
     request.state.caller = request.state.caller.model_copy(update={"engine_key_id": identity.key_id,
@@ -279,7 +280,7 @@ Engine = Annotated[EngineIdentity, Depends(engine)]
 
 
 def require_operator(principal: Authorised) -> Principal:
-    if principal.user.tenant_kind != "operator" or not is_administrator(principal):
+    if principal.user.tenant_kind != TenantKind.OPERATOR or not is_administrator(principal):
         raise PermissionDenied("only an operator may do this")
     return principal
 

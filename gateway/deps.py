@@ -4,18 +4,24 @@
 
     @router.get("/things")
     def list_things(rpc: Rpc) -> ...:           # plain def: runs in the thread pool
-        return rpc.call("tenancy", "list_things", query.to_wire())
+        return rpc.tenancy.list_things(query.to_wire())
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
 from contracts.context import Caller
-from gateway.rpc import CallContext, CallResult, CallSpec, RpcClient
+from gateway.clients.audit import AuditClient
+from gateway.clients.billing import BillingClient
+from gateway.clients.identity import IdentityClient
+from gateway.clients.notify import NotifyClient
+from gateway.clients.tenancy import TenancyClient
+from gateway.rpc import Call, CallResult, CallSpec, RequestContext, RpcClient
 from gateway.settings import GatewaySettings
 
 
@@ -31,9 +37,9 @@ class RequestRpc:
         self.request = request
 
     @property
-    def context(self) -> CallContext:
+    def context(self) -> RequestContext:
         state = self.request.state
-        return CallContext(state.correlation_id, getattr(state, "caller", None) or Caller())
+        return RequestContext(state.correlation_id, getattr(state, "caller", None) or Caller())
 
     def call(self, service: str, method: str, *args: Any, timeout: float | None = None,
              **kwargs: Any) -> Any:
@@ -42,7 +48,35 @@ class RequestRpc:
 
     def call_many(self, calls: Mapping[str, CallSpec], *, timeout: float | None = None
                   ) -> dict[str, CallResult]:
+        """Several calls at once (each from a client's ``fan_out``), answered before one deadline."""
         return self.client.call_many(calls, context=self.context, timeout=timeout)
+
+    def attempt(self, call: Call, *, timeout: float | None = None) -> CallResult:
+        """One call whose failure is returned rather than raised: the caller decides whether
+        to degrade (a composed page without one service's columns) or to fail."""
+        return self.call_many({call.service: call}, timeout=timeout)[call.service]
+
+    # The typed clients: ``rpc.tenancy.list_partners(query)``.
+
+    @cached_property
+    def identity(self) -> IdentityClient:
+        return IdentityClient(self)
+
+    @cached_property
+    def tenancy(self) -> TenancyClient:
+        return TenancyClient(self)
+
+    @cached_property
+    def billing(self) -> BillingClient:
+        return BillingClient(self)
+
+    @cached_property
+    def audit(self) -> AuditClient:
+        return AuditClient(self)
+
+    @cached_property
+    def notify(self) -> NotifyClient:
+        return NotifyClient(self)
 
 
 async def get_settings(request: Request) -> GatewaySettings:
@@ -55,11 +89,6 @@ async def get_rpc(request: Request) -> RequestRpc:
 
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
 Rpc = Annotated[RequestRpc, Depends(get_rpc)]
-
-
-def keyed(idempotency_key: str | None) -> dict[str, Any]:
-    """The RPC keyword that makes a create idempotent (servicekit.request_keys), if any."""
-    return {"idempotency_key": idempotency_key} if idempotency_key is not None else {}
 
 
 # A create with this header may be retried safely: the same key with the same body gives

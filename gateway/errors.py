@@ -1,4 +1,5 @@
-"""Every error answers ``{"error": {"code", "message", "details"}}`` (DESIGN.md §4, §5).
+"""Every error answers ``{"error": {"code", "message", "details"}}``, the same shape the services' boundary
+errors travel in (docs/http-api.md, "Errors").
 
 - boundary errors (:mod:`contracts.errors`) keep their ``status`` and ``code``;
 - request validation → 422 ``validation_failed`` naming each wrong field;

@@ -1,6 +1,7 @@
 """The gateway's RPC client: nameko RPC from plain (threaded) FastAPI endpoints.
 
-STACK.md traps 3 and 4 shape it:
+Two nameko pitfalls shape it: a standalone RPC proxy is not thread-safe, and a call to a
+service that is down would wait forever. Hence:
 
 - one long-lived broker connection and reply queue **per thread** (standalone proxies are
   not thread-safe; a proxy per request leaks reply queues), created lazily, replaced
@@ -23,7 +24,9 @@ Use it through :class:`RpcClient`::
                                context=ctx)
     rows = results["tenancy"].unwrap()
 
-Routes get a client bound to the request's context from ``gateway.deps.Rpc``.
+Routes never name a service or method: they use the typed clients of :mod:`gateway.clients`,
+bound to the request's context by ``gateway.deps.Rpc`` (``rpc.tenancy.get_account(account_id)``;
+fan-outs from their ``*_call`` forms).
 """
 
 from __future__ import annotations
@@ -67,8 +70,11 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
 FAST_FAIL_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
-class CallContext(NamedTuple):
-    """What travels with every call of one HTTP request."""
+class RequestContext(NamedTuple):
+    """What travels with every call of one HTTP request: its correlation id and caller.
+
+    The sending side only; a service reads them back into its own per-call context
+    (``servicekit.context``)."""
 
     correlation_id: str
     caller: Caller
@@ -125,7 +131,7 @@ class RpcClient(ABC):
         service: str,
         method: str,
         *args: Any,
-        context: CallContext | None = None,
+        context: RequestContext | None = None,
         timeout: float | None = None,
         **kwargs: Any,
     ) -> Any:
@@ -140,7 +146,7 @@ class RpcClient(ABC):
         self,
         calls: Mapping[str, CallSpec],
         *,
-        context: CallContext | None = None,
+        context: RequestContext | None = None,
         timeout: float | None = None,
     ) -> dict[str, CallResult]:
         """Send every call at once, then collect the replies before one common deadline.
@@ -327,7 +333,7 @@ class NamekoRpcClient(RpcClient):
         self,
         calls: Mapping[str, CallSpec],
         *,
-        context: CallContext | None = None,
+        context: RequestContext | None = None,
         timeout: float | None = None,
     ) -> dict[str, CallResult]:
         timeout = timeout or self.default_timeout
@@ -411,10 +417,10 @@ class NamekoRpcClient(RpcClient):
 
 __all__ = [
     "Call",
-    "CallContext",
     "CallResult",
     "CallSpec",
     "NamekoRpcClient",
+    "RequestContext",
     "RpcClient",
     "as_call",
     "unavailable",

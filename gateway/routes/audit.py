@@ -100,7 +100,7 @@ def search_audit(
 ) -> AuditPage:
     query = parse(AuditQuery, {"filters": filters.to_wire(), "page": page, "page_size": page_size,
                                "cursor": cursor})
-    return AuditPage.from_wire(rpc.call("audit", "search", query.to_wire()))
+    return rpc.audit.search(query.to_wire())
 
 
 def export_chunks(rpc: RequestRpc, export_id: uuid.UUID, filters: AuditFilters, first: ExportPage
@@ -110,7 +110,7 @@ def export_chunks(rpc: RequestRpc, export_id: uuid.UUID, filters: AuditFilters, 
     while page.next_cursor is not None:
         request = ExportPageRequest(export_id=export_id, filters=filters, cursor=page.next_cursor,
                                     limit=MAX_EXPORT_PAGE)
-        page = ExportPage.from_wire(rpc.call("audit", "export_page", request.to_wire()))
+        page = rpc.audit.export_page(request.to_wire())
         yield page.csv
 
 
@@ -125,7 +125,7 @@ def export_audit(filters: Filters, rpc: Rpc) -> StreamingResponse:
     export_id = uuid.uuid4()
     # The first chunk is fetched before the response starts: a refusal is still a proper error.
     request = ExportPageRequest(export_id=export_id, filters=filters, limit=MAX_EXPORT_PAGE)
-    first = ExportPage.from_wire(rpc.call("audit", "export_page", request.to_wire()))
+    first = rpc.audit.export_page(request.to_wire())
     filename = f"security-audit-{datetime.now(UTC):%Y%m%d-%H%M%S}.csv"
     return StreamingResponse(export_chunks(rpc, export_id, filters, first), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})

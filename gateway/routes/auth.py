@@ -38,7 +38,7 @@ class CodeRequest(BaseModel):
     },
 )
 def sign_in(body: SignInRequest, rpc: Rpc) -> SignInReply:
-    return SignInReply.from_wire(rpc.call("identity", "sign_in", body.to_wire()))
+    return rpc.identity.sign_in(body.to_wire())
 
 
 @router.post(
@@ -57,7 +57,7 @@ def sso_sign_in(provider: Literal["microsoft", "google"]) -> Response:
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")
 def sign_out(request: Request, principal: SignedIn, rpc: Rpc) -> Response:
     with revoking(request, principal.user.id, [principal.session_id]):
-        rpc.call("identity", "sign_out", str(principal.session_id))
+        rpc.identity.sign_out(str(principal.session_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -68,7 +68,7 @@ def sign_out(request: Request, principal: SignedIn, rpc: Rpc) -> Response:
     description="`password` is required when the user was invited without one.",
 )
 def confirm_email(body: ConfirmEmailRequest, rpc: Rpc) -> Response:
-    rpc.call("identity", "confirm_email", body.to_wire())
+    rpc.identity.confirm_email(body.to_wire())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -84,13 +84,13 @@ def me(principal: SignedIn) -> UserView:
 )
 def change_password(body: ChangePasswordRequest, request: Request, principal: SignedIn, rpc: Rpc) -> Response:
     with revoking(request, principal.user.id):  # the other sessions end; this one is checked again
-        rpc.call("identity", "change_password", body.to_wire())
+        rpc.identity.change_password(body.to_wire())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/me/two-factor/setup", response_model=TwoFactorSetupReply, summary="Start TOTP setup")
 def two_factor_setup(principal: Authorised, rpc: Rpc) -> TwoFactorSetupReply:
-    return TwoFactorSetupReply.from_wire(rpc.call("identity", "two_factor_setup"))
+    return rpc.identity.two_factor_setup()
 
 
 @router.post(
@@ -99,10 +99,10 @@ def two_factor_setup(principal: Authorised, rpc: Rpc) -> TwoFactorSetupReply:
     summary="Turn TOTP on with a current code; returns 10 recovery codes, shown once",
 )
 def two_factor_enable(body: CodeRequest, principal: Authorised, rpc: Rpc) -> TwoFactorEnableReply:
-    return TwoFactorEnableReply.from_wire(rpc.call("identity", "two_factor_enable", body.code))
+    return rpc.identity.two_factor_enable(body.code)
 
 
 @router.delete("/me/two-factor", status_code=status.HTTP_204_NO_CONTENT, summary="Turn TOTP off (needs a code)")
 def two_factor_disable(body: CodeRequest, principal: Authorised, rpc: Rpc) -> Response:
-    rpc.call("identity", "two_factor_disable", body.code)
+    rpc.identity.two_factor_disable(body.code)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,4 @@
-"""Billing of the caller's distributor (DESIGN.md §5): method, status, history, documents,
+"""Billing of the caller's distributor (docs/billing.md): method, status, history, documents,
 billing details and cards. Only a distributor sees money: the gateway asks for the "view
 billing" permission, and the billing service refuses partner and customer users itself."""
 
@@ -15,36 +15,28 @@ from contracts.billing import (
     AccountBillingPage,
     BillingDetails,
     BillingDetailsView,
-    BillingMethod,
     BillingMethodView,
     BillingStatus,
     CardAddRequest,
     CardList,
     CardView,
     DocumentFormat,
-    DocumentReply,
     HistoryPage,
     PaymentView,
 )
 from contracts.dates import SaneDate
-from contracts.errors import NotFound, PortalError
-from contracts.tenancy import TenantNameList
+from contracts.vocabulary import Permission
 from gateway.auth import require_permission
+from gateway.bodies import MethodBody
+from gateway.compose.billing_status import billing_status_page
 from gateway.deps import Rpc
-from gateway.rpc import CallResult
-from servicekit.logging import get_logger
 
-log = get_logger(__name__)
-
-router = APIRouter(prefix="/billing", tags=["billing"], dependencies=[Depends(require_permission("view_billing"))])
+router = APIRouter(prefix="/billing", tags=["billing"],
+                   dependencies=[Depends(require_permission(Permission.VIEW_BILLING))])
 
 Reference = Annotated[str, Path(pattern=r"^INV-[0-9]{4}-[0-9]{6,}$", description="e.g. INV-2026-000123")]
 Page = Annotated[int, Query(ge=1)]
 PageSize = Annotated[int, Query(ge=1, le=200)]
-
-
-class MethodBody(BaseModel):
-    method: BillingMethod
 
 
 class PayBody(BaseModel):
@@ -60,13 +52,13 @@ def _own(model: BaseModel) -> dict[str, Any]:
 
 @router.get("/method", response_model=BillingMethodView, summary="The monthly billing method (null until chosen)")
 def get_method(rpc: Rpc) -> BillingMethodView:
-    return BillingMethodView.from_wire(rpc.call("billing", "get_billing_method"))
+    return rpc.billing.get_billing_method()
 
 
 @router.put("/method", response_model=BillingMethodView,
             summary="Choose the monthly billing method, once: credit card or invoice (Support switches it later)")
 def set_method(body: MethodBody, rpc: Rpc) -> BillingMethodView:
-    return BillingMethodView.from_wire(rpc.call("billing", "set_billing_method", {"method": body.method.value}))
+    return rpc.billing.set_billing_method({"method": body.method.value})
 
 
 @router.get("/status", response_model=AccountBillingPage, summary="Billing status per account")
@@ -83,59 +75,16 @@ def billing_status(
     query = {"partner_id": str(partner_id) if partner_id else None, "direct": direct,
              "billing_status": billing_status.value if billing_status else None,
              "as_of": as_of.isoformat() if as_of else None, "page": page, "page_size": page_size}
-    calls: dict[str, Any] = {"billing": ("billing_status", {k: v for k, v in query.items() if v is not None})}
-    if partner_id is not None:
-        # Billing knows partners only through their accounts; tenancy says (in parallel)
-        # whether the caller sees this partner at all, so a foreign one is 404, not an empty page.
-        calls["tenancy"] = ("tenant_names", {"ids": [str(partner_id)]})
-    results = rpc.call_many(calls)
-    if partner_id is not None:
-        _require_visible_partner(results["tenancy"], partner_id)
-    return _with_names(rpc, AccountBillingPage.from_wire(results["billing"].unwrap()))
-
-
-def _require_visible_partner(result: CallResult, partner_id: uuid.UUID) -> None:
-    if result.error is not None:
-        if isinstance(result.error, PortalError) and 400 <= result.error.status < 500:
-            raise result.error
-        return  # tenancy away: billing's own scope still limits the page to the caller's accounts
-    seen = TenantNameList.from_wire(result.value).items
-    if not any(item.id == partner_id and item.kind == "partner" for item in seen):
-        raise NotFound("partner not found", {"field": "partner_id"})
-
-
-def _with_names(rpc: Rpc, page: AccountBillingPage) -> AccountBillingPage:
-    """Billing answered the page; one tenancy call names its accounts and partners as they are now.
-
-    Tenancy answers only the tenants the caller sees. Without tenancy the page keeps the
-    names billing learnt from tenancy's events (and no partner names).
-    """
-    ids = {row.account_id for row in page.items} | {row.partner_id for row in page.items if row.partner_id}
-    if not ids:
-        return page
-    result = rpc.call_many({"tenancy": ("tenant_names", {"ids": sorted(str(i) for i in ids)})})["tenancy"]
-    if result.error is not None:
-        if isinstance(result.error, PortalError) and 400 <= result.error.status < 500:
-            raise result.error
-        log.warning("billing status without tenancy's names", error=type(result.error).__name__)
-        return page
-    names = {item.id: item.name for item in TenantNameList.from_wire(result.value).items}
-    items = [
-        row.model_copy(update={"account_name": names.get(row.account_id, row.account_name),
-                               "partner_name": names.get(row.partner_id) if row.partner_id else None})
-        for row in page.items
-    ]
-    return page.model_copy(update={"items": items})
+    return billing_status_page(rpc, query, partner_id)
 
 
 @router.get("/history", response_model=HistoryPage, summary="Bills, newest first")
 def billing_history(rpc: Rpc, page: Page = 1, page_size: PageSize = 25) -> HistoryPage:
-    return HistoryPage.from_wire(rpc.call("billing", "billing_history", {"page": page, "page_size": page_size}))
+    return rpc.billing.billing_history({"page": page, "page_size": page_size})
 
 
 def _document(rpc: Rpc, reference: str, fmt: DocumentFormat) -> Response:
-    reply = DocumentReply.from_wire(rpc.call("billing", "invoice_document",
-                                             {"reference": reference, "format": fmt.value}))
+    reply = rpc.billing.invoice_document({"reference": reference, "format": fmt.value})
     return Response(content=base64.b64decode(reply.content_base64), media_type=reply.content_type,
                     headers={"Content-Disposition": f'attachment; filename="{reply.filename}"',
                              "Cache-Control": "private, no-store"})
@@ -158,36 +107,36 @@ def invoice_csv(reference: Reference, rpc: Rpc) -> Response:
              summary="Pay a bill now with a saved card (default: the active card)")
 def pay_invoice(reference: Reference, body: PayBody, rpc: Rpc) -> PaymentView:
     request = {"card_id": str(body.card_id)} if body.card_id else {}
-    return PaymentView.from_wire(rpc.call("billing", "pay_invoice", reference, request))
+    return rpc.billing.pay_invoice(reference, request)
 
 
 @router.get("/details", response_model=BillingDetailsView, summary="Billing details (null until entered)")
 def get_details(rpc: Rpc) -> BillingDetailsView:
-    return BillingDetailsView.from_wire(rpc.call("billing", "get_billing_details"))
+    return rpc.billing.get_billing_details()
 
 
 @router.put("/details", response_model=BillingDetailsView, summary="Replace the billing details")
 def set_details(body: BillingDetails, rpc: Rpc) -> BillingDetailsView:
-    return BillingDetailsView.from_wire(rpc.call("billing", "set_billing_details", _own(body)))
+    return rpc.billing.set_billing_details(_own(body))
 
 
 @router.get("/cards", response_model=CardList, summary="Saved cards: display data only")
 def list_cards(rpc: Rpc) -> CardList:
-    return CardList.from_wire(rpc.call("billing", "list_cards"))
+    return rpc.billing.list_cards()
 
 
 @router.post("/cards", response_model=CardView, status_code=201,
              summary="Save a card by the payment processor's token (never a card number)")
 def add_card(body: CardAddRequest, rpc: Rpc) -> CardView:
-    return CardView.from_wire(rpc.call("billing", "add_card", body.to_wire()))
+    return rpc.billing.add_card(body.to_wire())
 
 
 @router.post("/cards/{card_id}/activate", response_model=CardView, summary="Make this the active card")
 def activate_card(card_id: uuid.UUID, rpc: Rpc) -> CardView:
-    return CardView.from_wire(rpc.call("billing", "activate_card", str(card_id)))
+    return rpc.billing.activate_card(str(card_id))
 
 
 @router.delete("/cards/{card_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a saved card")
 def delete_card(card_id: uuid.UUID, rpc: Rpc) -> Response:
-    rpc.call("billing", "delete_card", str(card_id))
+    rpc.billing.delete_card(str(card_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

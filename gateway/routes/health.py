@@ -71,9 +71,9 @@ def service_health(result: CallResult) -> ServiceHealth:
     responses={503: {"model": HealthResponse, "description": "at least one service is down"}},
 )
 def healthz(response: Response, rpc: Rpc, settings: Settings) -> HealthResponse:
-    results = rpc.call_many(
-        {service: ("health",) for service in SERVICES}, timeout=settings.health_timeout_seconds
-    )
+    clients = (rpc.identity, rpc.tenancy, rpc.billing, rpc.audit, rpc.notify)
+    results = rpc.call_many({client.service: client.health_call() for client in clients},
+                            timeout=settings.health_timeout_seconds)
     services = {service: service_health(results[service]) for service in SERVICES}
     statuses = {health.status for health in services.values()}
     response.status_code = 503 if "down" in statuses else 200

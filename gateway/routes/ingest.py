@@ -29,5 +29,5 @@ def ingest_backup_runs(
 ) -> IngestReply:
     # A batch of up to a thousand runs may queue behind others for the same owners' roll-ups:
     # a longer deadline than a page's, and a retry of the same batch is harmless (run_id).
-    return IngestReply.from_wire(rpc.call("tenancy", "ingest_backup_runs", [run.to_wire() for run in runs],
-                                          timeout=INGEST_TIMEOUT_SECONDS))
+    return rpc.tenancy.ingest_backup_runs([run.to_wire() for run in runs],
+                                          timeout=INGEST_TIMEOUT_SECONDS)

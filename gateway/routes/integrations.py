@@ -11,22 +11,23 @@ from fastapi import APIRouter, Depends, Query
 from contracts.errors import PermissionDenied
 from contracts.identity import Principal
 from contracts.notify import BackupRadarUpdate, BackupRadarView, DeliveryPage, DeliveryStatus, DeliveryView
+from contracts.vocabulary import Permission, TenantKind
 from gateway.auth import Authorised, is_administrator
 from gateway.deps import Rpc
 from gateway.errors import ErrorResponse
 
 router = APIRouter(prefix="/integrations/backup-radar", tags=["integrations"])
 
-MANAGE_NOTIFICATIONS = "manage_notifications"
+MANAGE_NOTIFICATIONS = Permission.MANAGE_NOTIFICATIONS
 DistributorId = Annotated[uuid.UUID | None, Query(description="operators: whose integration")]
 
 
 def operator_or_manager(principal: Authorised) -> Principal:
     """An operator's administrator, or a distributor's user who may manage notifications."""
     user = principal.user
-    if user.tenant_kind == "operator" and is_administrator(principal):
+    if user.tenant_kind == TenantKind.OPERATOR and is_administrator(principal):
         return principal
-    if user.tenant_kind != "distributor":
+    if user.tenant_kind != TenantKind.DISTRIBUTOR:
         raise PermissionDenied("Backup Radar is a distributor's integration")
     if is_administrator(principal) or MANAGE_NOTIFICATIONS in user.permissions:
         return principal
@@ -43,7 +44,7 @@ def _id(value: uuid.UUID | None) -> str | None:
 @router.get("", response_model=BackupRadarView, dependencies=[allowed],
             summary="The integration; `secret` only for the distributor's administrators")
 def get_backup_radar(rpc: Rpc, distributor_id: DistributorId = None) -> BackupRadarView:
-    return BackupRadarView.from_wire(rpc.call("notify", "get_backup_radar", _id(distributor_id)))
+    return rpc.notify.get_backup_radar(_id(distributor_id))
 
 
 @router.put(
@@ -57,7 +58,7 @@ def get_backup_radar(rpc: Rpc, distributor_id: DistributorId = None) -> BackupRa
 )
 def put_backup_radar(body: BackupRadarUpdate, rpc: Rpc) -> BackupRadarView:
     changes = body.model_dump(mode="json", exclude_unset=True)
-    return BackupRadarView.from_wire(rpc.call("notify", "update_backup_radar", changes))
+    return rpc.notify.update_backup_radar(changes)
 
 
 @router.get("/deliveries", response_model=DeliveryPage, dependencies=[allowed])
@@ -70,12 +71,11 @@ def list_deliveries(
 ) -> DeliveryPage:
     query = {"distributor_id": _id(distributor_id), "status": status.value if status else None, "page": page,
              "page_size": page_size}
-    return DeliveryPage.from_wire(rpc.call("notify", "list_webhook_deliveries", query))
+    return rpc.notify.list_webhook_deliveries(query)
 
 
 @router.post("/deliveries/{delivery_id}/replay", response_model=DeliveryView, status_code=202,
              dependencies=[allowed], summary="Send the message again now: same webhook-id, fresh retries",
              responses={409: {"model": ErrorResponse, "description": "the endpoint is not active"}})
 def replay_delivery(delivery_id: uuid.UUID, rpc: Rpc, distributor_id: DistributorId = None) -> DeliveryView:
-    return DeliveryView.from_wire(rpc.call("notify", "replay_webhook_delivery", str(delivery_id),
-                                           _id(distributor_id)))
+    return rpc.notify.replay_webhook_delivery(delivery_id, _id(distributor_id))

@@ -15,14 +15,14 @@ from contracts.notify import (
     RecipientRequest,
     RecipientUpdate,
     RecipientView,
-    ReportCsv,
 )
+from contracts.vocabulary import Permission
 from gateway.auth import require_permission
 from gateway.deps import Rpc
 from gateway.errors import ErrorResponse, error_response
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
-can_manage = Depends(require_permission("manage_notifications"))
+can_manage = Depends(require_permission(Permission.MANAGE_NOTIFICATIONS))
 
 
 @router.get("/recipients", response_model=RecipientPage, dependencies=[can_manage])
@@ -33,36 +33,36 @@ def list_recipients(
     only: Annotated[NotificationType | None, Query(alias="type", description="only recipients of this type")] = None,
 ) -> RecipientPage:
     query = {"page": page, "page_size": page_size, "type": only.value if only else None}
-    return RecipientPage.from_wire(rpc.call("notify", "list_recipients", query))
+    return rpc.notify.list_recipients(query)
 
 
 @router.post("/recipients", response_model=RecipientView, status_code=201, dependencies=[can_manage],
              responses={409: {"model": ErrorResponse, "description": "the address is already a recipient"}})
 def add_recipient(body: RecipientRequest, rpc: Rpc) -> RecipientView:
-    return RecipientView.from_wire(rpc.call("notify", "add_recipient", body.to_wire()))
+    return rpc.notify.add_recipient(body.to_wire())
 
 
 @router.patch("/recipients/{recipient_id}", response_model=RecipientView, dependencies=[can_manage])
 def update_recipient(recipient_id: uuid.UUID, body: RecipientUpdate, rpc: Rpc) -> RecipientView:
     changes = body.model_dump(mode="json", exclude_unset=True)
-    return RecipientView.from_wire(rpc.call("notify", "update_recipient", str(recipient_id), changes))
+    return rpc.notify.update_recipient(str(recipient_id), changes)
 
 
 @router.delete("/recipients/{recipient_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[can_manage])
 def remove_recipient(recipient_id: uuid.UUID, rpc: Rpc) -> Response:
-    rpc.call("notify", "remove_recipient", str(recipient_id))
+    rpc.notify.remove_recipient(str(recipient_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/settings", response_model=NotificationSettings, dependencies=[can_manage])
 def get_settings(rpc: Rpc) -> NotificationSettings:
-    return NotificationSettings.from_wire(rpc.call("notify", "get_notification_settings"))
+    return rpc.notify.get_notification_settings()
 
 
 @router.put("/settings", response_model=NotificationSettings, dependencies=[can_manage],
             summary="Report frequency (daily, weekly, monthly) and the CSV detail as attachment or link")
 def put_settings(body: NotificationSettings, rpc: Rpc) -> NotificationSettings:
-    return NotificationSettings.from_wire(rpc.call("notify", "put_notification_settings", body.to_wire()))
+    return rpc.notify.put_notification_settings(body.to_wire())
 
 
 @router.get(
@@ -80,7 +80,7 @@ def report_csv(
     if expires < time.time():
         # Nothing secret in saying so: the expiry is in the link itself.
         return error_response(410, "link_expired", "this link has expired; the report's CSV is no longer served")
-    csv = ReportCsv.from_wire(rpc.call("notify", "get_report_csv", str(report_id), expires, signature))
+    csv = rpc.notify.get_report_csv(str(report_id), expires, signature)
     return Response(
         csv.content,
         media_type="text/csv; charset=utf-8",

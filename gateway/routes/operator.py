@@ -18,4 +18,4 @@ router = APIRouter(prefix="/operator", tags=["operator"])
     summary="Issue an API key for the backup engine's ingest calls (the key is shown once)",
 )
 def create_engine_key(body: EngineKeyRequest, operator: Operator, rpc: Rpc) -> EngineKeyCreated:
-    return EngineKeyCreated.from_wire(rpc.call("identity", "create_engine_key", body.to_wire()))
+    return rpc.identity.create_engine_key(body.to_wire())

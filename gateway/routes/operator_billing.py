@@ -9,8 +9,8 @@ from fastapi import APIRouter
 
 from contracts.billing import BillingMethodView, BillingRunReply, BillingRunRequest, PaymentView, RecordPaymentRequest
 from gateway.auth import Operator
+from gateway.bodies import MethodBody
 from gateway.deps import Rpc
-from gateway.routes.billing import MethodBody
 
 # Tagged "billing" too: every billing route of the API carries the tag (tests/e2e/test_billing.py relies on it).
 router = APIRouter(prefix="/operator", tags=["operator", "billing"])
@@ -19,17 +19,16 @@ router = APIRouter(prefix="/operator", tags=["operator", "billing"])
 @router.post("/billing-runs", response_model=BillingRunReply,
              summary="Run billing as of a day: the month that ended before it, annual terms started by it (idempotent)")
 def run_billing(body: BillingRunRequest, operator: Operator, rpc: Rpc) -> BillingRunReply:
-    return BillingRunReply.from_wire(rpc.call("billing", "run_billing", body.to_wire(), timeout=600))
+    return rpc.billing.run_billing(body.to_wire(), timeout=600)
 
 
 @router.post("/billing/payments", response_model=PaymentView, status_code=201,
              summary="Record a payment of an invoice (PayPal, bank transfer over USD 1,000, card by phone)")
 def record_payment(body: RecordPaymentRequest, operator: Operator, rpc: Rpc) -> PaymentView:
-    return PaymentView.from_wire(rpc.call("billing", "record_payment", body.to_wire()))
+    return rpc.billing.record_payment(body.to_wire())
 
 
 @router.put("/distributors/{distributor_id}/billing/method", response_model=BillingMethodView,
             summary="Switch a distributor's billing method")
 def switch_method(distributor_id: uuid.UUID, body: MethodBody, operator: Operator, rpc: Rpc) -> BillingMethodView:
-    return BillingMethodView.from_wire(rpc.call("billing", "set_billing_method",
-                                                {"method": body.method.value, "distributor_id": str(distributor_id)}))
+    return rpc.billing.set_billing_method({"method": body.method.value, "distributor_id": str(distributor_id)})

@@ -22,6 +22,7 @@ from contracts.tenancy import (
     TrialExpiryReply,
     TrialExpiryRequest,
 )
+from contracts.vocabulary import TenantKind
 from gateway.auth import Operator
 from gateway.deps import Rpc
 
@@ -57,13 +58,13 @@ class DistributorCreated(BaseModel):
 )
 def create_distributor(body: DistributorRequest, operator: Operator, rpc: Rpc) -> DistributorCreated:
     tenant = body.model_dump(mode="json", exclude={"admin_email", "admin_password"})
-    distributor = TenantProfile.from_wire(rpc.call("tenancy", "create_distributor", tenant))
+    distributor = rpc.tenancy.create_distributor(tenant)
     user: dict[str, Any] = {
         "email": body.admin_email, "password": body.admin_password, "role": "administrator",
-        "tenant_id": str(distributor.id), "tenant_kind": "distributor",
+        "tenant_id": str(distributor.id), "tenant_kind": TenantKind.DISTRIBUTOR,
     }
     try:
-        administrator = UserView.from_wire(rpc.call("identity", "create_user", user))
+        administrator = rpc.identity.create_user(user)
     except Exception:
         _undo_distributor(rpc, distributor)
         raise
@@ -72,7 +73,7 @@ def create_distributor(body: DistributorRequest, operator: Operator, rpc: Rpc) -
 
 def _undo_distributor(rpc: Rpc, distributor: TenantProfile) -> None:
     try:
-        rpc.call("tenancy", "delete_distributor", str(distributor.id))
+        rpc.tenancy.delete_distributor(str(distributor.id))
     except Exception as exc:  # the original error is what the caller needs to see
         log.error("distributor left without administrator", distributor_id=str(distributor.id),
                   error=type(exc).__name__)
@@ -86,4 +87,4 @@ def _undo_distributor(rpc: Rpc, distributor: TenantProfile) -> None:
     "The same job runs every minute by itself; this is the controllable clock for tests and support.",
 )
 def run_trial_expiry(body: TrialExpiryRequest, operator: Operator, rpc: Rpc) -> TrialExpiryReply:
-    return TrialExpiryReply.from_wire(rpc.call("tenancy", "run_trial_expiry", body.to_wire()))
+    return rpc.tenancy.run_trial_expiry(body.to_wire())

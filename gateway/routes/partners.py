@@ -7,12 +7,13 @@ import uuid
 from fastapi import APIRouter, Depends
 
 from contracts.tenancy import PartnerCreateRequest, TenantProfile, TenantProfileUpdate
+from contracts.vocabulary import Permission
 from gateway.auth import require_permission
-from gateway.deps import IdempotencyKey, Rpc, keyed
+from gateway.deps import IdempotencyKey, Rpc
 
 router = APIRouter(tags=["partners"])
-can_add = Depends(require_permission("add_accounts"))
-can_view = Depends(require_permission("view_dashboard"))
+can_add = Depends(require_permission(Permission.ADD_ACCOUNTS))
+can_view = Depends(require_permission(Permission.VIEW_DASHBOARD))
 
 
 @router.post(
@@ -24,12 +25,12 @@ can_view = Depends(require_permission("view_dashboard"))
     responses={409: {"description": "`conflict`: the email is already in use anywhere in the portal"}},
 )
 def create_partner(body: PartnerCreateRequest, rpc: Rpc, idempotency_key: IdempotencyKey = None) -> TenantProfile:
-    return TenantProfile.from_wire(rpc.call("tenancy", "create_partner", body.to_wire(), **keyed(idempotency_key)))
+    return rpc.tenancy.create_partner(body.to_wire(), idempotency_key=idempotency_key)
 
 
 @router.get("/partners/{partner_id}", response_model=TenantProfile, dependencies=[can_view])
 def get_partner(partner_id: uuid.UUID, rpc: Rpc) -> TenantProfile:
-    return TenantProfile.from_wire(rpc.call("tenancy", "get_partner", str(partner_id)))
+    return rpc.tenancy.get_partner(str(partner_id))
 
 
 @router.patch(
@@ -40,4 +41,4 @@ def get_partner(partner_id: uuid.UUID, rpc: Rpc) -> TenantProfile:
 )
 def update_partner(partner_id: uuid.UUID, body: TenantProfileUpdate, rpc: Rpc) -> TenantProfile:
     changes = body.model_dump(mode="json", exclude_unset=True)
-    return TenantProfile.from_wire(rpc.call("tenancy", "update_partner", str(partner_id), changes))
+    return rpc.tenancy.update_partner(str(partner_id), changes)

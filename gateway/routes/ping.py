@@ -21,5 +21,5 @@ class Pong(BaseModel):
 
 @router.get("/ping", response_model=Pong, summary="One no-op RPC to tenancy, signed in (the messaging ceiling)")
 def ping(principal: Authorised, rpc: Rpc) -> Pong:
-    rpc.call("tenancy", "ping")
+    rpc.tenancy.ping()
     return Pong()

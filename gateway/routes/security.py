@@ -16,11 +16,12 @@ from contracts.identity import (
     IpRestrictionsView,
     PasswordPolicyView,
 )
+from contracts.vocabulary import Permission
 from gateway.auth import Administrator, require_permission
 from gateway.deps import Rpc
 
 router = APIRouter(prefix="/security", tags=["security"])
-can_view_settings = Depends(require_permission("view_settings"))
+can_view_settings = Depends(require_permission(Permission.VIEW_SETTINGS))
 
 
 class EnabledRequest(BaseModel):
@@ -36,12 +37,12 @@ class IpEntryPatch(BaseModel):
 
 @router.get("/password-policy", response_model=PasswordPolicyView, dependencies=[can_view_settings])
 def get_password_policy(rpc: Rpc) -> PasswordPolicyView:
-    return PasswordPolicyView.from_wire(rpc.call("identity", "get_password_policy"))
+    return rpc.identity.get_password_policy()
 
 
 @router.put("/password-policy", response_model=PasswordPolicyView, summary="Password expiration for all users")
 def set_password_policy(body: PasswordPolicyView, admin: Administrator, rpc: Rpc) -> PasswordPolicyView:
-    return PasswordPolicyView.from_wire(rpc.call("identity", "set_password_policy", body.to_wire()))
+    return rpc.identity.set_password_policy(body.to_wire())
 
 
 @router.get(
@@ -51,7 +52,7 @@ def set_password_policy(body: PasswordPolicyView, admin: Administrator, rpc: Rpc
     summary="Trusted addresses and ranges; `your_ip` is the address this request came from",
 )
 def get_ip_restrictions(rpc: Rpc) -> IpRestrictionsView:
-    return IpRestrictionsView.from_wire(rpc.call("identity", "get_ip_restrictions"))
+    return rpc.identity.get_ip_restrictions()
 
 
 @router.put(
@@ -61,7 +62,7 @@ def get_ip_restrictions(rpc: Rpc) -> IpRestrictionsView:
     responses={409: {"description": "`own_ip_not_trusted`: your own address would be locked out"}},
 )
 def set_ip_restrictions(body: EnabledRequest, admin: Administrator, rpc: Rpc) -> IpRestrictionsView:
-    return IpRestrictionsView.from_wire(rpc.call("identity", "set_ip_restrictions", body.enabled))
+    return rpc.identity.set_ip_restrictions(body.enabled)
 
 
 @router.post(
@@ -72,12 +73,12 @@ def set_ip_restrictions(body: EnabledRequest, admin: Administrator, rpc: Rpc) ->
     responses={409: {"description": "`own_ip_not_trusted` while restrictions are on"}},
 )
 def add_ip_entry(body: IpEntryRequest, admin: Administrator, rpc: Rpc) -> IpRestrictionsView:
-    return IpRestrictionsView.from_wire(rpc.call("identity", "add_ip_entry", body.to_wire()))
+    return rpc.identity.add_ip_entry(body.to_wire())
 
 
 @router.patch("/ip-restrictions/entries/{entry_id}", response_model=IpRestrictionsView)
 def update_ip_entry(entry_id: uuid.UUID, body: IpEntryPatch, admin: Administrator, rpc: Rpc) -> IpRestrictionsView:
-    current = IpRestrictionsView.from_wire(rpc.call("identity", "get_ip_restrictions"))
+    current = rpc.identity.get_ip_restrictions()
     existing = next((e for e in current.entries if e.id == entry_id), None)
     if existing is None:
         raise NotFound("IP restriction entry not found")
@@ -89,9 +90,9 @@ def update_ip_entry(entry_id: uuid.UUID, body: IpEntryPatch, admin: Administrato
         merged["addresses"] = None
     merged.update(changes)
     request = IpEntryRequest.model_validate(merged)
-    return IpRestrictionsView.from_wire(rpc.call("identity", "update_ip_entry", str(entry_id), request.to_wire()))
+    return rpc.identity.update_ip_entry(str(entry_id), request.to_wire())
 
 
 @router.delete("/ip-restrictions/entries/{entry_id}", response_model=IpRestrictionsView)
 def delete_ip_entry(entry_id: uuid.UUID, admin: Administrator, rpc: Rpc) -> IpRestrictionsView:
-    return IpRestrictionsView.from_wire(rpc.call("identity", "delete_ip_entry", str(entry_id)))
+    return rpc.identity.delete_ip_entry(str(entry_id))

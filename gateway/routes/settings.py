@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends
 
 from contracts.tenancy import TenantProfile, TenantProfileUpdate
+from contracts.vocabulary import Permission
 from gateway.auth import Administrator, require_permission
 from gateway.deps import Rpc
 
@@ -16,12 +17,12 @@ router = APIRouter(prefix="/settings", tags=["settings"])
 @router.get(
     "/account",
     response_model=TenantProfile,
-    dependencies=[Depends(require_permission("view_settings"))],
+    dependencies=[Depends(require_permission(Permission.VIEW_SETTINGS))],
     summary="Name, email, address, phone, default subscription; the storage location (read-only)",
 )
 def get_account_settings(rpc: Rpc, tenant_id: uuid.UUID | None = None) -> TenantProfile:
     args = [str(tenant_id)] if tenant_id is not None else []
-    return TenantProfile.from_wire(rpc.call("tenancy", "get_account_settings", *args))
+    return rpc.tenancy.get_account_settings(*args)
 
 
 @router.put(
@@ -34,4 +35,4 @@ def update_account_settings(body: TenantProfileUpdate, admin: Administrator, rpc
                             tenant_id: uuid.UUID | None = None) -> TenantProfile:
     changes = body.model_dump(mode="json", exclude_unset=True)
     args = [str(tenant_id)] if tenant_id is not None else []
-    return TenantProfile.from_wire(rpc.call("tenancy", "update_account_settings", changes, *args))
+    return rpc.tenancy.update_account_settings(changes, *args)

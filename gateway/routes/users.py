@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from contracts.identity import CreateUserRequest, UpdateUserRequest, UserPage, UserView
 from gateway.auth import Administrator, revoking
-from gateway.deps import IdempotencyKey, Rpc, keyed
+from gateway.deps import IdempotencyKey, Rpc
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -27,7 +27,7 @@ def list_users(
     page_size: Annotated[int, Query(ge=1, le=200)] = 25,
     search: Annotated[str | None, Query(max_length=200)] = None,
 ) -> UserPage:
-    return UserPage.from_wire(rpc.call("identity", "list_users", page, page_size, search))
+    return rpc.identity.list_users(page, page_size, search)
 
 
 @router.post(
@@ -45,30 +45,28 @@ def create_user(body: CreateUserRequest, admin: Administrator, rpc: Rpc,
     wire = body.to_wire()
     # The kind is tenancy's to say (identity asks it); only tenancy-driven creation names one.
     wire.pop("tenant_kind", None)
-    return UserView.from_wire(rpc.call("identity", "create_user", wire, **keyed(idempotency_key)))
+    return rpc.identity.create_user(wire, idempotency_key=idempotency_key)
 
 
 @router.get("/{user_id}", response_model=UserView)
 def get_user(user_id: uuid.UUID, admin: Administrator, rpc: Rpc) -> UserView:
-    return UserView.from_wire(rpc.call("identity", "get_user", str(user_id)))
+    return rpc.identity.get_user(str(user_id))
 
 
 @router.patch("/{user_id}", response_model=UserView)
 def update_user(user_id: uuid.UUID, body: UpdateUserRequest, request: Request, admin: Administrator,
                 rpc: Rpc) -> UserView:
     with revoking(request, user_id):  # a new role, permissions or accounts count from the next request
-        return UserView.from_wire(
-            rpc.call("identity", "update_user", str(user_id), body.model_dump(mode="json", exclude_unset=True))
-        )
+        return rpc.identity.update_user(str(user_id), body.model_dump(mode="json", exclude_unset=True))
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_user(user_id: uuid.UUID, request: Request, admin: Administrator, rpc: Rpc) -> Response:
     with revoking(request, user_id):
-        rpc.call("identity", "delete_user", str(user_id))
+        rpc.identity.delete_user(str(user_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{user_id}/resend-confirmation", response_model=ResendReply)
 def resend_confirmation(user_id: uuid.UUID, admin: Administrator, rpc: Rpc) -> ResendReply:
-    return ResendReply.model_validate(rpc.call("identity", "resend_confirmation", str(user_id)))
+    return ResendReply.model_validate(rpc.identity.resend_confirmation(user_id))

@@ -14,20 +14,23 @@ from fastapi.responses import Response
 
 from contracts.audit import Activity
 from contracts.notify import CsvDelivery, Frequency, NotificationType
+from contracts.vocabulary import Permission, TenantKind
 from gateway.web.client import ApiError
 from gateway.web.qr import qr_svg
 from gateway.web.render import Console, console, redirect
-from gateway.web.views import PAGE_SIZE, SUBSCRIPTIONS, _page_number, _paging, _query_without
+from gateway.web.views import PAGE_SIZE, SUBSCRIPTIONS, page_number, paging, query_without
 
 router = APIRouter(include_in_schema=False)
 
 PERMISSIONS = [
-    ("view_settings", "View settings"), ("view_billing", "View billing and manage payment"),
-    ("view_billing_notifications", "View billing notifications"), ("view_dashboard", "View dashboard"),
-    ("view_security_audit", "View security audit"), ("add_accounts", "Add accounts"),
-    ("subscribe_accounts", "Subscribe accounts"), ("manage_notifications", "Manage notifications"),
-    ("account_view_settings", "Account: view account settings"), ("account_view_billing", "Account: view billing"),
-    ("account_view_support", "Account: view support"),
+    (Permission.VIEW_SETTINGS, "View settings"), (Permission.VIEW_BILLING, "View billing and manage payment"),
+    (Permission.VIEW_BILLING_NOTIFICATIONS, "View billing notifications"),
+    (Permission.VIEW_DASHBOARD, "View dashboard"),
+    (Permission.VIEW_SECURITY_AUDIT, "View security audit"), (Permission.ADD_ACCOUNTS, "Add accounts"),
+    (Permission.SUBSCRIBE_ACCOUNTS, "Subscribe accounts"), (Permission.MANAGE_NOTIFICATIONS, "Manage notifications"),
+    (Permission.ACCOUNT_VIEW_SETTINGS, "Account: view account settings"),
+    (Permission.ACCOUNT_VIEW_BILLING, "Account: view billing"),
+    (Permission.ACCOUNT_VIEW_SUPPORT, "Account: view support"),
 ]
 
 
@@ -40,7 +43,7 @@ def _back(path: str, notice: str) -> str:
 
 async def _security(ctx: Console, status: int = 200, **extra: Any) -> Response:
     restrictions = policy = None
-    if ctx.can("view_settings"):
+    if ctx.can(Permission.VIEW_SETTINGS):
         try:
             restrictions = await ctx.api.get("/security/ip-restrictions")
             policy = await ctx.api.get("/security/password-policy")
@@ -163,7 +166,7 @@ async def audit(request: Request) -> Response:
     ctx = await console(request)
     q = request.query_params
     filters = {name: q.get(name, "").strip() for name in AUDIT_FILTERS}
-    page = _page_number(q.get("page"))
+    page = page_number(q.get("page"))
     error = None
     try:
         data = await ctx.api.get("/audit", page=page, page_size=PAGE_SIZE, **filters)
@@ -172,8 +175,8 @@ async def audit(request: Request) -> Response:
             raise
         data, error = {"items": [], "total": 0, "total_capped": False}, failure
     export = urlencode({k: v for k, v in filters.items() if v})
-    return ctx.page("audit.html", data=data, filters=filters, paging=_paging(page, PAGE_SIZE, data["total"]),
-                    query=_query_without(request, "page"), activities=[a.value for a in Activity],
+    return ctx.page("audit.html", data=data, filters=filters, paging=paging(page, PAGE_SIZE, data["total"]),
+                    query=query_without(request, "page"), activities=[a.value for a in Activity],
                     export_url="/api/v1/audit/export.csv" + (f"?{export}" if export else ""),
                     errors=error.fields if error else {}, error=error.message if error else None)
 
@@ -185,12 +188,12 @@ async def audit(request: Request) -> Response:
 async def billing(request: Request) -> Response:
     ctx = await console(request)
     q = request.query_params
-    page = _page_number(q.get("page"))
+    page = page_number(q.get("page"))
     method = await ctx.api.get("/billing/method")
     rows = await ctx.api.get("/billing/status", page=page, page_size=PAGE_SIZE,
                              billing_status=q.get("billing_status") or None)
-    return ctx.page("billing.html", method=method, rows=rows, paging=_paging(page, PAGE_SIZE, rows["total"]),
-                    query=_query_without(request, "page"), billing_status=q.get("billing_status", ""),
+    return ctx.page("billing.html", method=method, rows=rows, paging=paging(page, PAGE_SIZE, rows["total"]),
+                    query=query_without(request, "page"), billing_status=q.get("billing_status", ""),
                     notice=q.get("notice"))
 
 
@@ -207,9 +210,9 @@ async def billing_method(request: Request) -> Response:
 @router.get("/billing/history")
 async def billing_history(request: Request) -> Response:
     ctx = await console(request)
-    page = _page_number(request.query_params.get("page"))
+    page = page_number(request.query_params.get("page"))
     history = await ctx.api.get("/billing/history", page=page, page_size=PAGE_SIZE)
-    return ctx.page("history.html", history=history, paging=_paging(page, PAGE_SIZE, history["total"]), query="")
+    return ctx.page("history.html", history=history, paging=paging(page, PAGE_SIZE, history["total"]), query="")
 
 
 DETAIL_FIELDS = ("title", "first_name", "last_name", "billing_email", "company", "company_tax_id", "address_line1",
@@ -308,8 +311,8 @@ def _user_values(user: dict[str, Any]) -> dict[str, Any]:
             "accounts": "" if chosen == "all" else "\n".join(str(a) for a in chosen or [])}
 
 
-TENANT_KINDS = {"operator": "operator", "distributor": "distributor", "partner": "partner",
-                "account": "customer account"}
+TENANT_KINDS: dict[str, str] = {TenantKind.OPERATOR: "operator", TenantKind.DISTRIBUTOR: "distributor",
+                                TenantKind.PARTNER: "partner", TenantKind.ACCOUNT: "customer account"}
 
 
 async def _users(ctx: Console, status: int = 200, page: int = 1, **extra: Any) -> Response:
@@ -317,7 +320,7 @@ async def _users(ctx: Console, status: int = 200, page: int = 1, **extra: Any) -
     own: dict[str, Any] = {}
     with contextlib.suppress(ApiError):  # only its name is shown: the invitation works without it
         own = await ctx.api.get("/settings/account")
-    context: dict[str, Any] = {"data": data, "paging": _paging(page, PAGE_SIZE, data["total"]), "query": "",
+    context: dict[str, Any] = {"data": data, "paging": paging(page, PAGE_SIZE, data["total"]), "query": "",
                                "own_tenant": own, "permissions": PERMISSIONS, "errors": {},
                                "values": {"role": "administrator", "access": "all"},
                                "notice": ctx.request.query_params.get("notice")}
@@ -327,7 +330,7 @@ async def _users(ctx: Console, status: int = 200, page: int = 1, **extra: Any) -
 
 @router.get("/settings/users")
 async def users(request: Request) -> Response:
-    return await _users(await console(request), page=_page_number(request.query_params.get("page")))
+    return await _users(await console(request), page=page_number(request.query_params.get("page")))
 
 
 @router.post("/settings/users")
@@ -447,11 +450,11 @@ async def notification_settings(request: Request) -> Response:
 @router.get("/integrations/backup-radar")
 async def backup_radar(request: Request) -> Response:
     ctx = await console(request)
-    page = _page_number(request.query_params.get("page"))
+    page = page_number(request.query_params.get("page"))
     integration = await ctx.api.get("/integrations/backup-radar")
     deliveries = await ctx.api.get("/integrations/backup-radar/deliveries", page=page, page_size=PAGE_SIZE)
     return ctx.page("backup_radar.html", integration=integration, deliveries=deliveries,
-                    paging=_paging(page, PAGE_SIZE, deliveries["total"]), query="",
+                    paging=paging(page, PAGE_SIZE, deliveries["total"]), query="",
                     notice=request.query_params.get("notice"))
 
 

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from contracts.vocabulary import Permission, TenantKind
 from gateway.auth import CSRF_HEADER, SESSION_COOKIE, csrf_matches, csrf_token_for
 from gateway.web.client import ApiClient, ApiError
 
@@ -74,6 +75,8 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(bytes=human_bytes, money=money, label=label, urlquote=lambda v: quote(str(v), safe=""))
+    # Templates name permissions and tenant kinds as contracts' members: console.can(Permission.VIEW_BILLING).
+    env.globals.update(Permission=Permission, TenantKind=TenantKind)
     return env
 
 
@@ -183,7 +186,7 @@ class Console:
     def values(self, name: str) -> list[str]:
         return [v for v in self.form.get(name, []) if v]
 
-    def can(self, permission: str) -> bool:
+    def can(self, permission: Permission) -> bool:
         return self.me.get("role") == "administrator" or permission in self.me.get("permissions", [])
 
     @property
@@ -192,7 +195,8 @@ class Console:
 
     @property
     def sees_money(self) -> bool:
-        return self.me.get("tenant_kind") in ("distributor", "operator") and self.can("view_billing")
+        kind = self.me.get("tenant_kind")
+        return kind in (TenantKind.DISTRIBUTOR, TenantKind.OPERATOR) and self.can(Permission.VIEW_BILLING)
 
     def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         return render(self.request, template, {"console": self, "me": self.me, "csrf": self.csrf, **context},

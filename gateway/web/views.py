@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from contracts.tenancy import DATA_CENTER_LABELS, AccountStatus, BackupStatus, DefaultSubscription, TaskStatus
+from contracts.vocabulary import Permission
 from gateway.auth import SESSION_COOKIE
 from gateway.web.client import ApiClient, ApiError
 from gateway.web.render import (
@@ -39,20 +40,20 @@ def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def _paging(page: int, page_size: int, total: int) -> dict[str, int]:
+def paging(page: int, page_size: int, total: int) -> dict[str, int]:
     pages = max(1, -(-total // page_size))
     first = 0 if total == 0 else (page - 1) * page_size + 1
     return {"page": page, "pages": pages, "first": first, "last": min(total, page * page_size), "total": total}
 
 
-def _page_number(value: str | None) -> int:
+def page_number(value: str | None) -> int:
     try:
         return max(1, min(int(value or 1), 1_000_000))
     except ValueError:
         return 1
 
 
-def _query_without(request: Request, *names: str) -> str:
+def query_without(request: Request, *names: str) -> str:
     return urlencode([(k, v) for k, v in request.query_params.multi_items() if k not in names and v])
 
 
@@ -147,12 +148,12 @@ async def sign_out(request: Request) -> Response:
 @router.get("/")
 async def dashboard(request: Request) -> Response:
     ctx = await console(request)
-    if not ctx.can("view_dashboard"):
+    if not ctx.can(Permission.VIEW_DASHBOARD):
         return ctx.page("home.html")
     q = request.query_params
     filters = {"search": q.get("search", "").strip(), "task_status": q.get("task_status", ""),
                "billing_status": q.get("billing_status", "")}
-    page = _page_number(q.get("page"))
+    page = page_number(q.get("page"))
     try:
         data = await ctx.api.get("/dashboard", page=page, page_size=PAGE_SIZE, **filters)
     except ApiError as error:
@@ -161,8 +162,8 @@ async def dashboard(request: Request) -> Response:
         data = {"items": [], "direct_accounts": None, "page": 1, "page_size": PAGE_SIZE, "total": 0,
                 "total_partners": 0, "billing_available": True}
         filters["error"] = error.message
-    return ctx.page("dashboard.html", data=data, filters=filters, paging=_paging(page, PAGE_SIZE, data["total"]),
-                    query=_query_without(request, "page"), task_statuses=[s.value for s in TaskStatus],
+    return ctx.page("dashboard.html", data=data, filters=filters, paging=paging(page, PAGE_SIZE, data["total"]),
+                    query=query_without(request, "page"), task_statuses=[s.value for s in TaskStatus],
                     billing_statuses=["on_track", "with_exceptions"])
 
 
@@ -173,10 +174,10 @@ async def _accounts_page(ctx: Console, owner: dict[str, Any], path: str, partner
     q = ctx.request.query_params
     filters = {"search": q.get("search", "").strip(), "account_status": q.get("account_status", ""),
                "backup_status": q.get("backup_status", "")}
-    page = _page_number(q.get("page"))
+    page = page_number(q.get("page"))
     data = await ctx.api.get(path, page=page, page_size=PAGE_SIZE, **filters)
     return ctx.page("accounts.html", owner=owner, data=data, filters=filters, partner_id=partner_id,
-                    paging=_paging(page, PAGE_SIZE, data["total"]), query=_query_without(ctx.request, "page"),
+                    paging=paging(page, PAGE_SIZE, data["total"]), query=query_without(ctx.request, "page"),
                     account_statuses=[s.value for s in AccountStatus if s != AccountStatus.REMOVED],
                     backup_statuses=[s.value for s in BackupStatus], notice=q.get("notice"))
 

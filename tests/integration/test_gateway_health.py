@@ -18,7 +18,7 @@ from contracts.context import Caller
 from contracts.errors import ServiceUnavailable
 from gateway.app import create_app
 from gateway.deps import Rpc
-from gateway.rpc import CallContext, NamekoRpcClient
+from gateway.rpc import NamekoRpcClient, RequestContext
 from gateway.settings import GatewaySettings
 from servicekit.context import CallContextProvider
 from servicekit.rpc import rpc
@@ -166,7 +166,7 @@ def test_context_travels_with_the_call(start_services, rpc_client):
     caller = Caller(ip="198.51.100.7", user_agent="tests/1")
 
     answer = rpc_client.call(
-        "gateway_probe", "record", "hello", context=CallContext("req-ctx-1", caller)
+        "gateway_probe", "record", "hello", context=RequestContext("req-ctx-1", caller)
     )
 
     assert answer == "hello"
@@ -176,7 +176,7 @@ def test_context_travels_with_the_call(start_services, rpc_client):
 def test_a_request_the_caller_gave_up_on_is_never_executed(start_services, rpc_client, amqp_uri):
     recorded_calls.clear()
     start_services(ProbeService).stop()  # its queue stays, with no consumer
-    context = CallContext("req-stale", Caller())
+    context = RequestContext("req-stale", Caller())
 
     with pytest.raises(ServiceUnavailable):
         rpc_client.call("gateway_probe", "record", "stale", context=context, timeout=1.0)

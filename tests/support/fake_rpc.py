@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.rpc import Call, CallContext, CallResult, CallSpec, RpcClient, as_call, unavailable
+from gateway.rpc import Call, CallResult, CallSpec, RequestContext, RpcClient, as_call, unavailable
 
 
 @dataclass(frozen=True)
 class RecordedCall:
     call: Call
-    context: CallContext | None
+    context: RequestContext | None
     timeout: float | None
 
 
@@ -34,7 +34,7 @@ class FakeRpcClient(RpcClient):
         self,
         calls: Mapping[str, CallSpec],
         *,
-        context: CallContext | None = None,
+        context: RequestContext | None = None,
         timeout: float | None = None,
     ) -> dict[str, CallResult]:
         results = {}
