@@ -19,6 +19,12 @@ def as_text(value: uuid.UUID | str | None) -> str | None:
     return None if value is None else str(value)
 
 
+def trailing(value: uuid.UUID | str | None) -> tuple[str, ...]:
+    """An optional last argument, sent only when given (a call without it is the one the
+    service has always had: the caller's own tenant)."""
+    return () if value is None else (str(value),)
+
+
 def keyed(idempotency_key: str | None) -> dict[str, Any]:
     """The RPC keyword that makes a create idempotent (servicekit.request_keys), if any."""
     return {"idempotency_key": idempotency_key} if idempotency_key is not None else {}

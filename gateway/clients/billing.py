@@ -19,7 +19,7 @@ from contracts.billing import (
     HistoryPage,
     PaymentView,
 )
-from gateway.clients.base import ServiceClient, Wire, as_text
+from gateway.clients.base import ServiceClient, Wire, as_text, trailing
 from gateway.rpc import Call
 
 
@@ -29,13 +29,13 @@ class BillingClient(ServiceClient):
     def activate_card(
         self, card_id: uuid.UUID | str, distributor_id: uuid.UUID | str | None = None, *, timeout: float | None = None
     ) -> CardView:
-        reply = self._call("activate_card", as_text(card_id), as_text(distributor_id), timeout=timeout)
+        reply = self._call("activate_card", as_text(card_id), *trailing(distributor_id), timeout=timeout)
         return CardView.from_wire(reply)
 
     def add_card(
         self, request: Wire, distributor_id: uuid.UUID | str | None = None, *, timeout: float | None = None
     ) -> CardView:
-        return CardView.from_wire(self._call("add_card", request, as_text(distributor_id), timeout=timeout))
+        return CardView.from_wire(self._call("add_card", request, *trailing(distributor_id), timeout=timeout))
 
     def billing_filter(self, request: Wire, *, timeout: float | None = None) -> Wire:
         return self._call("billing_filter", request, timeout=timeout)
@@ -46,23 +46,24 @@ class BillingClient(ServiceClient):
     def delete_card(
         self, card_id: uuid.UUID | str, distributor_id: uuid.UUID | str | None = None, *, timeout: float | None = None
     ) -> None:
-        self._call("delete_card", as_text(card_id), as_text(distributor_id), timeout=timeout)
+        self._call("delete_card", as_text(card_id), *trailing(distributor_id), timeout=timeout)
 
     def get_billing_details(
         self, distributor_id: uuid.UUID | str | None = None, *, timeout: float | None = None
     ) -> BillingDetailsView:
-        return BillingDetailsView.from_wire(self._call("get_billing_details", as_text(distributor_id), timeout=timeout))
+        reply = self._call("get_billing_details", *trailing(distributor_id), timeout=timeout)
+        return BillingDetailsView.from_wire(reply)
 
     def get_billing_method(
         self, distributor_id: uuid.UUID | str | None = None, *, timeout: float | None = None
     ) -> BillingMethodView:
-        return BillingMethodView.from_wire(self._call("get_billing_method", as_text(distributor_id), timeout=timeout))
+        return BillingMethodView.from_wire(self._call("get_billing_method", *trailing(distributor_id), timeout=timeout))
 
     def invoice_document(self, request: Wire, *, timeout: float | None = None) -> DocumentReply:
         return DocumentReply.from_wire(self._call("invoice_document", request, timeout=timeout))
 
     def list_cards(self, distributor_id: uuid.UUID | str | None = None, *, timeout: float | None = None) -> CardList:
-        return CardList.from_wire(self._call("list_cards", as_text(distributor_id), timeout=timeout))
+        return CardList.from_wire(self._call("list_cards", *trailing(distributor_id), timeout=timeout))
 
     def pay_invoice(self, reference: str, request: Wire | None = None, *, timeout: float | None = None) -> PaymentView:
         return PaymentView.from_wire(self._call("pay_invoice", reference, request, timeout=timeout))

@@ -20,7 +20,7 @@ from contracts.tenancy import (
     TenantProfile,
     TrialExpiryReply,
 )
-from gateway.clients.base import ServiceClient, Wire, as_text, keyed
+from gateway.clients.base import ServiceClient, Wire, as_text, keyed, trailing
 from gateway.rpc import Call
 
 
@@ -67,7 +67,7 @@ class TenancyClient(ServiceClient):
     def get_account_settings(
         self, tenant_id: uuid.UUID | str | None = None, *, timeout: float | None = None
     ) -> TenantProfile:
-        return TenantProfile.from_wire(self._call("get_account_settings", as_text(tenant_id), timeout=timeout))
+        return TenantProfile.from_wire(self._call("get_account_settings", *trailing(tenant_id), timeout=timeout))
 
     def get_partner(self, partner_id: uuid.UUID | str, *, timeout: float | None = None) -> TenantProfile:
         return TenantProfile.from_wire(self._call("get_partner", as_text(partner_id), timeout=timeout))
@@ -106,7 +106,7 @@ class TenancyClient(ServiceClient):
     def update_account_settings(
         self, request: Wire, tenant_id: uuid.UUID | str | None = None, *, timeout: float | None = None
     ) -> TenantProfile:
-        reply = self._call("update_account_settings", request, as_text(tenant_id), timeout=timeout)
+        reply = self._call("update_account_settings", request, *trailing(tenant_id), timeout=timeout)
         return TenantProfile.from_wire(reply)
 
     def update_partner(

@@ -245,4 +245,4 @@ def test_account_settings_are_read_with_view_settings_and_changed_by_administrat
     changed = client.put("/api/v1/settings/account", headers=AUTH, json={"phone": "+1 555 0100"})
 
     assert (read.status_code, refused.status_code, changed.status_code) == (200, 403, 200)
-    assert tenancy_calls(fake)[0].call.args == ({"phone": "+1 555 0100"}, None)  # no tenant named: the caller's own
+    assert tenancy_calls(fake)[0].call.args == ({"phone": "+1 555 0100"},)
