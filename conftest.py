@@ -1,5 +1,5 @@
 # eventlet must patch the standard library before anything else imports it
-# (STACK.md trap 6), or the first container test hangs.
+# (docs/runtime-traps.md §6), or the first container test hangs.
 import eventlet
 
 eventlet.monkey_patch()

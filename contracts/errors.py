@@ -89,7 +89,7 @@ BOUNDARY_ERRORS: tuple[type[PortalError], ...] = (
 )
 
 
-# Specific refusals with their own stable codes (DESIGN.md §5).
+# Specific refusals with their own stable codes (docs/http-api.md, "Errors").
 class InvalidCredentials(NotAuthenticated):
     code = "invalid_credentials"
 

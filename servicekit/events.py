@@ -1,7 +1,7 @@
 """Event handlers that neither lose an event nor loop on a poison one.
 
 nameko acknowledges (drops) an event whose handler raised, unless ``requeue_on_error``,
-which then retries it at once, forever (STACK.md trap 9). The kit's ``event_handler``
+which then retries it at once, forever (docs/runtime-traps.md §9). The kit's ``event_handler``
 instead consumes from a **quorum queue with a delivery limit** and a **dead-letter
 exchange**: a failing handler is retried with a growing pause (a database restart is
 ridden out), and after ``PORTAL_EVENT_DELIVERY_LIMIT`` tries the message is parked in

@@ -5,7 +5,7 @@ answers within the timeout (3 s), 1 otherwise. docker-compose.yml runs it every 
 seconds per service, so it speaks nameko's RPC protocol with plain kombu and an
 *exclusive* reply queue that disappears with its connection: a standalone
 ``ClusterRpcProxy`` would leave a durable reply queue behind for five minutes on every
-run (STACK.md trap 4). The request expires with the deadline, so a stopped service is
+run (docs/runtime-traps.md §4). The request expires with the deadline, so a stopped service is
 not handed a pile of stale health checks when it comes back.
 """
 

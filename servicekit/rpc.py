@@ -2,7 +2,7 @@
 
 - Boundary errors from :mod:`contracts.errors` are registered with nameko so the caller
   gets the same typed exception back instead of a ``RemoteError``.
-- The patient reply publisher (STACK.md trap 2): a worker that finishes while the broker
+- The patient reply publisher (docs/runtime-traps.md §2): a worker that finishes while the broker
   is briefly away retries its reply for minutes instead of crashing the service.
 - ``rpc`` is nameko's decorator with boundary errors marked as expected (logged as
   warnings, not as crashes), consuming from a quorum queue with a delivery limit and a

@@ -113,7 +113,7 @@ class OwnBroker:
                               timeout=timeout, check=False)
 
     def start(self, timeout: float = 90) -> None:
-        # STACK.md trap 5: with the default 1,024 open files a node with many queues hangs.
+        # docs/runtime-traps.md §5: with the default 1,024 open files a node with many queues hangs.
         subprocess.run(["bash", "-c", "ulimit -n 20000 && exec rabbitmq-server -detached"], env=self._env(),
                        check=True, capture_output=True, timeout=30)
         deadline = time.monotonic() + timeout
