@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from contracts.billing import BillingMethod
 
 
+# A monthly billing method: the distributor's own choice, or Support switching it. (No docstring:
+# it would become the schema's description and change the published OpenAPI document.)
 class MethodBody(BaseModel):
-    """A monthly billing method: the distributor's own choice, or Support switching it."""
-
     method: BillingMethod
