@@ -5,7 +5,7 @@ Run it against a running suite with the demo data (``make run`` in another termi
     .venv/bin/python scripts/screenshots.py                       # http://localhost:8000
     .venv/bin/python scripts/screenshots.py --base-url http://127.0.0.1:8791 --out /tmp/shots
 
-It drives Debian's Chromium through Playwright, the same way tests/e2e/test_console.py does
+It drives Debian's Chromium through Playwright, the same way tests/e2e/test_console_pages.py does
 (``apt-get install chromium``; no ``playwright install``). It signs in as the demo
 distributor's administrator and only reads, except that it opens (does not finish) a
 two-factor setup to show its QR code.

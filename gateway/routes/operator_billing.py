@@ -12,7 +12,8 @@ from gateway.auth import Operator
 from gateway.bodies import MethodBody
 from gateway.deps import Rpc
 
-# Tagged "billing" too: every billing route of the API carries the tag (tests/e2e/test_billing.py relies on it).
+# Tagged "billing" too: every billing route of the API carries the tag
+# (tests/e2e/test_billing_journeys.py relies on it).
 router = APIRouter(prefix="/operator", tags=["operator", "billing"])
 
 

@@ -1,6 +1,6 @@
 """The web console's session: the cookie-held token, its CSRF proof, and pages built from the API.
 
-The gateway runs in process with a fake RPC client; no browser (tests/e2e/test_console.py has those).
+The gateway runs in process with a fake RPC client; no browser (tests/e2e/test_console_pages.py has those).
 """
 
 from __future__ import annotations

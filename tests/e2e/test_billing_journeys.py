@@ -27,7 +27,7 @@ from contracts.tenancy import BackupService, DefaultSubscription, Plan
 from servicekit.settings import normalise_database_url
 from services.billing.adapters.models import Account, UsageSnapshot
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in
-from tests.e2e.test_secrets_scan import SERVICES, database_text
+from tests.e2e.test_suite_secrets_scan import SERVICES, database_text
 from tests.support import billing_simulation as simulate
 from tests.support.fixtures import wait_for
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.identity_client import DEMO_ADMIN, OPERATOR, Client, Mailbox, signed_in
-from tests.e2e.test_billing import PASSWORD, confirm
+from tests.e2e.test_billing_journeys import PASSWORD, confirm
 from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.e2e

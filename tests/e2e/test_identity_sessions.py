@@ -22,7 +22,7 @@ import requests
 
 from tests.e2e.conftest import ROOT, free_port, poll
 from tests.e2e.identity_client import Client, error_code, signed_in
-from tests.e2e.test_identity import STRONG, confirmed_user
+from tests.e2e.test_identity_journeys import STRONG, confirmed_user
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.identity_client import Client, error_code
-from tests.e2e.test_identity import STRONG, confirmed_user
+from tests.e2e.test_identity_journeys import STRONG, confirmed_user
 
 pytestmark = pytest.mark.e2e
 

@@ -106,7 +106,7 @@ RUN = {"run_id": str(uuid.uuid4()), "status": "success", "started_at": (NOW - ti
 ROUTES: dict[tuple[str, str], list[Probe]] = {
     # 503 too: under the matrix's load a service may miss the 1.5 s health deadline.
     ("GET", "/healthz"): [own("liveness, no tenant data", public=True, also=frozenset({503}))],
-    ("POST", "/api/v1/auth/sign-in"): [untried("public; sign-in throttling is tests/e2e/test_abuse.py")],
+    ("POST", "/api/v1/auth/sign-in"): [untried("public; sign-in throttling is tests/e2e/test_suite_abuse.py")],
     ("POST", "/api/v1/auth/sso/{provider}"): [untried("public; answers 409 sso_not_configured to everyone")],
     ("POST", "/api/v1/auth/sign-out"): [untried(SELF)],
     ("POST", "/api/v1/auth/confirm-email"): [untried("public; the token is the credential")],
