@@ -21,7 +21,6 @@ from contracts.identity import (
     UpdateUserRequest,
 )
 from contracts.learning import CourseProgressRequest
-from contracts.tenancy import AccountCreated
 from servicekit.base import ServiceBase
 from servicekit.db import Database
 from servicekit.ids import parse_uuid
@@ -37,7 +36,7 @@ from services.identity.adapters.secrets_box import SecretBox, load_secret_box
 from services.identity.adapters.tenant_directory import TenancyDirectory
 from services.identity.settings import IdentitySettings
 from services.identity.usecases import authentication as auth
-from services.identity.usecases import engine_keys, learning, security, users
+from services.identity.usecases import engine_keys, invitations, learning, security, users
 from services.identity.usecases.bootstrap import bootstrap_operator
 from services.identity.usecases.demo import seed_demo
 
@@ -56,14 +55,14 @@ def _page(page: Any, page_size: Any) -> tuple[int, int]:
 
 
 # A new partner or customer account gets its first administrator, invited at its email.
-EVENT_HANDLERS = {
+EVENT_HANDLERS: dict[TenancyEvent, On] = {
     TenancyEvent.PARTNER_CREATED: On(
-        lambda service, envelope: users.invite_partner_administrator(
+        lambda service, envelope: invitations.invite_partner_administrator(
             service.db, envelope.payload, service.mailer, service.settings),
         method="invite_partner_administrator"),
     TenancyEvent.ACCOUNT_CREATED: On(
-        lambda service, envelope: users.invite_account_administrator(
-            service.db, parse(AccountCreated, envelope.payload), service.mailer, service.settings),
+        lambda service, envelope: invitations.invite_account_administrator(
+            service.db, envelope.payload, service.mailer, service.settings),
         method="invite_account_administrator"),
 }
 

@@ -30,7 +30,7 @@ from services.identity.adapters.secrets_box import load_secret_box
 from services.identity.adapters.tenant_directory import TenantRef, no_such_tenant
 from services.identity.domain import totp
 from services.identity.usecases import authentication as auth
-from services.identity.usecases import security, users
+from services.identity.usecases import invitations, security, users
 from tests.usecases import test_identity_sign_in
 from tests.usecases.test_identity_sign_in import (
     ADMIN_EMAIL,
@@ -372,8 +372,8 @@ def test_a_tenant_the_caller_does_not_see_is_not_found_naming_tenant_id_and_noth
 def test_an_administrator_not_invited_is_announced_naming_the_tenant(identity_db, admin, mailer):
     partner = TenantRef(uuid.uuid4(), "partner", "Contoso")
 
-    assert users.create_tenant_administrator(identity_db.unit_of_work(), partner, ADMIN_EMAIL.upper(), None,
-                                             mailer, SETTINGS) is None
+    assert invitations.create_tenant_administrator(identity_db.unit_of_work(), partner, ADMIN_EMAIL.upper(), None,
+                                                   mailer, SETTINGS) is None
 
     event = only_event(identity_db, "administrator_not_invited")
     assert event["tenant_id"] == str(partner.id)

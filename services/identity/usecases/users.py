@@ -1,4 +1,5 @@
-"""Use cases of user management: create, list, read, update, delete, resend confirmation."""
+"""Use cases of user management: create, list, read, update, delete, resend confirmation,
+and the users whose password expires soon."""
 
 from __future__ import annotations
 
@@ -11,11 +12,9 @@ import sqlalchemy as sa
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.events import IdentityEvent
 from contracts.identity import CreateUserRequest, UpdateUserRequest, UserPage, UserView
-from contracts.tenancy import AccountCreated
 from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from servicekit.ids import parse_uuid
 from servicekit.logging import get_logger
 from servicekit.text_search import contains_text
 from services.identity.adapters.mailer import Mailer, mail
@@ -23,9 +22,22 @@ from services.identity.adapters.models import EmailToken, PasswordPolicy, User
 from services.identity.adapters.password_hashing import hash_off_the_hub
 from services.identity.adapters.tenant_directory import TenantDirectory, TenantRef, no_such_tenant
 from services.identity.adapters.views import user_view
-from services.identity.domain.password_rules import check_password
-from services.identity.domain.permissions import Role, validate_permissions
+from services.identity.domain.permissions import Role
 from services.identity.domain.tokens import hash_token, new_token
+from services.identity.domain.user_rules import (
+    EVERY_ACCOUNT,
+    Access,
+    accessible_accounts,
+    checked_email,
+    edited_access,
+    email_taken_conflict,
+    first_password,
+    gives_up_administration,
+    grantable_accounts,
+    last_administrator,
+    normalised_email,
+    stored_permissions,
+)
 from services.identity.settings import IdentitySettings
 from services.identity.usecases.authentication import announce_revocation, utc_now
 
@@ -61,22 +73,6 @@ def _tenant_user(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: uuid.UUID) -> U
     return user
 
 
-def _accessible(value: Any) -> list[str] | None:
-    return None if value == "all" or value is None else sorted({str(a) for a in value})
-
-
-def _grantable(granter: User | None, accessible: list[str] | None) -> list[str] | None:
-    """An administrator limited to some accounts grants at most those accounts: never
-    "all", never one it cannot see itself (it would otherwise widen its own reach through
-    a user it makes, or by editing itself)."""
-    own = granter.accessible_accounts if granter is not None else None
-    if own is None:
-        return accessible
-    if accessible is None or not set(accessible) <= set(own):
-        raise ValidationFailed.for_field("accessible_accounts", "may name only accounts you can access yourself")
-    return accessible
-
-
 def _joined_tenant(admin: User, tenant_id: uuid.UUID | None, tenants: TenantDirectory | None) -> TenantRef:
     """The tenant a new user of ``admin`` joins: the one named (its own, or a partner or
     customer account below it, as tenancy sees the caller's scope), by default its own.
@@ -87,6 +83,12 @@ def _joined_tenant(admin: User, tenant_id: uuid.UUID | None, tenants: TenantDire
     if wanted != admin.tenant_id:
         raise no_such_tenant()
     return TenantRef(admin.tenant_id, admin.tenant_kind)
+
+
+def email_taken(uow: UnitOfWork, email: str) -> bool:
+    """Whether a user has this email, in any letter case."""
+    query = sa.select(User.id).where(User.email_normalised == normalised_email(email))
+    return uow.session.execute(query).first() is not None
 
 
 def create_user(
@@ -114,35 +116,27 @@ def create_user(
     else:
         granter = require_administrator(uow, ctx)
         tenant = _joined_tenant(granter, request.tenant_id, tenants)
-    tenant_id, tenant_kind = tenant.id, tenant.kind
-    email = request.email.strip()
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise ValidationFailed.for_field("email", "is not an email address")
-    if uow.session.execute(sa.select(User.id).where(User.email_normalised == email.lower())).first():
-        raise Conflict(
-            "a user with this email already exists", {"fields": [{"field": "email", "reason": "already in use"}]}
-        )
+    email = checked_email(request.email)
+    if email_taken(uow, email):
+        raise email_taken_conflict()
     role = Role(request.role)
-    permissions = validate_permissions(role, request.permissions, tenant_kind)
-    password_hash = None
-    if request.password:
-        if request.credential_type != "password":
-            raise ValidationFailed.for_field("password", f"a {request.credential_type} user signs in without one")
-        check_password(request.password, "password", user_inputs=[email])
-        password_hash = hash_off_the_hub(request.password)
+    permissions = stored_permissions(role, request.permissions, tenant.kind)
+    password = first_password(request.password, request.credential_type, email)
+    password_hash = hash_off_the_hub(password) if password else None
     user = User(
         id=uuid.uuid4(),
-        tenant_id=tenant_id,
-        tenant_kind=tenant_kind,
+        tenant_id=tenant.id,
+        tenant_kind=tenant.kind,
         email=email,
-        email_normalised=email.lower(),
+        email_normalised=normalised_email(email),
         display_name=request.display_name,
         credential_type=request.credential_type,
         password_hash=password_hash,
         password_changed_at=now if password_hash else None,
         role=role.value,
-        permissions=sorted(permissions) if role is Role.CUSTOM else [],
-        accessible_accounts=_grantable(granter, _accessible(request.accessible_accounts)),
+        permissions=permissions,
+        accessible_accounts=grantable_accounts(granter.accessible_accounts if granter else None,
+                                               accessible_accounts(request.accessible_accounts)),
         created_at=now,
     )
     uow.session.add(user)
@@ -154,11 +148,11 @@ def create_user(
             "role": user.role,
             "credential_type": user.credential_type,
             "permissions": user.permissions,
-            "tenant_id": str(tenant_id),
-            "tenant_kind": tenant_kind,
+            "tenant_id": str(tenant.id),
+            "tenant_kind": tenant.kind,
             "tenant_name": tenant.name,
         },
-        tenant_id=tenant_id,
+        tenant_id=tenant.id,
     )
     token, token_row = _new_confirmation(uow, user, settings, now)
     uow.commit()
@@ -256,34 +250,32 @@ def _other_administrators(uow: UnitOfWork, user: User) -> int:
     ).scalar_one()
 
 
+def _access(user: User) -> Access:
+    return Access(user.role, user.permissions, user.accessible_accounts)
+
+
 def update_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID, request: UpdateUserRequest) -> UserView:
     admin = require_administrator(uow, ctx)
     user = _tenant_user(uow, admin.tenant_id, user_id)
-    before = (user.role, tuple(user.permissions or []), tuple(user.accessible_accounts or ["all"]))
-    role = Role(request.role) if request.role else Role(user.role)
-    if role is Role.CUSTOM and user.role == Role.ADMINISTRATOR.value and _other_administrators(uow, user) == 0:
-        raise Conflict(
-            "a tenant keeps at least one administrator", {"fields": [{"field": "role", "reason": "last administrator"}]}
-        )
-    if request.permissions is not None or request.role is not None:
-        permissions = request.permissions if request.permissions is not None else user.permissions or []
-        granted = validate_permissions(role, permissions, user.tenant_kind)
-        user.permissions = sorted(granted) if role is Role.CUSTOM else []
-    user.role = role.value
-    if request.accessible_accounts is not None:
-        user.accessible_accounts = _grantable(admin, _accessible(request.accessible_accounts))
+    before = _access(user)
+    role = Role(request.role) if request.role else None
+    if gives_up_administration(user.role, role or Role(user.role)) and _other_administrators(uow, user) == 0:
+        raise last_administrator("role")
+    after = edited_access(before, user.tenant_kind, role, request.permissions, request.accessible_accounts,
+                          admin.accessible_accounts)
+    user.role, user.permissions, user.accessible_accounts = after.role, after.permissions, after.accessible_accounts
     if request.display_name is not None:
         user.display_name = request.display_name
     if request.credential_type is not None:
         user.credential_type = request.credential_type
     user.updated_at = utc_now()
-    after = (user.role, tuple(user.permissions or []), tuple(user.accessible_accounts or ["all"]))
     uow.emit(
         IdentityEvent.USER_UPDATED,
         {"user_id": str(user.id), "email": user.email, "fields": sorted(request.model_fields_set)},
         tenant_id=user.tenant_id,
     )
-    if before != after:
+    access_changed = before.key() != after.key()
+    if access_changed:
         uow.emit(
             IdentityEvent.PERMISSIONS_CHANGED,
             {
@@ -291,12 +283,12 @@ def update_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID, request: 
                 "email": user.email,
                 "role": user.role,
                 "permissions": user.permissions,
-                "accessible_accounts": user.accessible_accounts or "all",
+                "accessible_accounts": user.accessible_accounts or EVERY_ACCOUNT,
             },
             tenant_id=user.tenant_id,
         )
     # Gateways cache the user's view with each session: every change counts from the next request.
-    announce_revocation(uow, user, "permissions_changed" if before != after else "user_updated")
+    announce_revocation(uow, user, "permissions_changed" if access_changed else "user_updated")
     uow.commit()
     return user_view(user)
 
@@ -307,7 +299,7 @@ def delete_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID) -> None:
     if user.id == admin.id:
         raise Conflict("you cannot delete yourself", {"fields": [{"field": "id", "reason": "is you"}]})
     if user.role == Role.ADMINISTRATOR.value and _other_administrators(uow, user) == 0:
-        raise Conflict("a tenant keeps at least one administrator")
+        raise last_administrator()
     uow.session.delete(user)
     uow.emit(IdentityEvent.USER_DELETED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id)
     announce_revocation(uow, user, "user_deleted")
@@ -320,50 +312,7 @@ def email_in_use(uow: UnitOfWork, ctx: CallContext, email: str) -> bool:
     than ``create_user``'s 409 does; for signed-in users and the system only."""
     if not ctx.caller.is_system and ctx.caller.user_id is None:
         raise PermissionDenied("sign in first")
-    query = sa.select(User.id).where(User.email_normalised == email.strip().lower())
-    return uow.session.execute(query).first() is not None
-
-
-def create_tenant_administrator(
-    uow: UnitOfWork, tenant: TenantRef, email: str, display_name: str | None,
-    mailer: Mailer, settings: IdentitySettings,
-) -> UserView | None:
-    """The first administrator of a new partner or customer account (from tenancy's
-    ``partner_created`` / ``account_created``).
-
-    Invited without a password: the confirmation mail lets them choose one. An email that
-    already has a user is left alone (returns None) rather than failing the event forever,
-    and announced as ``administrator_not_invited`` (docs/decisions/0012).
-    """
-    from servicekit.context import SYSTEM_CALLER
-
-    if uow.session.execute(sa.select(User.id).where(User.email_normalised == email.strip().lower())).first():
-        # Tenancy asked before making the tenant (email_in_use); only a user made with the
-        # same email in between gets here. Say so where the tenant's parent sees it (audit):
-        # an administrator of the parent adds one with POST /users naming the tenant.
-        log.warning("first administrator not invited: the email already has a user",
-                    tenant_id=str(tenant.id), tenant_kind=tenant.kind)
-        uow.emit(IdentityEvent.ADMINISTRATOR_NOT_INVITED,
-                 {"tenant_id": str(tenant.id), "tenant_kind": tenant.kind, "tenant_name": tenant.name,
-                  "email": email, "reason": "email_in_use"}, tenant_id=tenant.id)
-        uow.commit()
-        return None
-    ctx = CallContext(uow.service, SYSTEM_CALLER, uow.context.correlation_id)
-    request = CreateUserRequest(email=email, display_name=display_name, role="administrator",
-                                tenant_id=tenant.id, tenant_kind=tenant.kind)
-    return create_user(uow, ctx, request, mailer, settings, tenant_name=tenant.name)
-
-
-def invite_account_administrator(
-    uow: UnitOfWork, created: AccountCreated, mailer: Mailer, settings: IdentitySettings
-) -> UserView | None:
-    """A new customer account's first administrator, at the account's email (tenancy's
-    ``account_created``): the customer confirms the address, chooses a password, and signs
-    in to its own account (the account's tenant id is its account id)."""
-    return create_tenant_administrator(
-        uow, TenantRef(created.account_id, TenantKind.ACCOUNT, created.name), created.email, created.name, mailer,
-        settings,
-    )
+    return email_taken(uow, email)
 
 
 def list_password_expiring(uow: UnitOfWork, ctx: CallContext, within_days: int, page: int, page_size: int,
@@ -388,11 +337,3 @@ def list_password_expiring(uow: UnitOfWork, ctx: CallContext, within_days: int, 
                         "display_name": user.display_name, "password_expires_at": expires.isoformat()})
     start = (page - 1) * page_size
     return {"items": due[start:start + page_size], "page": page, "page_size": page_size, "total": len(due)}
-
-
-def invite_partner_administrator(uow: UnitOfWork, payload: dict[str, Any], mailer: Mailer,
-                                 settings: IdentitySettings) -> UserView | None:
-    """A new partner's first administrator, at the partner's email (tenancy's ``partner_created``)."""
-    partner = TenantRef(parse_uuid(payload["partner_id"], "partner_id"), TenantKind.PARTNER, payload.get("name"))
-    name = payload.get("contact_name") or payload.get("name")
-    return create_tenant_administrator(uow, partner, payload["email"], name, mailer, settings)
