@@ -47,8 +47,6 @@ from services.billing.usecases.access import billing_scope, require_operator
 
 configure_logging("billing")
 
-TENANCY = "tenancy"
-
 
 @functools.lru_cache(maxsize=4)
 def _local_processor(path: Path) -> LocalTestProcessor:

@@ -16,6 +16,7 @@ from services.billing.domain.billing_plan import (
     annual_keys,
     card_due_date,
     consolidated_bills,
+    issued_event,
     owed_by_owner,
     payers_with_a_method,
 )
@@ -104,3 +105,24 @@ def test_the_tally_keeps_a_bounded_list_of_references() -> None:
         tally.issued(f"INV-2026-{number:06d}", accounts=2, annual=number % 2 == 0)
     assert (tally.annual, tally.consolidated, tally.accounts_billed) == (75, 75, 300)
     assert len(tally.references) == 100
+
+
+def test_an_annual_term_is_billed_once_whatever_day_of_it_the_run_falls_on() -> None:
+    account = annual(date(2025, 12, 10))
+    keys = {annual_keys([account], day)[account.id][1]
+            for day in (date(2025, 12, 10), date(2026, 3, 1), date(2026, 12, 9))}
+    renewal = annual_keys([account], date(2026, 12, 10))[account.id][1]
+    assert keys == {f"annual:{account.id}:2025-12-10"}
+    assert renewal == f"annual:{account.id}:2026-12-10"
+
+
+def test_an_issued_bill_tells_its_amount_lines_and_whether_it_is_consolidated() -> None:
+    [bill] = consolidated_bills([DISTRIBUTOR], {DISTRIBUTOR: BY_INVOICE},
+                                {DISTRIBUTOR: [monthly("Alpine", 2), monthly("Birch", 1, PARTNER)]}, BOOK, NOVEMBER,
+                                RUN_DAY)
+    invoice_id = uuid.uuid4()
+    event = issued_event(bill, invoice_id, "INV-2026-000001")
+    assert (event.invoice_id, event.reference, event.consolidated, event.lines) == (
+        invoice_id, "INV-2026-000001", True, 2)
+    assert event.amount == bill.composition.total and event.due_date == RUN_DAY + timedelta(days=30)
+    assert event.account_id is None and event.method is BillingMethod.INVOICE

@@ -12,12 +12,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from contracts.billing import InvoiceIssued, InvoiceKind
 from contracts.events import BillingEvent
 from servicekit.db import UnitOfWork
 from services.billing.adapters.models import Invoice, InvoiceLineRow, InvoiceOwnerTotal, ReferenceCounter
 from services.billing.adapters.sql import insert_for
-from services.billing.domain.billing_plan import NewBill, owed_by_owner
+from services.billing.domain.billing_plan import NewBill, issued_event, owed_by_owner
 from services.billing.domain.invoicing import InvoiceLine
 from services.billing.domain.references import format_reference
 
@@ -55,6 +54,21 @@ def already_billed(uow: UnitOfWork, keys: list[str]) -> set[str]:
     return found
 
 
+def _write_lines(uow: UnitOfWork, invoice_id: uuid.UUID, bill: NewBill) -> None:
+    """The bill's lines and what each owner owes of it, a statement each."""
+    uow.session.execute(sa.insert(InvoiceLineRow), [
+        {"invoice_id": invoice_id, "account_id": line.account_id, "account_name": line.account_name[:200],
+         "partner_id": line.partner_id, "plan": line.plan.value, "seats": line.seats, "days": line.days,
+         "period_days": line.period_days, "amount": line.amount, "items": line_items(line)}
+        for line in bill.composition.lines
+    ])
+    owed = owed_by_owner(bill)
+    if owed:
+        uow.session.execute(sa.insert(InvoiceOwnerTotal), [
+            {"invoice_id": invoice_id, "owner_id": owner_id, "amount": amount} for owner_id, amount in owed.items()
+        ])
+
+
 def issue(uow: UnitOfWork, bill: NewBill, in_batch: bool = False) -> IssuedBill | None:
     """Issue ``bill`` and commit; None (nothing written) when its period is already billed.
 
@@ -86,28 +100,9 @@ def issue(uow: UnitOfWork, bill: NewBill, in_batch: bool = False) -> IssuedBill 
         else:
             uow.rollback()
         return None
-    session.execute(sa.insert(InvoiceLineRow), [
-        {"invoice_id": invoice_id, "account_id": line.account_id, "account_name": line.account_name[:200],
-         "partner_id": line.partner_id, "plan": line.plan.value, "seats": line.seats, "days": line.days,
-         "period_days": line.period_days, "amount": line.amount, "items": line_items(line)}
-        for line in composition.lines
-    ])
-    owed = owed_by_owner(bill)
-    if owed:
-        session.execute(sa.insert(InvoiceOwnerTotal), [
-            {"invoice_id": invoice_id, "owner_id": owner_id, "amount": amount} for owner_id, amount in owed.items()
-        ])
-    uow.emit(
-        BillingEvent.INVOICE_ISSUED,
-        InvoiceIssued(
-            invoice_id=invoice_id, reference=reference, distributor_id=bill.distributor_id,
-            account_id=bill.account_id, consolidated=bill.kind is InvoiceKind.CONSOLIDATED,
-            period_start=composition.period.start, period_end=composition.period.end, issue_date=bill.issue_date,
-            due_date=bill.due_date, amount=composition.total, currency=composition.currency,
-            lines=len(composition.lines), method=bill.method,
-        ).to_wire(),
-        tenant_id=bill.distributor_id,
-    )
+    _write_lines(uow, invoice_id, bill)
+    uow.emit(BillingEvent.INVOICE_ISSUED, issued_event(bill, invoice_id, reference).to_wire(),
+             tenant_id=bill.distributor_id)
     if savepoint is not None:
         savepoint.commit()
     else:

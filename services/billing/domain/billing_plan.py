@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from contracts.billing import BillingMethod, InvoiceKind, SkipReason
+from contracts.billing import BillingMethod, InvoiceIssued, InvoiceKind, SkipReason
 from services.billing.domain.invoicing import (
     AccountUsage,
     Composition,
@@ -185,3 +185,15 @@ def owed_by_owner(bill: NewBill) -> dict[uuid.UUID, Decimal]:
     for line in bill.composition.lines:
         owed[line.partner_id or bill.distributor_id] += line.amount
     return dict(owed)
+
+
+def issued_event(bill: NewBill, invoice_id: uuid.UUID, reference: str) -> InvoiceIssued:
+    """``invoice_issued``: what a bill, once written under ``reference``, tells the others."""
+    composition = bill.composition
+    return InvoiceIssued(
+        invoice_id=invoice_id, reference=reference, distributor_id=bill.distributor_id,
+        account_id=bill.account_id, consolidated=bill.kind is InvoiceKind.CONSOLIDATED,
+        period_start=composition.period.start, period_end=composition.period.end, issue_date=bill.issue_date,
+        due_date=bill.due_date, amount=composition.total, currency=composition.currency,
+        lines=len(composition.lines), method=bill.method,
+    )
