@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -26,6 +26,7 @@ from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.events import TenancyEvent
 from contracts.tenancy import (
     BackupRunReport,
+    BackupService,
     BackupTaskChanged,
     BackupTaskRequest,
     BackupTaskView,
@@ -53,11 +54,12 @@ def _utc(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
-def _task_changed(uow: UnitOfWork, task: BackupTask, owner_id: uuid.UUID, change: str) -> None:
+def _task_changed(uow: UnitOfWork, task: BackupTask, owner_id: uuid.UUID,
+                  change: Literal["added", "activated", "paused"]) -> None:
     uow.emit(
         TenancyEvent.BACKUP_TASK_CHANGED,
-        BackupTaskChanged(task_id=task.id, account_id=task.account_id, service=task.service,  # type: ignore[arg-type]
-                          name=task.name, state=task.state, change=change).to_wire(),  # type: ignore[arg-type]
+        BackupTaskChanged(task_id=task.id, account_id=task.account_id, service=BackupService(task.service),
+                          name=task.name, state=TaskState(task.state), change=change).to_wire(),
         tenant_id=owner_id,
     )
 

@@ -196,7 +196,8 @@ def _summary(uow: UnitOfWork, distributor: Tenant, created: bool) -> DemoTree:
             .group_by(Tenant.kind)
         ).all()
     )
-    return DemoTree(str(distributor.id), created, counts.get("partner", 0), counts.get("account", 0))
+    return DemoTree(str(distributor.id), created, counts.get(TenantKind.PARTNER, 0),
+                    counts.get(TenantKind.ACCOUNT, 0))
 
 
 def seed_demo(uow: UnitOfWork, ctx: CallContext) -> DemoTree:
