@@ -40,6 +40,8 @@ PER_ADDRESS = Limit(free=20)  # an office behind one address signs in more often
 PER_ACCOUNT = Limit(free=10, max_wait=60)
 # An address the account has signed in from within this time is "known" to the account.
 KNOWN_ADDRESS_FOR = timedelta(days=90)
+# A count whose last failure is older than this starts again: old mistakes fade.
+THROTTLE_WINDOW = timedelta(hours=1)
 
 FREE_FAILURES = PER_ACCOUNT_AT_ADDRESS.free
 FREE_FAILURES_PER_IP = PER_ADDRESS.free

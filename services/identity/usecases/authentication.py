@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,13 +13,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from contracts.errors import (
-    AccessDenied,
-    EmailNotConfirmed,
-    InvalidCredentials,
     NotAuthenticated,
+    PortalError,
     SessionExpired,
     Throttled,
-    TwoFactorRequired,
     ValidationFailed,
 )
 from contracts.events import IdentityEvent
@@ -47,15 +44,34 @@ from services.identity.adapters.views import ip_entry_domain, ip_rules, is_passw
 from services.identity.domain import totp
 from services.identity.domain.ip_policy import is_trusted
 from services.identity.domain.password_rules import check_password
-from services.identity.domain.throttle import KNOWN_ADDRESS_FOR, SignInKeys, Throttle, sign_in_keys, wait_seconds
+from services.identity.domain.sign_in_rules import (
+    Refusal,
+    SecondFactor,
+    check_new_password,
+    counts_as_guess,
+    kept_user_agent,
+    last_seen_due,
+    password_refusal,
+    refused,
+    second_factor,
+    session_expired,
+    session_expires_at,
+)
+from services.identity.domain.throttle import (
+    KNOWN_ADDRESS_FOR,
+    THROTTLE_WINDOW,
+    SignInKeys,
+    Throttle,
+    sign_in_keys,
+    wait_seconds,
+)
 from services.identity.domain.tokens import hash_token, new_token
+from services.identity.domain.user_rules import normalised_email
 from services.identity.settings import IdentitySettings
 from services.identity.usecases.notices import changed_by, send_notices
 
 # Verified against when the email is unknown, so known and unknown emails take as long.
 _DUMMY_HASH = hash_password("dummy-password-for-timing")
-LAST_SEEN_WRITE_EVERY = timedelta(seconds=60)
-THROTTLE_WINDOW = timedelta(hours=1)
 
 
 def utc_now() -> datetime:
@@ -138,6 +154,14 @@ def _fail(uow: UnitOfWork, keys: list[str], user: User | None, email: str, reaso
     uow.commit()
 
 
+def _refuse(
+    uow: UnitOfWork, keys: SignInKeys, user: User | None, email: str, refusal: Refusal, now: datetime
+) -> PortalError:
+    """Record a refused sign-in (a guess counts toward the throttling keys) and say why."""
+    _fail(uow, list(keys.counted) if counts_as_guess(refusal) else [], user, email, refusal.value, now)
+    return refused(refusal)
+
+
 def sign_in(
     uow: UnitOfWork,
     request: SignInRequest,
@@ -147,33 +171,28 @@ def sign_in(
     now: datetime | None = None,
 ) -> SignInReply:
     now = now or utc_now()
-    email = request.email.strip().lower()
+    email = normalised_email(request.email)
     user = uow.session.execute(sa.select(User).where(User.email_normalised == email)).scalar_one_or_none()
     keys = sign_in_keys(email, origin.ip, _known_address(uow, user, origin.ip, now))
     wait = _wait(uow, keys, now)
     if wait > 0:
         uow.rollback()
         raise Throttled(f"too many failed sign-ins; try again in {wait} s", {"retry_after": wait})
-    counted = list(keys.counted)
 
     password_ok = verify_off_the_hub(user.password_hash if user and user.password_hash else _DUMMY_HASH,
                                      request.password)
-    if user is None or not password_ok or user.credential_type != "password":
-        _fail(uow, counted, user, email, "bad_credentials", now)
-        raise InvalidCredentials("email or password is wrong")
-    if user.email_confirmed_at is None:
-        _fail(uow, [], user, email, "email_not_confirmed", now)
-        raise EmailNotConfirmed("confirm your email address first (see the confirmation mail)")
-    ensure_ip_trusted(uow, user, origin.ip, on_refusal=lambda: _fail(uow, [], user, email, "ip_not_trusted", now))
+    refusal = password_refusal(found=user is not None, password_ok=password_ok,
+                               credential_type=user.credential_type if user else None,
+                               email_confirmed=user is not None and user.email_confirmed_at is not None)
+    if refusal is not None:
+        raise _refuse(uow, keys, user, email, refusal, now)
+    assert user is not None
+    ensure_ip_trusted(uow, user, origin.ip,
+                      on_refusal=lambda: _fail(uow, [], user, email, Refusal.IP_NOT_TRUSTED.value, now))
     if user.totp_enabled_at is not None:
-        _second_factor(
-            uow,
-            user,
-            request,
-            box,
-            now,
-            on_failure=lambda reason: _fail(uow, counted, user, email, reason, now),
-        )
+        failed = _second_factor(uow, user, request, box, now)
+        if failed is not None:
+            raise _refuse(uow, keys, user, email, failed, now)
 
     # Success clears the count of the account at this address only. The address's count
     # decays (one good account must not reset the budget of an address that is guessing at
@@ -184,19 +203,7 @@ def sign_in(
     assert user.password_hash is not None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_off_the_hub(request.password)
-    token = new_token()
-    expires_at = now + timedelta(hours=settings.session_absolute_hours)
-    uow.session.add(
-        SessionRow(
-            token_hash=hash_token(token),
-            user_id=user.id,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=expires_at,
-            ip=origin.ip,
-            user_agent=(origin.user_agent or "")[:300] or None,
-        )
-    )
+    token, expires_at = _open_session(uow, user, origin, settings, now)
     uow.emit(
         IdentityEvent.SIGNED_IN,
         {
@@ -213,23 +220,39 @@ def sign_in(
     return SignInReply(token=token, expires_at=expires_at, user=view, password_expired=expired)
 
 
+def _open_session(
+    uow: UnitOfWork, user: User, origin: Request, settings: IdentitySettings, now: datetime
+) -> tuple[str, datetime]:
+    """A new session of ``user``: its token (only its hash is stored) and when it expires."""
+    token = new_token()
+    expires_at = session_expires_at(now, settings.session_absolute_hours)
+    uow.session.add(
+        SessionRow(
+            token_hash=hash_token(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=expires_at,
+            ip=origin.ip,
+            user_agent=kept_user_agent(origin.user_agent),
+        )
+    )
+    return token, expires_at
+
+
 def _second_factor(
-    uow: UnitOfWork,
-    user: User,
-    request: SignInRequest,
-    box: SecretBox,
-    now: datetime,
-    on_failure: Callable[[str], None],
-) -> None:
-    if not request.totp_code and not request.recovery_code:
-        raise TwoFactorRequired("enter the code from your authenticator app (or a recovery code)")
-    if request.totp_code:
-        assert user.totp_secret_encrypted is not None
+    uow: UnitOfWork, user: User, request: SignInRequest, box: SecretBox, now: datetime
+) -> Refusal | None:
+    """Check the second factor of a user with two-factor sign-in; why it fails, if it does.
+
+    A TOTP step and a recovery code are each accepted once (conditional UPDATEs).
+    """
+    if second_factor(request.totp_code, request.recovery_code) is SecondFactor.TOTP:
+        assert user.totp_secret_encrypted is not None and request.totp_code
         step = totp.matching_step(box.open(user.totp_secret_encrypted), request.totp_code, now, user.totp_last_step)
         if step is not None and claim_totp_step(uow, user.id, step):
-            return
-        on_failure("bad_totp_code")
-        raise InvalidCredentials("the authentication code is wrong or was already used")
+            return None
+        return Refusal.BAD_TOTP_CODE
     code_hash = totp.hash_recovery_code(request.recovery_code or "")
     used = uow.session.execute(
         sa.update(RecoveryCode)
@@ -238,8 +261,7 @@ def _second_factor(
         .returning(RecoveryCode.id)
     ).first()
     if used is None:
-        on_failure("bad_recovery_code")
-        raise InvalidCredentials("the recovery code is wrong or was already used")
+        return Refusal.BAD_RECOVERY_CODE
     remaining = uow.session.execute(
         sa.select(sa.func.count())
         .select_from(RecoveryCode)
@@ -250,6 +272,7 @@ def _second_factor(
         {"user_id": str(user.id), "email": user.email, "remaining": remaining},
         tenant_id=user.tenant_id,
     )
+    return None
 
 
 def claim_totp_step(uow: UnitOfWork, user_id: uuid.UUID, step: int) -> bool:
@@ -273,9 +296,7 @@ def ensure_ip_trusted(
     if ip is None or not is_trusted([ip_entry_domain(r) for r in rows], ip):
         if on_refusal is not None:
             on_refusal()
-        raise AccessDenied(
-            "Access Denied: your address is not trusted by this account's IP restrictions", {"your_ip": ip}
-        )
+        raise refused(Refusal.IP_NOT_TRUSTED, ip)
 
 
 def check_session(
@@ -287,14 +308,13 @@ def check_session(
     ).scalar_one_or_none()
     if row is None or row.ended_at is not None:
         raise NotAuthenticated("sign in first")
-    idle_limit = row.last_seen_at + timedelta(minutes=settings.session_idle_minutes)
-    if now > row.expires_at or now > idle_limit:
+    if session_expired(now, row.expires_at, row.last_seen_at, settings.session_idle_minutes):
         raise SessionExpired("your session has expired; sign in again")
     user = uow.session.get(User, row.user_id)
     if user is None:
         raise NotAuthenticated("sign in first")
     ensure_ip_trusted(uow, user, origin.ip)
-    if now - row.last_seen_at > LAST_SEEN_WRITE_EVERY:
+    if last_seen_due(now, row.last_seen_at):
         row.last_seen_at = now
     principal = Principal(
         session_id=row.id, user=user_view(user), password_expired=is_password_expired(uow.session, user, now)
@@ -379,10 +399,7 @@ def change_password(
         raise ValidationFailed.for_field("current_password", "this user signs in without a password")
     if not verify_off_the_hub(user.password_hash, request.current_password):
         raise ValidationFailed.for_field("current_password", "is not your current password")
-    if request.new_password != request.confirm_password:
-        raise ValidationFailed.for_field("confirm_password", "does not match the new password")
-    if request.new_password == request.current_password:
-        raise ValidationFailed.for_field("new_password", "must differ from the current password")
+    check_new_password(request.current_password, request.new_password, request.confirm_password)
     check_password(request.new_password, "new_password", user_inputs=[user.email])
     user.password_hash = hash_off_the_hub(request.new_password)
     user.password_changed_at = now
