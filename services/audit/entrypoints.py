@@ -1,17 +1,18 @@
 """audit: the append-only, tamper-evident security audit trail.
 
 Entrypoints only: every audited event of the other services (domain/audited_events.py,
-``SUBSCRIPTIONS``) is handled by ``record``; ``search``, ``export_page`` and ``verify`` answer
-the gateway and operations; a timer purges what is past retention.
+``SUBSCRIPTIONS``) is recorded by one handler method, ``record``; ``search``, ``export_page``
+and ``verify`` answer the gateway and operations; a timer purges what is past retention.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from contracts.audit import AuditQuery, ExportPageRequest
-from contracts.events import event_named
+from contracts.envelope import EventEnvelope
 from servicekit.base import ServiceBase
 from servicekit.ids import parse_uuid
 from servicekit.logging import configure_logging
@@ -28,10 +29,14 @@ from services.audit.usecases import retention, search, trail, verify
 configure_logging("audit")
 
 
-# Every audited event of the other services, one handler (one queue,
-# evt-<source>-<type>--audit.record) per type, all recorded by the same use case.
-RECORD = On(lambda service, envelope: trail.record_event(service.db, envelope), method="record")
-EVENT_HANDLERS = {event_named(source, event_type): RECORD for source, event_type in SUBSCRIPTIONS}
+def record_event(service: AuditService, envelope: EventEnvelope) -> None:
+    trail.record_event(service.db, envelope)
+
+
+# Every audited event of the other services: one queue per type (evt-<source>-<type>--audit.record),
+# all consumed by the method ``record``. The rows sharing it must be one and the same.
+RECORD = On(record_event, method="record")
+EVENT_HANDLERS: dict[StrEnum, On] = {event: RECORD for event in SUBSCRIPTIONS}
 
 
 @subscribe(EVENT_HANDLERS)

@@ -10,6 +10,7 @@ import pytest
 from contracts.audit import Activity, AuditStatus
 from contracts.context import OPERATOR_TENANT_ID
 from contracts.envelope import Actor, EventEnvelope
+from contracts.events import IdentityEvent, source_of
 from contracts.notify import IntegrationChanged, RecipientChanged
 from services.audit.domain.audited_events import AUDITED, SUBSCRIPTIONS, Rule, map_event, tenant_node, tenant_renamed
 from services.audit.domain.user_agents import UNKNOWN, browser_name
@@ -291,7 +292,7 @@ def test_a_payload_its_mapper_cannot_read_still_makes_an_entry(monkeypatch):
     def unreadable(env, payload):
         raise KeyError("surprise")
 
-    monkeypatch.setitem(AUDITED, ("identity", "signed_in"), Rule(Activity.SIGN_IN, unreadable))
+    monkeypatch.setitem(AUDITED, IdentityEvent.SIGNED_IN, Rule(Activity.SIGN_IN, unreadable))
 
     fields = mapped("identity", "signed_in", {"email": "d@x.example"}, actor=ANONYMOUS)
 
@@ -307,8 +308,8 @@ def test_values_too_long_for_their_columns_are_cut():
 
 
 def test_audit_subscribes_to_every_audited_event_but_its_own():
-    assert {source for source, _ in SUBSCRIPTIONS} == {"identity", "tenancy", "billing", "notify"}
-    assert set(SUBSCRIPTIONS) == {key for key in AUDITED if key[0] != "audit"}
+    assert {source_of(event) for event in SUBSCRIPTIONS} == {"identity", "tenancy", "billing", "notify"}
+    assert set(SUBSCRIPTIONS) == {event for event in AUDITED if source_of(event) != "audit"}
 
 
 def test_creation_events_feed_the_tree_and_renames_rename():

@@ -11,9 +11,9 @@ import binascii
 import uuid
 from datetime import datetime
 
-from contracts.audit import VIEW_SECURITY_AUDIT
 from contracts.context import OPERATOR_TENANT_ID, Caller
 from contracts.errors import NotAuthenticated, PermissionDenied, ValidationFailed
+from contracts.vocabulary import Permission
 
 
 def authorise_reader(caller: Caller) -> None:
@@ -22,8 +22,8 @@ def authorise_reader(caller: Caller) -> None:
         return
     if caller.user_id is None or caller.tenant_id is None:
         raise NotAuthenticated("sign in first")
-    if caller.role != "administrator" and VIEW_SECURITY_AUDIT not in (caller.permissions or []):
-        raise PermissionDenied(f"you need the '{VIEW_SECURITY_AUDIT}' permission")
+    if caller.role != "administrator" and Permission.VIEW_SECURITY_AUDIT not in (caller.permissions or []):
+        raise PermissionDenied(f"you need the '{Permission.VIEW_SECURITY_AUDIT}' permission")
 
 
 def sees_everything(caller: Caller) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from contracts.audit import AuditStatus
 from contracts.envelope import EventEnvelope
+from contracts.vocabulary import TenantKind
 from services.audit.domain.entries import Draft, Payload
 from services.audit.domain.user_agents import browser_name
 
@@ -102,8 +103,8 @@ def role_label(role: str | None) -> str:
     return words(role).capitalize() or "Custom"
 
 
-TENANT_KINDS = {"operator": "operator", "distributor": "distributor", "partner": "partner",
-                "account": "customer account"}
+TENANT_KINDS: dict[str, str] = {TenantKind.OPERATOR: "operator", TenantKind.DISTRIBUTOR: "distributor",
+                                TenantKind.PARTNER: "partner", TenantKind.ACCOUNT: "customer account"}
 
 
 def tenant_label(p: Payload) -> str:

@@ -18,46 +18,22 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from contracts.audit import ChainBreak, VerifyReport
 from contracts.context import Caller
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
-from services.audit.adapters import tenant_tree as projection
-from services.audit.adapters.models import AuditEntry, AuditTenant, ChainHead
-from services.audit.domain.access import authorise_reader, sees_everything, subtree_range
+from services.audit.adapters.chain_store import heads_of, stored_links
+from services.audit.adapters.entry_queries import subtree_tenants
+from services.audit.domain.access import authorise_reader
 from services.audit.domain.chain import Anchor, Link, first_break
-from services.audit.domain.entries import AuditFields
-from services.audit.usecases.trail import fields_of
-
-E = AuditEntry
-LINK_COLUMNS = [getattr(E, name) for name in AuditFields.__dataclass_fields__] + [E.seq, E.prev_hash, E.hash]
-BATCH = 2000
-
-
-def stored_links(session: Session, tenant_ids: list[uuid.UUID] | None) -> Iterator[tuple[uuid.UUID, Link]]:
-    """Every stored entry as (tenant, link), in chain order tenant by tenant: one pass, streamed in
-    batches (constant memory)."""
-    query = sa.select(*LINK_COLUMNS).order_by(E.tenant_id, E.seq).execution_options(yield_per=BATCH)
-    if tenant_ids is not None:
-        query = query.where(E.tenant_id.in_(tenant_ids))
-    rows = session.execute(query)
-    try:
-        for row in rows:
-            yield row.tenant_id, Link(fields_of(row), row.seq, row.prev_hash, row.hash)
-    finally:
-        rows.close()
 
 
 def verify_chains(session: Session, tenant_ids: Iterable[uuid.UUID] | None = None) -> VerifyReport:
     """The first break of every chain: a link that does not hold, or a head without its entries."""
     wanted = list(tenant_ids) if tenant_ids is not None else None
-    heads_query = sa.select(ChainHead)
-    if wanted is not None:
-        heads_query = heads_query.where(ChainHead.tenant_id.in_(wanted))
-    heads = {head.tenant_id: head for head in session.execute(heads_query).scalars()}
+    heads = heads_of(session, wanted)
     breaks: list[ChainBreak] = []
     checked: set[uuid.UUID] = set()
 
@@ -92,19 +68,17 @@ def verify_for(session: Session, caller: Caller, tenant_id: uuid.UUID | None = N
     """The ``verify`` RPC: the chains of the caller's subtree (all of them for operators),
     or of one tenant in it."""
     authorise_reader(caller)
-    if sees_everything(caller):
-        scope: list[uuid.UUID] | None = None
-    else:
-        assert caller.tenant_id is not None
-        path = projection.path_of(session, caller.tenant_id)
-        scope = [caller.tenant_id]
-        if path is not None:
-            low, high = subtree_range(path)
-            scope = list(session.execute(
-                sa.select(AuditTenant.id).where(AuditTenant.path >= low, AuditTenant.path < high)).scalars())
+    scope = subtree_tenants(session, caller)
     if tenant_id is not None:
         scope = [tenant_id] if scope is None or tenant_id in scope else []
     return verify_chains(session, scope)
+
+
+def verify_trail(uow: UnitOfWork, ctx: CallContext, tenant_id: uuid.UUID | None = None) -> VerifyReport:
+    """Read only: the transaction is given back before the report leaves."""
+    report = verify_for(uow.session, ctx.caller, tenant_id)
+    uow.rollback()
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,9 +118,3 @@ def render(report: VerifyReport, as_json: bool = False) -> str:
 if __name__ == "__main__":
     sys.exit(main())
 
-
-def verify_trail(uow: UnitOfWork, ctx: CallContext, tenant_id: uuid.UUID | None = None) -> VerifyReport:
-    """Read only: the transaction is given back before the report leaves."""
-    report = verify_for(uow.session, ctx.caller, tenant_id)
-    uow.rollback()
-    return report
