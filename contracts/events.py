@@ -99,12 +99,3 @@ EVENT_SOURCES: dict[type[StrEnum], str] = {
 def source_of(event: StrEnum) -> str:
     """The publisher of ``event``: ``source_of(TenancyEvent.ACCOUNT_CREATED) == "tenancy"``."""
     return EVENT_SOURCES[type(event)]
-
-
-def event_named(source: str, event_type: str) -> StrEnum:
-    """The member of ``source``'s enum named by the routing key: ``("tenancy", "account_created")``
-    is ``TenancyEvent.ACCOUNT_CREATED``; an unknown one is a ValueError."""
-    for enum, publisher in EVENT_SOURCES.items():
-        if publisher == source:
-            return enum(event_type)
-    raise ValueError(f"no service {source!r} publishes events")
