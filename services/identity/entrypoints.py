@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from contracts.errors import NotAuthenticated, PermissionDenied, ValidationFailed
+from contracts.errors import NotAuthenticated, ValidationFailed
 from contracts.events import TenancyEvent
 from contracts.identity import (
     ChangePasswordRequest,
@@ -113,15 +113,11 @@ class IdentityService(ServiceBase):
 
     @rpc
     def me(self) -> dict[str, Any]:
-        return users.get_user(self.db, self.context, users.acting_user(self.db, self.context).id).to_wire()
+        return users.me(self.db, self.context).to_wire()
 
     @rpc
     def change_password(self, request: dict[str, Any]) -> None:
-        me = users.acting_user(self.db, self.context)
-        session_id = self.context.caller.session_id
-        if session_id is None:
-            raise PermissionDenied("a password is changed from a signed-in session")
-        auth.change_password(self.db, me.id, session_id, parse(ChangePasswordRequest, request), self.mailer)
+        users.change_own_password(self.db, self.context, parse(ChangePasswordRequest, request), self.mailer)
 
     # ---- two-factor ------------------------------------------------------------------
 
@@ -243,8 +239,6 @@ class IdentityService(ServiceBase):
         if not isinstance(key, str) or len(key) > 200:
             raise NotAuthenticated("not an engine key")
         return engine_keys.check_engine_key(self.db, key).to_wire()
-
-    # ---- reactions -----------------------------------------------------------------------------
 
     # ---- operations ----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from contracts.vocabulary import TenantKind
 from servicekit.request_keys import request_keys_table
 from servicekit.types import UtcDateTime
 
@@ -37,7 +38,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(sa.String(20))
     email_confirmed_at: Mapped[datetime | None] = mapped_column(TZ)
     created_at: Mapped[datetime] = mapped_column(TZ)
-    tenant_kind: Mapped[str] = mapped_column(sa.String(20), default="distributor", server_default="distributor")
+    tenant_kind: Mapped[str] = mapped_column(sa.String(20), default=TenantKind.DISTRIBUTOR.value,
+                                             server_default=TenantKind.DISTRIBUTOR.value)
     permissions: Mapped[list[str]] = mapped_column(sa.JSON(), default=list, server_default="[]")
     # None = every account of the tenant; otherwise the only accounts that exist for the user.
     accessible_accounts: Mapped[list[str] | None] = mapped_column(sa.JSON(), nullable=True)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.events import IdentityEvent
-from contracts.identity import CreateUserRequest, UpdateUserRequest, UserPage, UserView
+from contracts.identity import ChangePasswordRequest, CreateUserRequest, UpdateUserRequest, UserPage, UserView
 from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
@@ -39,7 +39,7 @@ from services.identity.domain.user_rules import (
     stored_permissions,
 )
 from services.identity.settings import IdentitySettings
-from services.identity.usecases.authentication import announce_revocation, utc_now
+from services.identity.usecases.authentication import announce_revocation, change_password, utc_now
 
 log = get_logger(__name__)
 
@@ -240,6 +240,19 @@ def get_user(uow: UnitOfWork, ctx: CallContext, user_id: uuid.UUID) -> UserView:
     if not is_administrator(me):
         raise NotFound("user not found")
     return user_view(_tenant_user(uow, me.tenant_id, user_id))
+
+
+def me(uow: UnitOfWork, ctx: CallContext) -> UserView:
+    """The signed-in user's own view."""
+    return get_user(uow, ctx, acting_user(uow, ctx).id)
+
+
+def change_own_password(uow: UnitOfWork, ctx: CallContext, request: ChangePasswordRequest, mailer: Mailer) -> None:
+    """The signed-in user changes its password; its other sessions end."""
+    user = acting_user(uow, ctx)
+    if ctx.caller.session_id is None:
+        raise PermissionDenied("a password is changed from a signed-in session")
+    change_password(uow, user.id, ctx.caller.session_id, request, mailer)
 
 
 def _other_administrators(uow: UnitOfWork, user: User) -> int:
