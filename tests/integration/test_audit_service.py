@@ -287,3 +287,18 @@ def test_the_purge_timer_purges_past_the_default_year_and_records_it(start_servi
     assert [(row.performed_by, row.activity) for row in kept] == [
         ("364.days.ago@northwind.example", Activity.SIGN_IN.value), ("3.days.ago@northwind.example", "sign_in"),
         (None, Activity.RETENTION.value)]
+
+
+def test_every_audited_event_of_the_other_services_has_its_queue_consumed_by_record(start_services, owner_url):
+    from contracts.events import source_of
+    from servicekit.events import ReliableEventHandler
+    from services.audit.domain.audited_events import SUBSCRIPTIONS
+
+    runner = start_services(AuditService, env={"AUDIT_DATABASE_URL": owner_url})
+    [container] = runner.containers
+    handlers = [e for e in container.entrypoints if isinstance(e, ReliableEventHandler)]
+
+    assert {handler.method_name for handler in handlers} == {"record"}
+    assert sorted(handler.queue.name for handler in handlers) == sorted(
+        f"evt-{source_of(event)}-{event.value}--audit.record" for event in SUBSCRIPTIONS)
+    assert "evt-identity-signed_in--audit.record" in {handler.queue.name for handler in handlers}
