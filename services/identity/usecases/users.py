@@ -140,6 +140,14 @@ def create_user(
         created_at=now,
     )
     uow.session.add(user)
+    _announce_created(uow, user, tenant)
+    token, token_row = _new_confirmation(uow, user, settings, now)
+    uow.commit()
+    _send_confirmation(mailer, user, token, token_row, settings)
+    return user_view(user)
+
+
+def _announce_created(uow: UnitOfWork, user: User, tenant: TenantRef) -> None:
     uow.emit(
         IdentityEvent.USER_CREATED,
         {
@@ -154,10 +162,6 @@ def create_user(
         },
         tenant_id=tenant.id,
     )
-    token, token_row = _new_confirmation(uow, user, settings, now)
-    uow.commit()
-    _send_confirmation(mailer, user, token, token_row, settings)
-    return user_view(user)
 
 
 def _new_confirmation(uow: UnitOfWork, user: User, settings: IdentitySettings, now: datetime) -> tuple[str, EmailToken]:
