@@ -24,7 +24,6 @@ class CredentialType(StrEnum):
     GOOGLE = "google"
 
 
-
 # In the order the portal lists them.
 PERMISSION_LABELS: dict[str, str] = {
     Permission.VIEW_SETTINGS: "View settings",
