@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.envelope import EventEnvelope
-from contracts.errors import NotFound, ValidationFailed
+from contracts.errors import ValidationFailed
 from contracts.events import BillingEvent, IdentityEvent, TenancyEvent
 from contracts.notify import (
     BackupRadarUpdate,
@@ -23,7 +23,6 @@ from contracts.notify import (
     SendMailRequest,
 )
 from contracts.tenancy import BackupRunsRecorded
-from contracts.vocabulary import TenantKind
 from servicekit.base import ServiceBase
 from servicekit.db import Database
 from servicekit.ids import parse_uuid
@@ -34,19 +33,16 @@ from servicekit.subscriptions import On, subscribe
 from servicekit.timers import every
 from servicekit.validation import parse
 from services.notify.adapters.delivery import MailDelivery, WebhookDelivery
+from services.notify.adapters.http_sender import check_url_here
 from services.notify.adapters.keys import NotifyKeys, load_keys
-from services.notify.adapters.ssrf import Target, check_url
-from services.notify.adapters.upstream import BillingRpc, SystemRpcProxy, TenancyRpc, expiring_passwords
+from services.notify.adapters.upstream import TENANT_PARENTS, BillingRpc, SystemRpcProxy, TenancyRpc, expiring_passwords
+from services.notify.domain.ssrf import Target
 from services.notify.settings import NotifySettings
-from services.notify.usecases import integrations, reactions, recipients, scheduling, webhooks
+from services.notify.usecases import integrations, reactions, recipients, scheduled_reports, scheduling, webhooks
 from services.notify.usecases.mail import enqueue_mail
 
 configure_logging("notify")
 log = get_logger(__name__)
-
-# Tenants' parents, for finding the distributors above an account (a parent never changes).
-PARENTS: dict[uuid.UUID, uuid.UUID | None] = {}
-
 
 def _invoice_mail(service: Any, envelope: EventEnvelope) -> reactions.PendingMail | None:
     """Asks billing, outside any transaction (the handler's gather step)."""
@@ -56,7 +52,7 @@ def _invoice_mail(service: Any, envelope: EventEnvelope) -> reactions.PendingMai
 def _backup_result_webhooks(service: Any, envelope: EventEnvelope) -> list[reactions.PendingWebhook]:
     """Asks tenancy for the distributors above each account, outside any transaction."""
     runs = BackupRunsRecorded.from_wire(envelope.payload).runs
-    return reactions.backup_result_webhooks(service.db, runs, TenancyRpc(service.tenancy), PARENTS)
+    return reactions.backup_result_webhooks(service.db, runs, TenancyRpc(service.tenancy), TENANT_PARENTS)
 
 
 def _wake_mail(service: Any) -> None:
@@ -159,7 +155,7 @@ class NotifyService(ServiceBase):
         settings = self.settings
 
         def url_check(url: str) -> Target:
-            return check_url(url, allow_loopback=settings.webhooks_allow_loopback)
+            return check_url_here(url, allow_loopback=settings.webhooks_allow_loopback)
 
         reply = integrations.update_backup_radar(self.db, self.context, parse(BackupRadarUpdate, request),
                                                  self.keys, url_check, self._is_distributor)
@@ -167,10 +163,7 @@ class NotifyService(ServiceBase):
         return reply.to_wire()
 
     def _is_distributor(self, tenant_id: uuid.UUID) -> bool:
-        try:
-            return bool(TenancyRpc(self.tenancy).tenant(tenant_id).kind == TenantKind.DISTRIBUTOR)
-        except NotFound:
-            return False
+        return integrations.is_distributor(TenancyRpc(self.tenancy), tenant_id)
 
     @rpc
     def list_webhook_deliveries(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -190,7 +183,7 @@ class NotifyService(ServiceBase):
         """Reports whose period is over, Backup Radar's daily CSV and health, password reminders."""
         settings = self.settings
         scheduling.run_due_jobs(
-            self.db, TenancyRpc(self.tenancy), scheduling.Links(self.keys, settings.public_base_url,
+            self.db, TenancyRpc(self.tenancy), scheduled_reports.Links(self.keys, settings.public_base_url,
                                                                 settings.report_link_days),
             lambda days: expiring_passwords(self.identity, days), settings, datetime.now(UTC))
         self.delivery.wake()

@@ -25,8 +25,8 @@ from services.notify.domain.retry import RetryPolicy
 from services.notify.entrypoints import NotifyService
 from services.notify.usecases.mail import _next_due, deliver_next, enqueue_mail
 from tests.support.fixtures import wait_for
-from tests.unit.test_notify_delivery import SENDER, FakeTransport, units_of_work
-from tests.unit.test_notify_delivery import request as mail_request
+from tests.usecases.test_notify_mail_delivery import SENDER, FakeTransport, units_of_work
+from tests.usecases.test_notify_mail_delivery import request as mail_request
 
 pytestmark = pytest.mark.integration
 

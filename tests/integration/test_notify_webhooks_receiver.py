@@ -20,8 +20,7 @@ from contracts.notify import BackupRadarUpdate
 from servicekit.context import SYSTEM_CALLER
 from servicekit.settings import normalise_database_url
 from services.identity.entrypoints import IdentityService
-from services.notify.adapters.http_sender import PinnedHttpSender
-from services.notify.adapters.ssrf import check_url
+from services.notify.adapters.http_sender import PinnedHttpSender, check_url_here
 from services.notify.entrypoints import NotifyService
 from services.notify.usecases import integrations, webhooks
 from services.tenancy.entrypoints import TenancyService
@@ -173,7 +172,7 @@ def configure(db: MigratedDatabase, url: str) -> str:
     update(db, operator(), enabled=True, distributor_id=RADAR_DISTRIBUTOR)
     uow = db.unit_of_work(distributor_admin())
     view = integrations.update_backup_radar(uow, uow.context, BackupRadarUpdate(url=url), KEYS,
-                                            lambda u: check_url(u, allow_loopback=True), lambda t: True)
+                                            lambda u: check_url_here(u, allow_loopback=True), lambda t: True)
     assert view.secret is not None
     return view.secret
 

@@ -1,5 +1,5 @@
 """Properties of CSV neutralisation: the audit export (services/audit/domain/csv_export.py), the
-reports' CSV (services/notify/usecases/reports.py) and the bill detail (services/billing/adapters/documents.py).
+reports' CSV (services/notify/domain/report_content.py) and the bill detail (services/billing/adapters/documents.py).
 Whatever the text, a spreadsheet reads every cell back as that text (RFC 4180 round trip)
 and never as a formula."""
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from contracts.audit import Activity
 from services.audit.domain import csv_export
 from services.billing.adapters.documents import safe_cell
-from services.notify.usecases import reports
+from services.notify.domain import report_content
 
 # No per-example deadline: the machine is shared and timing is not what is tested.
 PROPERTY = settings(deadline=None, max_examples=50, suppress_health_check=[HealthCheck.too_slow])
@@ -25,7 +25,7 @@ PROPERTY = settings(deadline=None, max_examples=50, suppress_health_check=[Healt
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Text rich in what breaks CSV and what spreadsheets run: quotes, separators, line ends, triggers.
 cells = st.text(alphabet=st.sampled_from(list('=+-@\t\r\n",;\'ab1 é')) | st.characters(codec="utf-8"), max_size=30)
-NEUTRALISERS = (csv_export.neutralise, reports.csv_cell, safe_cell)
+NEUTRALISERS = (csv_export.neutralise, report_content.csv_cell, safe_cell)
 
 
 def read(text: str) -> list[list[str]]:
@@ -90,8 +90,8 @@ def test_an_audit_entry_row_has_eight_safe_cells(entry):
 def test_the_reports_csv_reads_back_with_safe_cells(table):
     header, rows = table
 
-    parsed = read(reports.csv_text(header, rows))
+    parsed = read(report_content.csv_text(header, rows))
 
     assert parsed[0] == list(header)
-    assert parsed[1:] == [[reports.csv_cell(cell) for cell in row] for row in rows]
+    assert parsed[1:] == [[report_content.csv_cell(cell) for cell in row] for row in rows]
     assert all(not cell.startswith(TRIGGERS) for row in parsed[1:] for cell in row)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.notify.adapters.messages import Addressing, build_message, message_id_header
-from services.notify.adapters.rendering import RenderedMail
 from services.notify.adapters.transports import DeliveryError, MaildirTransport, delivery_error
+from services.notify.domain.messages import Addressing, build_message, message_id_header
+from services.notify.domain.rendering import RenderedMail
 
 MESSAGE_ID = uuid.UUID("6f1c1d2e-1111-4222-8333-444455556666")
 CONTENT = RenderedMail(subject="Grüße", text="Hello Ann,\nplain text\n", html="<p>Hello <b>Ann</b></p>")

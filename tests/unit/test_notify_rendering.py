@@ -3,7 +3,7 @@ from typing import Any
 import pytest
 
 from contracts.errors import ValidationFailed
-from services.notify.adapters.rendering import CATALOGUE, MailRenderer
+from services.notify.domain.rendering import CATALOGUE, MailRenderer
 
 CONFIRMATION = {"confirm_url": "https://portal.test/confirm?token=abc&x=1", "expires_hours": 24}
 SAMPLES: dict[str, dict[str, Any]] = {

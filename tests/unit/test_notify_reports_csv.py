@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contracts.tenancy import AccountRow, RunStatus
-from services.notify.adapters.upstream import RunRow
+from contracts.tenancy import AccountRow, RunListRow, RunStatus
+from services.notify.domain.backup_radar_content import CSV_HEADER, generic_parser_csv, radar_status
 from services.notify.domain.periods import Period
-from services.notify.usecases.backup_radar import CSV_HEADER, generic_parser_csv, radar_status
-from services.notify.usecases.reports import (
+from services.notify.domain.report_content import (
     OwnedAccount,
     ReportInput,
     csv_cell,
@@ -29,8 +28,8 @@ PARTNER = uuid.uuid4()
 
 
 def run(status: str, account: str = "Coho Winery", task: str = "Mailboxes", minutes: int = 0,
-        account_id: uuid.UUID | None = None, size: int = 3 * 2**30) -> RunRow:
-    return RunRow(run_id=uuid.uuid4(), task_id=uuid.uuid4(), task_name=task, service="exchange",
+        account_id: uuid.UUID | None = None, size: int = 3 * 2**30) -> RunListRow:
+    return RunListRow(run_id=uuid.uuid4(), task_id=uuid.uuid4(), task_name=task, service="exchange",
                   account_id=account_id or uuid.uuid4(), account_name=account, owner_id=PARTNER, status=status,
                   started_at=T0 + timedelta(minutes=minutes), finished_at=T0 + timedelta(minutes=minutes + 30),
                   size_bytes=size, seats=10)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.notify.adapters.ssrf import UnsafeUrl, address_allowed, check_url
+from services.notify.domain.ssrf import UnsafeUrl, address_allowed, check_url
 
 
 def resolver(*addresses: str):

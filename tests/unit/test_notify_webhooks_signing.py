@@ -11,8 +11,8 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from services.notify.adapters.keys import NotifyKeys, new_webhook_secret
 from services.notify.domain.retry import RetryPolicy
+from services.notify.domain.webhook_messages import new_webhook_id, signed_headers, webhook_body
 from services.notify.settings import NotifySettings
-from services.notify.usecases.webhooks import new_webhook_id, signed_headers, webhook_body
 
 
 def test_a_delivery_verifies_with_the_standardwebhooks_library():

@@ -14,9 +14,10 @@ from contracts.billing import BillingDetails, InvoiceIssued
 from contracts.envelope import Actor, EventEnvelope
 from contracts.errors import NotFound
 from contracts.tenancy import AccountView, BackupRunRecorded, BackupTaskView
-from services.notify.adapters.messages import Attachment
 from services.notify.adapters.models import MailAttachment, OutgoingMail, WebhookDelivery
 from services.notify.adapters.upstream import TenantInfo
+from services.notify.domain import backup_radar_content
+from services.notify.domain.messages import Attachment
 from services.notify.usecases import reactions
 from tests.usecases import test_notify_recipients
 from tests.usecases.test_notify_webhooks_delivery import DISTRIBUTOR, configured
@@ -129,7 +130,7 @@ def test_a_backup_result_becomes_a_webhook_for_the_distributor_above_the_account
     assert reactions.on_backup_runs_recorded(notify_db.unit_of_work(), [run], tree, parents) == 0  # same run again
 
     [delivery] = notify_db.unit_of_work().session.scalars(sa.select(WebhookDelivery)).all()
-    body = reactions.backup_radar.backup_result_data(run, tree.account(ACCOUNT))
+    body = backup_radar_content.backup_result_data(run, tree.account(ACCOUNT))
     assert delivery.source_key == f"run:{run.run_id}" and delivery.event_type == "backup.result"
     assert '"status":"Warning"' in delivery.body and '"task_name":"Sites"' in delivery.body
     assert body["account_name"] == "Coho Winery"

@@ -6,6 +6,7 @@ import csv
 import email
 import email.policy
 import io
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,24 +17,26 @@ import pytest
 import sqlalchemy as sa
 
 from contracts.errors import PermissionDenied
-from contracts.notify import NotificationSettings
-from contracts.tenancy import AccountRow, AccountView, PartnerRow
+from contracts.notify import Frequency, NotificationSettings
+from contracts.tenancy import AccountRow, AccountView, PartnerRow, RunListRow
+from services.notify.adapters import report_runs
 from services.notify.adapters.models import OutgoingMail, ReportRun, WebhookDelivery
-from services.notify.adapters.upstream import ExpiringPassword, RunRow, TenantInfo
+from services.notify.adapters.upstream import ExpiringPassword, TenantInfo
+from services.notify.domain.periods import last_complete_period
 from services.notify.domain.retry import RetryPolicy
-from services.notify.usecases import recipients, scheduling, webhooks
+from services.notify.usecases import backup_radar_daily, password_reminders, recipients, scheduled_reports
 from services.notify.usecases.mail import deliver_next
 from services.notify.usecases.reactions import report_csv
 from tests.support.fixtures import MigratedDatabase
-from tests.unit.test_notify_delivery import FakeTransport
 from tests.usecases import test_notify_recipients
+from tests.usecases.test_notify_mail_delivery import FakeTransport
 from tests.usecases.test_notify_recipients import TENANT, add, admin
 from tests.usecases.test_notify_webhooks_delivery import DISTRIBUTOR as RADAR_DISTRIBUTOR
 from tests.usecases.test_notify_webhooks_delivery import KEYS, configured, distributor_admin, update
 
 NOW = datetime(2026, 11, 26, 0, 10, tzinfo=UTC)  # Thursday, just after midnight
 YESTERDAY = datetime(2026, 11, 25, tzinfo=UTC)
-LINKS = scheduling.Links(KEYS, "https://portal.test", valid_days=7)
+LINKS = scheduled_reports.Links(KEYS, "https://portal.test", valid_days=7)
 PARTNER = uuid.uuid4()
 notify_db = test_notify_recipients.notify_db  # the fixture: a migrated notify database
 
@@ -55,9 +58,9 @@ class FakeTenancy:
         return AccountRow(id=uuid.uuid4(), owner_id=owner, name=name, email="it@example.com", account_status=status,
                           backup_status=backup, size_bytes=2**30, seats=3, tasks=1, **extra)
 
-    def _run(self, status: str, minutes: int) -> RunRow:
+    def _run(self, status: str, minutes: int) -> RunListRow:
         start = YESTERDAY + timedelta(hours=2, minutes=minutes)
-        return RunRow(run_id=uuid.uuid4(), task_id=uuid.uuid4(), task_name=f"Task {minutes}", service="onedrive",
+        return RunListRow(run_id=uuid.uuid4(), task_id=uuid.uuid4(), task_name=f"Task {minutes}", service="onedrive",
                       account_id=self.coho.id, account_name="Coho Winery", owner_id=PARTNER, status=status,
                       started_at=start, finished_at=start + timedelta(minutes=20), size_bytes=2**20, seats=3)
 
@@ -73,7 +76,7 @@ class FakeTenancy:
     def account(self, account_id: uuid.UUID) -> AccountView:
         raise NotImplementedError
 
-    def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunRow]:
+    def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunListRow]:
         self.run_queries.append((tenant_id, start, end))
         if self.fail_runs:
             raise ConnectionError("tenancy is away")
@@ -110,7 +113,7 @@ def test_a_daily_summary_goes_to_each_subscribed_recipient_with_the_csv_attached
     add(notify_db, "boss@northwind.example", "summary_report")
     add(notify_db, "trials@northwind.example", "trial_accounts_report")
 
-    scheduling.run_scheduled_reports(notify_db.unit_of_work(), FakeTenancy(), LINKS, NOW)
+    scheduled_reports.run_scheduled_reports(notify_db.unit_of_work(), FakeTenancy(), LINKS, NOW)
 
     messages = {m["To"].addresses[0].addr_spec: m for m in delivered(notify_db)}
     assert set(messages) == {"ops@northwind.example", "boss@northwind.example", "trials@northwind.example"}
@@ -131,8 +134,8 @@ def test_a_period_is_reported_once_whatever_the_ticks_and_restarts(notify_db):
     tenancy = FakeTenancy()
 
     for minutes in (0, 5, 600):  # ticks of one service, then of a restarted one later that day
-        scheduling.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW + timedelta(minutes=minutes))
-    scheduling.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW + timedelta(days=1))
+        scheduled_reports.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW + timedelta(minutes=minutes))
+    scheduled_reports.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW + timedelta(days=1))
 
     periods = [m.subject.rsplit(", ", 1)[1] for m in mails(notify_db)]
     assert periods == ["2026-11-25", "2026-11-26"]
@@ -142,12 +145,12 @@ def test_a_period_is_reported_once_whatever_the_ticks_and_restarts(notify_db):
 def test_a_claimed_period_is_not_sent_by_a_second_instance(notify_db):
     set_settings(notify_db, frequency="weekly")
     add(notify_db, "ops@northwind.example", "summary_report")
-    period = scheduling.last_complete_period(scheduling.Frequency.WEEKLY, NOW)
+    period = last_complete_period(Frequency.WEEKLY, NOW)
     other_instance = notify_db.unit_of_work()
-    assert scheduling.claim(other_instance, TENANT, "summary_report", period, NOW) is not None
+    assert report_runs.claim(other_instance, TENANT, "summary_report", period, NOW) is not None
     other_instance.commit()
 
-    sent = scheduling.run_scheduled_reports(notify_db.unit_of_work(), FakeTenancy(), LINKS, NOW)
+    sent = scheduled_reports.run_scheduled_reports(notify_db.unit_of_work(), FakeTenancy(), LINKS, NOW)
 
     assert sent == 0 and mails(notify_db) == []
 
@@ -158,9 +161,9 @@ def test_when_tenancy_is_away_nothing_is_claimed_and_the_next_tick_sends(notify_
     tenancy = FakeTenancy()
     tenancy.fail_runs = True
 
-    assert scheduling.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW) == 0
+    assert scheduled_reports.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW) == 0
     tenancy.fail_runs = False
-    assert scheduling.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW) == 1
+    assert scheduled_reports.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW) == 1
 
     assert len(mails(notify_db)) == 1
 
@@ -171,7 +174,7 @@ def test_exceptions_are_mailed_only_when_there_are_some_but_the_period_is_claime
     quiet = FakeTenancy()
     quiet.run_rows = [r for r in quiet.run_rows if r.status == "success"]
 
-    scheduling.run_scheduled_reports(notify_db.unit_of_work(), quiet, LINKS, NOW)
+    scheduled_reports.run_scheduled_reports(notify_db.unit_of_work(), quiet, LINKS, NOW)
 
     assert mails(notify_db) == []
     runs = list(notify_db.unit_of_work().session.scalars(sa.select(ReportRun)))
@@ -181,7 +184,7 @@ def test_exceptions_are_mailed_only_when_there_are_some_but_the_period_is_claime
 def test_a_linked_csv_is_served_through_its_signed_link_until_it_expires(notify_db):
     set_settings(notify_db, frequency="daily", csv_delivery="link")
     add(notify_db, "ops@northwind.example", "exceptions_notification")
-    scheduling.run_scheduled_reports(notify_db.unit_of_work(), FakeTenancy(), LINKS, NOW)
+    scheduled_reports.run_scheduled_reports(notify_db.unit_of_work(), FakeTenancy(), LINKS, NOW)
 
     [message] = delivered(notify_db)
     assert list(message.iter_attachments()) == []
@@ -209,8 +212,8 @@ def test_the_backup_radar_csv_goes_daily_per_partner_in_the_generic_parser_forma
     update(notify_db, distributor_admin(), report_email="inbound@radar.example")
     tenancy = FakeTenancy(RADAR_DISTRIBUTOR)
 
-    scheduling.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, NOW)
-    scheduling.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, NOW + timedelta(hours=3))
+    backup_radar_daily.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, NOW)
+    backup_radar_daily.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, NOW + timedelta(hours=3))
 
     [message] = delivered(notify_db)  # Contoso's runs; the direct accounts had none yesterday
     assert message["Subject"].startswith("Backup Report CSV")
@@ -225,24 +228,17 @@ def test_the_account_health_summary_is_queued_once_a_day_as_webhooks(notify_db):
     configured(notify_db)
     tenancy = FakeTenancy(RADAR_DISTRIBUTOR)
 
-    scheduling.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, NOW)
-    scheduling.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, NOW + timedelta(hours=1))
+    backup_radar_daily.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, NOW)
+    backup_radar_daily.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, NOW + timedelta(hours=1))
 
     [delivery] = notify_db.unit_of_work().session.scalars(sa.select(WebhookDelivery)).all()
     assert delivery.event_type == "account.health" and delivery.source_key == "health:2026-11-25:1"
-    body = webhooks.json.loads(delivery.body)
+    body = json.loads(delivery.body)
     assert {a["name"] for a in body["data"]["accounts"]} == {"Coho Winery", "Blue Yonder"}
     assert body["data"]["pages"] == 1
 
 
 # ---- password reminders ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("left", "threshold"), [(timedelta(days=8), None), (timedelta(days=7), 7),
-                                                 (timedelta(days=2), 7), (timedelta(hours=20), 1),
-                                                 (timedelta(seconds=-1), None)])
-def test_the_reminder_due_is_the_smallest_threshold_reached(left, threshold):
-    assert scheduling.reminder_threshold(NOW + left, NOW, (7, 1)) == threshold
 
 
 def test_password_reminders_go_once_per_threshold(notify_db):
@@ -253,11 +249,11 @@ def test_password_reminders_go_once_per_threshold(notify_db):
         assert days == 7
         return [user]
 
-    scheduling.run_password_reminders(notify_db.unit_of_work(), fetch, (7, 1), "https://portal.test", NOW)
-    scheduling.run_password_reminders(notify_db.unit_of_work(), fetch, (7, 1), "https://portal.test",
-                                      NOW + timedelta(days=1))
-    scheduling.run_password_reminders(notify_db.unit_of_work(), fetch, (7, 1), "https://portal.test",
-                                      NOW + timedelta(days=4, hours=12))
+    password_reminders.run_password_reminders(notify_db.unit_of_work(), fetch, (7, 1), "https://portal.test", NOW)
+    password_reminders.run_password_reminders(notify_db.unit_of_work(), fetch, (7, 1), "https://portal.test",
+                                              NOW + timedelta(days=1))
+    password_reminders.run_password_reminders(notify_db.unit_of_work(), fetch, (7, 1), "https://portal.test",
+                                              NOW + timedelta(days=4, hours=12))
 
     assert [m.subject for m in mails(notify_db)] == ["Your password expires in 5 days",
                                                      "Your password expires in 1 day"]
@@ -269,11 +265,11 @@ def test_without_runs_from_tenancy_the_reports_needing_none_still_go(notify_db):
     tenancy = FakeTenancy()
     tenancy.fail_runs = True
 
-    scheduling.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW)
+    scheduled_reports.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW)
 
     assert [m.subject.split(":")[0] for m in mails(notify_db)] == ["Trial accounts report"]
     tenancy.fail_runs = False
-    scheduling.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW)
+    scheduled_reports.run_scheduled_reports(notify_db.unit_of_work(), tenancy, LINKS, NOW)
     assert sorted(m.subject.split(":")[0] for m in mails(notify_db)) == ["Backup summary report",
                                                                           "Trial accounts report"]
 
@@ -284,7 +280,7 @@ def test_the_health_summary_goes_even_when_the_csv_cannot_be_made(notify_db):
     tenancy = FakeTenancy(RADAR_DISTRIBUTOR)
     tenancy.fail_runs = True
 
-    scheduling.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, NOW)
+    backup_radar_daily.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, NOW)
 
     assert mails(notify_db) == []
     [delivery] = notify_db.unit_of_work().session.scalars(sa.select(WebhookDelivery)).all()

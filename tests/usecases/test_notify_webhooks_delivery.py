@@ -15,18 +15,18 @@ from standardwebhooks import Webhook
 from contracts.context import OPERATOR_TENANT_ID, Caller
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.notify import BackupRadarUpdate, DeliveryListQuery
-from contracts.tenancy import AccountRow, AccountView, BackupRunRecorded, PartnerRow
+from contracts.tenancy import AccountRow, AccountView, BackupRunRecorded, PartnerRow, RunListRow
 from services.notify.adapters.http_sender import HttpOutcome
 from services.notify.adapters.keys import NotifyKeys
 from services.notify.adapters.models import OutgoingMail, WebhookDelivery
-from services.notify.adapters.ssrf import check_url
-from services.notify.adapters.upstream import RunRow, TenantInfo
+from services.notify.adapters.upstream import TenantInfo
 from services.notify.domain.retry import RetryPolicy
-from services.notify.usecases import integrations, reactions, scheduling, webhooks
+from services.notify.domain.ssrf import check_url
+from services.notify.usecases import backup_radar_daily, integrations, reactions, webhooks
 from services.notify.usecases.mail import SEND_LEASE, deliver_next
 from tests.support.fixtures import MigratedDatabase
-from tests.unit.test_notify_delivery import FakeTransport
 from tests.usecases import test_notify_recipients
+from tests.usecases.test_notify_mail_delivery import FakeTransport
 
 DISTRIBUTOR = uuid.uuid4()
 KEYS = NotifyKeys(b"Z" * 43 + b"=")
@@ -319,9 +319,9 @@ class RadarTenancy:
     def account(self, account_id: uuid.UUID) -> AccountView:
         raise NotFound("not needed: the result goes without names")
 
-    def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunRow]:
+    def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunListRow]:
         if start <= self.run.finished_at < end:
-            yield RunRow(run_id=self.run.run_id, task_id=self.run.task_id, task_name="Mail", service="exchange",
+            yield RunListRow(run_id=self.run.run_id, task_id=self.run.task_id, task_name="Mail", service="exchange",
                          account_id=self.account_id, account_name="Coho Winery", owner_id=DISTRIBUTOR,
                          status="failure", started_at=self.run.started_at, finished_at=self.run.finished_at,
                          size_bytes=2**20, seats=4)
@@ -347,7 +347,7 @@ def test_an_operator_switching_the_integration_off_stops_every_delivery_and_anno
     uow = notify_db.unit_of_work()
     assert reactions.on_backup_runs_recorded(uow, [tenancy.run], tenancy, {}) == 0
     uow.commit()
-    assert scheduling.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, T0 + timedelta(hours=1)) == 0
+    assert backup_radar_daily.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, T0 + timedelta(hours=1)) == 0
     assert [d.source_key for d in deliveries(notify_db)] == ["run:held"] and mails_of(notify_db) == []
     # ...and what was queued before is held, not sent, nor can it be replayed.
     sender = ScriptedSender(HttpOutcome(200))
@@ -365,7 +365,7 @@ def test_an_operator_switching_the_integration_off_stops_every_delivery_and_anno
     assert reactions.on_backup_runs_recorded(uow, [tenancy.run], tenancy, {}) == 1
     uow.commit()
     # the same fakes that produced nothing while off: the CSV mail and one health message
-    assert scheduling.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, T0 + timedelta(hours=1)) == 2
+    assert backup_radar_daily.run_backup_radar_daily(notify_db.unit_of_work(), tenancy, T0 + timedelta(hours=1)) == 2
     assert len(notify_db.events("integration_disabled")) == 1
 
 

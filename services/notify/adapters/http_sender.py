@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from servicekit.loops import short_error
-from services.notify.adapters.ssrf import Resolver, Target, UnsafeUrl, check_url, system_resolver
+from services.notify.domain.ssrf import Resolver, Target, UnsafeUrl, check_url
 
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -36,6 +36,17 @@ class HttpOutcome:
 
 class WebhookSender(Protocol):
     def post(self, url: str, headers: Mapping[str, str], body: bytes) -> HttpOutcome: ...
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """The host's addresses as this machine's resolver answers, each once, in its order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def check_url_here(url: str, allow_loopback: bool = False) -> Target:
+    """The SSRF guard (services/notify/domain/ssrf.py) with this machine's DNS answers."""
+    return check_url(url, system_resolver, allow_loopback)
 
 
 def _pinned(target: Target, timeout: float) -> http.client.HTTPConnection:

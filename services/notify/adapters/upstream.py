@@ -27,9 +27,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from contracts.billing import BillingDetails, BillingDetailsView, DocumentFormat, DocumentReply
 from contracts.context import CALLER_KEY
 from contracts.tenancy import AccountRow, AccountView, PartnerRow, RunListRow
+from contracts.vocabulary import TenantKind
 from servicekit.context import SYSTEM_CALLER
 from servicekit.rpc_deadline import DeadlineRpcProxy
-from services.notify.adapters.messages import Attachment
+from services.notify.domain.messages import Attachment
 from services.notify.settings import NotifySettings
 
 PAGE_SIZE = 200
@@ -43,13 +44,9 @@ class Reader(BaseModel):
 class TenantInfo(Reader):
     id: uuid.UUID
     parent_id: uuid.UUID | None = None
-    kind: str
+    kind: TenantKind
     name: str
     email: str | None = None
-
-
-# One backup run as ``tenancy.list_backup_runs`` returns it: tenancy's own contract.
-RunRow = RunListRow
 
 
 class ExpiringPassword(Reader):
@@ -62,16 +59,21 @@ class ExpiringPassword(Reader):
     password_expires_at: AwareDatetime
 
 
+# Tenants' parents as tenancy told them, for finding the distributors above an account: a
+# tenant's parent never changes, so this process keeps what it learnt.
+TENANT_PARENTS: dict[uuid.UUID, uuid.UUID | None] = {}
+
+
 class TenancyReads(Protocol):
     def tenant(self, tenant_id: uuid.UUID) -> TenantInfo: ...
 
     def partners(self, distributor_id: uuid.UUID) -> Iterator[PartnerRow]: ...
 
-    def accounts(self, owner_id: uuid.UUID, owner_kind: str) -> Iterator[AccountRow]: ...
+    def accounts(self, owner_id: uuid.UUID, owner_kind: TenantKind) -> Iterator[AccountRow]: ...
 
     def account(self, account_id: uuid.UUID) -> AccountView: ...
 
-    def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunRow]: ...
+    def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunListRow]: ...
 
 
 class _AsSystem:
@@ -122,15 +124,15 @@ class TenancyRpc:
         for page_item in paged(self._tenancy.list_partners, {"distributor_id": str(distributor_id)}):
             yield PartnerRow.from_wire(page_item)
 
-    def accounts(self, owner_id: uuid.UUID, owner_kind: str) -> Iterator[AccountRow]:
-        key = "partner_id" if owner_kind == "partner" else "distributor_id"
+    def accounts(self, owner_id: uuid.UUID, owner_kind: TenantKind) -> Iterator[AccountRow]:
+        key = "partner_id" if owner_kind == TenantKind.PARTNER else "distributor_id"
         for page_item in paged(self._tenancy.list_accounts, {key: str(owner_id)}):
             yield AccountRow.from_wire(page_item)
 
     def account(self, account_id: uuid.UUID) -> AccountView:
         return AccountView.from_wire(self._tenancy.get_account(str(account_id)))
 
-    def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunRow]:
+    def runs(self, tenant_id: uuid.UUID, start: datetime, end: datetime) -> Iterator[RunListRow]:
         query = {"tenant_id": str(tenant_id), "finished_from": start.isoformat(), "finished_to": end.isoformat()}
         for page_item in paged(self._tenancy.list_backup_runs, query):
             yield RunListRow.from_wire(page_item)

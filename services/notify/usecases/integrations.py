@@ -17,15 +17,17 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from contracts.errors import Conflict, PermissionDenied, ValidationFailed
+from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.events import NotifyEvent
 from contracts.notify import BackupRadarUpdate, BackupRadarView, IntegrationChanged, IntegrationStatus
+from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
 from services.notify.adapters.keys import NotifyKeys, new_webhook_secret
 from services.notify.adapters.models import Integration
-from services.notify.adapters.ssrf import Target, UnsafeUrl
+from services.notify.adapters.upstream import TenancyReads
+from services.notify.domain.ssrf import Target, UnsafeUrl
 from services.notify.usecases.access import IntegrationAccess, integration_access
 
 log = get_logger(__name__)
@@ -60,6 +62,14 @@ def get_backup_radar(uow: UnitOfWork, ctx: CallContext, distributor_id: uuid.UUI
                      keys: NotifyKeys) -> BackupRadarView:
     access = integration_access(ctx, distributor_id)
     return view(uow.session.get(Integration, access.distributor_id), access, keys)
+
+
+def is_distributor(source: TenancyReads, tenant_id: uuid.UUID) -> bool:
+    """Whether tenancy knows ``tenant_id`` as a distributor (Backup Radar is switched on only for one)."""
+    try:
+        return source.tenant(tenant_id).kind == TenantKind.DISTRIBUTOR
+    except NotFound:
+        return False
 
 
 def _check_roles(access: IntegrationAccess, update: BackupRadarUpdate) -> None:

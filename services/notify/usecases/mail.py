@@ -24,10 +24,10 @@ from contracts.events import NotifyEvent
 from contracts.notify import SendMailReply, SendMailRequest
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
-from services.notify.adapters.messages import Addressing, Attachment, build_message
 from services.notify.adapters.models import MailAttachment, MailStatus, OutgoingMail
-from services.notify.adapters.rendering import MailRenderer, RenderedMail, default_renderer
 from services.notify.adapters.transports import DeliveryError, Transport, delivery_error
+from services.notify.domain.messages import Addressing, Attachment, build_message
+from services.notify.domain.rendering import MailRenderer, RenderedMail, default_renderer
 from services.notify.domain.retry import RetryPolicy
 
 log = get_logger(__name__)

@@ -22,10 +22,10 @@ from contracts.tenancy import AccountView, BackupRunRecorded
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
 from services.notify.adapters.keys import NotifyKeys
-from services.notify.adapters.messages import Attachment
 from services.notify.adapters.models import ReportFile
 from services.notify.adapters.upstream import BillingReads, TenancyReads
-from services.notify.usecases import backup_radar
+from services.notify.domain import backup_radar_content
+from services.notify.domain.messages import Attachment
 from services.notify.usecases.mail import queue_mail
 from services.notify.usecases.webhooks import active_integrations, queue_webhook
 
@@ -138,8 +138,8 @@ def backup_result_webhooks(uow: UnitOfWork, runs: list[BackupRunRecorded], sourc
             account = source.account(run.account_id)
         except NotFound:
             account = None  # removed meanwhile: the result still goes, without names
-        data = backup_radar.backup_result_data(run, account)
-        pending += [PendingWebhook(t, f"run:{run.run_id}", backup_radar.BACKUP_RESULT, data) for t in targets]
+        data = backup_radar_content.backup_result_data(run, account)
+        pending += [PendingWebhook(t, f"run:{run.run_id}", backup_radar_content.BACKUP_RESULT, data) for t in targets]
     return pending
 
 

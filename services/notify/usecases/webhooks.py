@@ -1,11 +1,6 @@
 """Use cases of Backup Radar webhooks: queue, deliver with retries, disable, replay, list.
 
-Signed per the Standard Webhooks spec with the ``standardwebhooks`` library: headers
-``webhook-id`` (``msg_…``, the same on every retry and replay), ``webhook-timestamp``
-(seconds, the moment of this attempt) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>``
-of ``id.timestamp.body`` with the endpoint's ``whsec_`` secret). The body is stored as
-the exact text sent, so every attempt signs the same bytes.
-
+Each message is signed per the Standard Webhooks spec (services/notify/domain/webhook_messages.py).
 Delivery is at-least-once, one message at a time, and no transaction is open during the
 HTTP request: the loop takes the message (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
 competing instances skip it; not due again until its lease has passed) and commits, posts,
@@ -15,7 +10,6 @@ sent again once the lease is over (the same ``webhook-id``).
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +17,6 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from standardwebhooks import Webhook
 
 from contracts.errors import Conflict, NotFound
 from contracts.events import NotifyEvent
@@ -43,39 +36,17 @@ from services.notify.adapters.keys import NotifyKeys
 from services.notify.adapters.models import Integration, WebhookDelivery
 from services.notify.adapters.rows import insert_once, page_of
 from services.notify.domain.retry import RetryPolicy
+from services.notify.domain.webhook_messages import new_webhook_id, signed_headers, webhook_body
 from services.notify.usecases.access import integration_access
 from services.notify.usecases.mail import SEND_LEASE, queue_mail
 
 log = get_logger(__name__)
 
-USER_AGENT = "BackupPortal-Webhooks/1.0"
-WEBHOOK_ID_PREFIX = "msg_"
 GONE_REASON = "the endpoint answered 410 Gone"
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def new_webhook_id() -> str:
-    return WEBHOOK_ID_PREFIX + uuid.uuid4().hex
-
-
-def webhook_body(event_type: str, data: dict[str, Any], at: datetime) -> str:
-    """``{"type", "timestamp", "data"}`` (the Standard Webhooks payload shape), compact JSON."""
-    return json.dumps({"type": event_type, "timestamp": at.isoformat(), "data": data},
-                      separators=(",", ":"), sort_keys=True)
-
-
-def signed_headers(secret: str, webhook_id: str, body: str, at: datetime) -> dict[str, str]:
-    whole_second = datetime.fromtimestamp(int(at.timestamp()), UTC)
-    return {
-        "webhook-id": webhook_id,
-        "webhook-timestamp": str(int(whole_second.timestamp())),
-        "webhook-signature": Webhook(secret).sign(webhook_id, whole_second, body),
-        "content-type": "application/json",
-        "user-agent": USER_AGENT,
-    }
 
 
 def is_active(integration: Integration | None) -> bool:

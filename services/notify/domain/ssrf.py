@@ -1,4 +1,5 @@
-"""Which webhook URLs the portal may call: the SSRF guard. Pure domain code (the resolver is passed in).
+"""Which webhook URLs the portal may call: the SSRF guard. Pure domain code: the resolver is passed in
+(the system's is ``services.notify.adapters.http_sender.system_resolver``).
 
 A distributor types the endpoint URL; without a guard the portal would POST wherever it
 points, including its own network and a cloud's metadata service. The rules:
@@ -22,7 +23,6 @@ an endpoint on 127.0.0.0/8 or ::1 through, over plain ``http`` too; everything e
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -115,12 +115,7 @@ def address_allowed(text: str, allow_loopback: bool = False) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def system_resolver(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def check_url(url: str, resolve: Resolver = system_resolver, allow_loopback: bool = False) -> Target:
+def check_url(url: str, resolve: Resolver, allow_loopback: bool = False) -> Target:
     """The URL's target once every address of its host is allowed; else :class:`UnsafeUrl`."""
     try:
         parts = urlsplit(url.strip())

@@ -10,7 +10,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from services.notify.adapters.rendering import RenderedMail, one_line
+from services.notify.domain.rendering import RenderedMail, one_line
 
 FALLBACK_DOMAIN = "portal.localhost"
 

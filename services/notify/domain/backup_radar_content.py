@@ -19,9 +19,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from contracts.tenancy import AccountRow, AccountView, BackupRunRecorded, RunStatus
-from services.notify.adapters.upstream import RunRow
-from services.notify.usecases.reports import csv_text, human_size, utc_text
+from contracts.tenancy import AccountRow, AccountView, BackupRunRecorded, RunListRow, RunStatus
+from services.notify.domain.report_content import csv_text, human_size, utc_text
 
 CSV_HEADER = ("Device", "Status", "Backup Date", "Job", "Client", "Data Size")
 STATUS_LABELS = {RunStatus.SUCCESS: "Success", RunStatus.PARTIAL: "Warning", RunStatus.FAILURE: "Failure"}
@@ -39,7 +38,7 @@ def job_name(task_name: str, service: str) -> str:
     return f"{task_name} ({service})"
 
 
-def generic_parser_csv(client: str, runs: Iterable[RunRow]) -> tuple[str, int]:
+def generic_parser_csv(client: str, runs: Iterable[RunListRow]) -> tuple[str, int]:
     """The CSV text and its number of data rows, oldest run first."""
     ordered = sorted(runs, key=lambda r: (r.finished_at, r.account_name.lower(), r.task_name.lower()))
     rows = [[r.account_name, radar_status(r.status), utc_text(r.finished_at), job_name(r.task_name, r.service),

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from contracts.notify import NotificationType
-from contracts.tenancy import AccountRow, AccountStatus, RunStatus
-from services.notify.adapters.upstream import RunRow
+from contracts.tenancy import AccountRow, AccountStatus, RunListRow, RunStatus
 from services.notify.domain.periods import Period
 
 SCHEDULED_TYPES = (
@@ -52,7 +51,7 @@ class ReportInput:
     tenant_name: str
     period: Period
     accounts: Sequence[OwnedAccount] = ()
-    runs: Sequence[RunRow] = ()
+    runs: Sequence[RunListRow] = ()
     owner_names: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
@@ -105,7 +104,7 @@ def _filename(report_type: NotificationType, period: Period) -> str:
     return f"{report_type.value.replace('_', '-')}-{period.start.date().isoformat()}.csv"
 
 
-def _owner_of(data: ReportInput, run: RunRow) -> str:
+def _owner_of(data: ReportInput, run: RunListRow) -> str:
     return data.owner_names.get(run.owner_id, DIRECT_ACCOUNTS)
 
 
