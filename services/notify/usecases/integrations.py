@@ -27,8 +27,8 @@ from servicekit.logging import get_logger
 from services.notify.adapters.keys import NotifyKeys, new_webhook_secret
 from services.notify.adapters.models import Integration
 from services.notify.adapters.upstream import TenancyReads
+from services.notify.domain.access import IntegrationAccess, integration_access
 from services.notify.domain.ssrf import Target, UnsafeUrl
-from services.notify.usecases.access import IntegrationAccess, integration_access
 
 log = get_logger(__name__)
 
@@ -60,7 +60,7 @@ def view(row: Integration | None, access: IntegrationAccess, keys: NotifyKeys) -
 
 def get_backup_radar(uow: UnitOfWork, ctx: CallContext, distributor_id: uuid.UUID | None,
                      keys: NotifyKeys) -> BackupRadarView:
-    access = integration_access(ctx, distributor_id)
+    access = integration_access(ctx.caller, distributor_id)
     return view(uow.session.get(Integration, access.distributor_id), access, keys)
 
 
@@ -83,7 +83,7 @@ def _check_roles(access: IntegrationAccess, update: BackupRadarUpdate) -> None:
 def update_backup_radar(uow: UnitOfWork, ctx: CallContext, update: BackupRadarUpdate, keys: NotifyKeys,
                         check_url: UrlCheck, distributor_exists: Callable[[uuid.UUID], bool],
                         now: datetime | None = None) -> BackupRadarView:
-    access = integration_access(ctx, update.distributor_id)
+    access = integration_access(ctx.caller, update.distributor_id)
     _check_roles(access, update)
     now = now or _utcnow()
     # What needs the network (the URL's DNS, tenancy) is asked before the row is locked.

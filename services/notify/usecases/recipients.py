@@ -24,7 +24,7 @@ from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.notify.adapters.models import Recipient, TenantSettings
 from services.notify.adapters.rows import page_of
-from services.notify.usecases.access import notification_manager
+from services.notify.domain.access import notification_manager
 
 
 def _utcnow() -> datetime:
@@ -77,7 +77,7 @@ def _save_unique(uow: UnitOfWork, event: NotifyEvent, row: Recipient, fields: li
 
 
 def list_recipients(uow: UnitOfWork, ctx: CallContext, query: RecipientListQuery) -> RecipientPage:
-    tenant_id = notification_manager(ctx)
+    tenant_id = notification_manager(ctx.caller)
     select = (sa.select(Recipient).where(Recipient.tenant_id == tenant_id)
               .order_by(Recipient.email_normalised, Recipient.id))
     if query.type is None:
@@ -93,7 +93,7 @@ def list_recipients(uow: UnitOfWork, ctx: CallContext, query: RecipientListQuery
 
 def add_recipient(uow: UnitOfWork, ctx: CallContext, request: RecipientRequest,
                   now: datetime | None = None) -> RecipientView:
-    tenant_id = notification_manager(ctx)
+    tenant_id = notification_manager(ctx.caller)
     now = now or _utcnow()
     email = str(request.email)
     if _email_in_use(uow, tenant_id, email):
@@ -108,7 +108,7 @@ def add_recipient(uow: UnitOfWork, ctx: CallContext, request: RecipientRequest,
 
 def update_recipient(uow: UnitOfWork, ctx: CallContext, recipient_id: uuid.UUID, update: RecipientUpdate,
                      now: datetime | None = None) -> RecipientView:
-    tenant_id = notification_manager(ctx)
+    tenant_id = notification_manager(ctx.caller)
     row = _own_recipient(uow, tenant_id, recipient_id)
     changed: list[str] = []
     given = update.model_fields_set
@@ -130,7 +130,7 @@ def update_recipient(uow: UnitOfWork, ctx: CallContext, recipient_id: uuid.UUID,
 
 
 def remove_recipient(uow: UnitOfWork, ctx: CallContext, recipient_id: uuid.UUID) -> None:
-    tenant_id = notification_manager(ctx)
+    tenant_id = notification_manager(ctx.caller)
     row = _own_recipient(uow, tenant_id, recipient_id)
     _announce(uow, NotifyEvent.RECIPIENT_REMOVED, row)
     uow.session.delete(row)
@@ -145,12 +145,12 @@ def settings_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> NotificationSettings:
 
 
 def get_settings(uow: UnitOfWork, ctx: CallContext) -> NotificationSettings:
-    return settings_of(uow, notification_manager(ctx))
+    return settings_of(uow, notification_manager(ctx.caller))
 
 
 def put_settings(uow: UnitOfWork, ctx: CallContext, request: NotificationSettings,
                  now: datetime | None = None) -> NotificationSettings:
-    tenant_id = notification_manager(ctx)
+    tenant_id = notification_manager(ctx.caller)
     row = uow.session.get(TenantSettings, tenant_id)
     if row is None:
         row = TenantSettings(tenant_id=tenant_id)

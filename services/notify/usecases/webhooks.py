@@ -35,9 +35,9 @@ from services.notify.adapters.http_sender import HttpOutcome, WebhookSender
 from services.notify.adapters.keys import NotifyKeys
 from services.notify.adapters.models import Integration, WebhookDelivery
 from services.notify.adapters.rows import insert_once, page_of
+from services.notify.domain.access import integration_access
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.webhook_messages import new_webhook_id, signed_headers, webhook_body
-from services.notify.usecases.access import integration_access
 from services.notify.usecases.mail import SEND_LEASE, queue_mail
 
 log = get_logger(__name__)
@@ -200,7 +200,7 @@ def delivery_view(row: WebhookDelivery) -> DeliveryView:
 
 
 def list_deliveries(uow: UnitOfWork, ctx: CallContext, query: DeliveryListQuery) -> DeliveryPage:
-    access = integration_access(ctx, query.distributor_id)
+    access = integration_access(ctx.caller, query.distributor_id)
     select = sa.select(WebhookDelivery).where(WebhookDelivery.tenant_id == access.distributor_id)
     if query.status is not None:
         select = select.where(WebhookDelivery.status == query.status)
@@ -213,7 +213,7 @@ def list_deliveries(uow: UnitOfWork, ctx: CallContext, query: DeliveryListQuery)
 def replay_delivery(uow: UnitOfWork, ctx: CallContext, delivery_id: uuid.UUID, distributor_id: uuid.UUID | None,
                     now: datetime | None = None) -> DeliveryView:
     """Send the message again now, with the same ``webhook-id`` and body (a fresh retry schedule)."""
-    access = integration_access(ctx, distributor_id)
+    access = integration_access(ctx.caller, distributor_id)
     delivery = uow.session.get(WebhookDelivery, delivery_id, with_for_update=True)
     if delivery is None or delivery.tenant_id != access.distributor_id:
         raise NotFound("delivery not found")
