@@ -44,6 +44,7 @@ from services.notify.usecases.mail import enqueue_mail
 configure_logging("notify")
 log = get_logger(__name__)
 
+
 def _invoice_mail(service: Any, envelope: EventEnvelope) -> reactions.PendingMail | None:
     """Asks billing, outside any transaction (the handler's gather step)."""
     return reactions.invoice_mail(envelope, BillingRpc(service.billing), service.settings.public_base_url)
@@ -66,7 +67,7 @@ def _wake_webhooks(service: Any) -> None:
 # Reactions. One that needs another service asks it in its gather step, before its transaction
 # opens; if it (or the database) is away, the kit's handler gives the event back after a
 # growing pause and parks it after the limit.
-EVENT_HANDLERS = {
+EVENT_HANDLERS: dict[IdentityEvent | BillingEvent | TenancyEvent, On] = {
     IdentityEvent.RECOVERY_CODE_USED: On(
         lambda service, envelope: reactions.on_recovery_code_used(service.db, envelope),
         method="mail_recovery_code_use", then=_wake_mail),

@@ -20,10 +20,11 @@ from contracts.errors import ValidationFailed
 from servicekit.db import make_engine
 from servicekit.settings import normalise_database_url
 from servicekit.tables import outbox
+from services.notify.adapters.mail_queue import next_due_mail
 from services.notify.adapters.models import MailStatus, OutgoingMail
 from services.notify.domain.retry import RetryPolicy
 from services.notify.entrypoints import NotifyService
-from services.notify.usecases.mail import _next_due, deliver_next, enqueue_mail
+from services.notify.usecases.mail import deliver_next, enqueue_mail
 from tests.support.fixtures import wait_for
 from tests.usecases.test_notify_mail_delivery import SENDER, FakeTransport, units_of_work
 from tests.usecases.test_notify_mail_delivery import request as mail_request
@@ -231,7 +232,7 @@ def test_two_delivery_loops_never_take_the_same_mail(notify_units):
 
         def send(self, message: Any) -> None:
             other = notify_units()
-            seen_by_other.append(_next_due(other, now))
+            seen_by_other.append(next_due_mail(other.session, now))
             seen_by_other.append(deliver_next(other, FakeTransport(), SENDER, RetryPolicy(), now=now))
             super().send(message)
 

@@ -1,1 +1,1 @@
-"""Notify's pure rules: report periods and retry back-off."""
+"""Notify's pure rules: access, periods, report and Backup Radar content, templates, messages, SSRF, retries."""

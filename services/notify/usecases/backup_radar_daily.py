@@ -11,8 +11,6 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from contracts.notify import Frequency, SendMailRequest
 from contracts.tenancy import AccountRow, RunListRow
 from contracts.vocabulary import TenantKind
@@ -22,6 +20,7 @@ from servicekit.loops import short_error
 from services.notify.adapters.models import Integration
 from services.notify.adapters.report_runs import claim, claimed
 from services.notify.adapters.upstream import TenancyReads, TenantInfo
+from services.notify.adapters.webhook_queue import enabled_integrations
 from services.notify.domain import backup_radar_content
 from services.notify.domain.messages import Attachment
 from services.notify.domain.periods import Period, last_complete_period
@@ -38,10 +37,7 @@ HEALTH_PAGE = 200
 
 
 def _enabled_integrations(uow: UnitOfWork) -> list[Integration]:
-    rows = list(uow.session.scalars(
-        sa.select(Integration).where(Integration.enabled.is_(True), Integration.disabled_at.is_(None))
-        .order_by(Integration.tenant_id)
-    ))
+    rows = enabled_integrations(uow.session)
     uow.rollback()
     return rows
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
-import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
 
@@ -24,7 +23,15 @@ from contracts.events import NotifyEvent
 from contracts.notify import SendMailReply, SendMailRequest
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
-from services.notify.adapters.models import MailAttachment, MailStatus, OutgoingMail
+from services.notify.adapters.mail_queue import (
+    add_attachments,
+    attachments_of,
+    drop_attachments,
+    locked_mail,
+    mail_by_key,
+    next_due_mail,
+)
+from services.notify.adapters.models import MailStatus, OutgoingMail
 from services.notify.adapters.transports import DeliveryError, Transport, delivery_error
 from services.notify.domain.messages import Addressing, Attachment, build_message
 from services.notify.domain.rendering import MailRenderer, RenderedMail, default_renderer
@@ -35,12 +42,6 @@ log = get_logger(__name__)
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _by_key(uow: UnitOfWork, idempotency_key: str) -> OutgoingMail | None:
-    return uow.session.execute(
-        sa.select(OutgoingMail).where(OutgoingMail.idempotency_key == idempotency_key)
-    ).scalar_one_or_none()
 
 
 def _duplicate(existing: OutgoingMail, request: SendMailRequest) -> SendMailReply:
@@ -56,7 +57,7 @@ def queue_mail(uow: UnitOfWork, request: SendMailRequest, renderer: MailRenderer
                now: datetime | None = None, attachments: Sequence[Attachment] = ()) -> SendMailReply:
     """Render the mail and add it to the unit of work, uncommitted: a reaction queues its mail
     in the transaction of its other changes. The same idempotency key again queues nothing."""
-    existing = _by_key(uow, request.idempotency_key)
+    existing = mail_by_key(uow.session, request.idempotency_key)
     if existing is not None:
         return _duplicate(existing, request)
     rendered = (renderer or default_renderer()).render(request.template, request.context, request.to_name)
@@ -80,10 +81,7 @@ def queue_mail(uow: UnitOfWork, request: SendMailRequest, renderer: MailRenderer
     uow.session.add(mail)
     # The mail first: the attachments' foreign key needs its row.
     uow.session.flush()
-    for position, attachment in enumerate(attachments):
-        uow.session.add(MailAttachment(id=uuid.uuid4(), mail_id=mail.id, position=position,
-                                       filename=attachment.filename, content_type=attachment.content_type,
-                                       content=attachment.content))
+    add_attachments(uow.session, mail.id, attachments)
     uow.session.flush()
     log.info("mail queued", message_id=str(mail.id), template=mail.template, attachments=len(attachments))
     return SendMailReply(message_id=mail.id, status=mail.status)
@@ -97,7 +95,7 @@ def enqueue_mail(uow: UnitOfWork, request: SendMailRequest, renderer: MailRender
     except IntegrityError:
         # Another worker queued the same key a moment ago: that one is the mail.
         uow.rollback()
-        existing = _by_key(uow, request.idempotency_key)
+        existing = mail_by_key(uow.session, request.idempotency_key)
         if existing is None:
             raise
         return _duplicate(existing, request)
@@ -115,21 +113,6 @@ class DeliveryOutcome:
     error: str | None = None
 
 
-def _next_due(uow: UnitOfWork, now: datetime) -> OutgoingMail | None:
-    query = (
-        sa.select(OutgoingMail)
-        .where(OutgoingMail.status == MailStatus.QUEUED, OutgoingMail.next_attempt_at <= now)
-        .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
-        .limit(1)
-        # PostgreSQL: a second instance taking mail at the same moment skips this row
-        # instead of waiting for it or taking it too; once taken, the lease keeps it off
-        # everyone's list while it is sent. (SQLite ignores the clause; a SQLite database
-        # has a single instance.)
-        .with_for_update(skip_locked=True)
-    )
-    return uow.session.execute(query).scalar_one_or_none()
-
-
 # How long a taken mail is left to the loop sending it: far longer than a send may take.
 SEND_LEASE = timedelta(minutes=5)
 
@@ -138,7 +121,7 @@ def deliver_next(uow: UnitOfWork, transport: Transport, sender: str, policy: Ret
                  now: datetime | None = None, lease: timedelta = SEND_LEASE) -> DeliveryOutcome | None:
     """Send the oldest due mail, if any, and record what happened."""
     now = now or _utcnow()
-    mail = _next_due(uow, now)
+    mail = next_due_mail(uow.session, now)
     if mail is None:
         uow.rollback()
         return None
@@ -149,7 +132,7 @@ def deliver_next(uow: UnitOfWork, transport: Transport, sender: str, policy: Ret
         message = build_message(
             Addressing(mail.id, sender, mail.recipient, mail.recipient_name, mail.created_at),
             RenderedMail(mail.subject, mail.text_body, mail.html_body),
-            _attachments_of(uow, mail),
+            attachments_of(uow.session, mail.id),
         )
     except Exception as exc:
         message = exc
@@ -177,8 +160,7 @@ def _send(transport: Transport, message: EmailMessage) -> Exception | None:
 
 def _record(uow: UnitOfWork, mail_id: uuid.UUID, error: Exception | None, policy: RetryPolicy,
             now: datetime) -> DeliveryOutcome:
-    mail = uow.session.get(OutgoingMail, mail_id, populate_existing=True, with_for_update=True)
-    assert mail is not None  # mail rows are never deleted
+    mail = locked_mail(uow.session, mail_id)
     if mail.status != MailStatus.QUEUED:  # another loop, after the lease, has recorded it
         return DeliveryOutcome(mail.id, MailStatus(mail.status), mail.attempts)
     if error is not None:
@@ -216,13 +198,6 @@ def _record_failure(uow: UnitOfWork, mail: OutgoingMail, error: DeliveryError, p
     return DeliveryOutcome(mail.id, MailStatus(mail.status), mail.attempts, mail.next_attempt_at, error.reason)
 
 
-def _attachments_of(uow: UnitOfWork, mail: OutgoingMail) -> list[Attachment]:
-    rows = uow.session.scalars(
-        sa.select(MailAttachment).where(MailAttachment.mail_id == mail.id).order_by(MailAttachment.position)
-    )
-    return [Attachment(row.filename, row.content_type, row.content) for row in rows]
-
-
 # Mail whose body carries a one-time credential (a confirmation link's token). Its body is
 # kept only while it may still be sent: afterwards no database holds the token in clear.
 CREDENTIAL_TEMPLATES = frozenset({"email_confirmation"})
@@ -233,7 +208,7 @@ def _forget_credentials(uow: UnitOfWork, mail: OutgoingMail) -> None:
     if mail.template in CREDENTIAL_TEMPLATES:
         mail.text_body = mail.html_body = REMOVED_BODY
     # Attachments (reports, invoices) are kept only while the mail may still be sent.
-    uow.session.execute(sa.delete(MailAttachment).where(MailAttachment.mail_id == mail.id))
+    drop_attachments(uow.session, mail.id)
 
 
 def _announce(uow: UnitOfWork, event: NotifyEvent, mail: OutgoingMail) -> None:

@@ -24,10 +24,11 @@ from servicekit.logging import get_logger
 from services.notify.adapters.keys import NotifyKeys
 from services.notify.adapters.models import ReportFile
 from services.notify.adapters.upstream import BillingReads, TenancyReads
+from services.notify.adapters.webhook_queue import active_integrations
 from services.notify.domain import backup_radar_content
 from services.notify.domain.messages import Attachment
 from services.notify.usecases.mail import queue_mail
-from services.notify.usecases.webhooks import active_integrations, queue_webhook
+from services.notify.usecases.webhooks import queue_webhook
 
 log = get_logger(__name__)
 
@@ -123,7 +124,7 @@ def backup_result_webhooks(uow: UnitOfWork, runs: list[BackupRunRecorded], sourc
 
     Reads the endpoints, ends that read, then asks tenancy: no transaction is open during the RPCs.
     """
-    integrations = active_integrations(uow)
+    integrations = active_integrations(uow.session)
     uow.rollback()
     if not integrations:
         return []  # the usual case, answered with one query for the whole batch

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 import structlog
 
 from contracts.errors import Conflict, NotFound
@@ -34,7 +33,7 @@ from servicekit.logging import get_logger
 from services.notify.adapters.http_sender import HttpOutcome, WebhookSender
 from services.notify.adapters.keys import NotifyKeys
 from services.notify.adapters.models import Integration, WebhookDelivery
-from services.notify.adapters.rows import insert_once, page_of
+from services.notify.adapters.webhook_queue import deliveries_page, insert_delivery, next_due_delivery
 from services.notify.domain.access import integration_access
 from services.notify.domain.retry import RetryPolicy
 from services.notify.domain.webhook_messages import new_webhook_id, signed_headers, webhook_body
@@ -54,18 +53,11 @@ def is_active(integration: Integration | None) -> bool:
                 and integration.secret_sealed)
 
 
-def active_integrations(uow: UnitOfWork) -> list[Integration]:
-    return list(uow.session.scalars(
-        sa.select(Integration).where(Integration.enabled.is_(True), Integration.url.is_not(None),
-                                     Integration.disabled_at.is_(None))
-    ))
-
-
 def queue_webhook(uow: UnitOfWork, tenant_id: uuid.UUID, source_key: str, event_type: str,
                   data: dict[str, Any], now: datetime | None = None) -> bool:
     """Queue one message for the distributor's endpoint; the same ``source_key`` again queues nothing."""
     now = now or _utcnow()
-    return insert_once(uow.session, WebhookDelivery.__table__, {  # type: ignore[arg-type]
+    return insert_delivery(uow.session, {
         "id": uuid.uuid4(), "tenant_id": tenant_id, "source_key": source_key, "webhook_id": new_webhook_id(),
         "event_type": event_type, "body": webhook_body(event_type, data, now), "status": DeliveryStatus.PENDING,
         "attempts": 0, "next_attempt_at": now, "correlation_id": uow.context.correlation_id, "created_at": now,
@@ -90,20 +82,6 @@ class WebhookRules:
     public_base_url: str
 
 
-def _next_due(uow: UnitOfWork, now: datetime) -> tuple[WebhookDelivery, Integration] | None:
-    query = (
-        sa.select(WebhookDelivery, Integration)
-        .join(Integration, Integration.tenant_id == WebhookDelivery.tenant_id)
-        .where(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now,
-               Integration.enabled.is_(True), Integration.url.is_not(None), Integration.disabled_at.is_(None))
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(1)
-        .with_for_update(skip_locked=True, of=WebhookDelivery)
-    )
-    row = uow.session.execute(query).first()
-    return (row[0], row[1]) if row else None
-
-
 def deliver_next_webhook(uow: UnitOfWork, sender: WebhookSender, keys: NotifyKeys, rules: WebhookRules,
                          now: datetime | None = None, signed_at: datetime | None = None) -> WebhookOutcome | None:
     """Send the oldest due message, if any, and record what happened.
@@ -112,7 +90,7 @@ def deliver_next_webhook(uow: UnitOfWork, sender: WebhookSender, keys: NotifyKey
     in ``webhook-timestamp`` (the real time unless given).
     """
     now = now or _utcnow()
-    due = _next_due(uow, now)
+    due = next_due_delivery(uow.session, now)
     if due is None:
         uow.rollback()
         return None
@@ -201,11 +179,7 @@ def delivery_view(row: WebhookDelivery) -> DeliveryView:
 
 def list_deliveries(uow: UnitOfWork, ctx: CallContext, query: DeliveryListQuery) -> DeliveryPage:
     access = integration_access(ctx.caller, query.distributor_id)
-    select = sa.select(WebhookDelivery).where(WebhookDelivery.tenant_id == access.distributor_id)
-    if query.status is not None:
-        select = select.where(WebhookDelivery.status == query.status)
-    rows, total = page_of(uow.session, select.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id),
-                          query.page, query.page_size)
+    rows, total = deliveries_page(uow.session, access.distributor_id, query.status, query.page, query.page_size)
     return DeliveryPage(items=[delivery_view(r) for r in rows], page=query.page, page_size=query.page_size,
                         total=total)
 
