@@ -1,4 +1,4 @@
--- docker-compose.yml: one database per service (DESIGN.md §2: nobody reads another's).
+-- docker-compose.yml: one database per service (docs/architecture.md: each service owns its data; nobody reads another's tables).
 -- Runs once, when the PostgreSQL volume is first initialised.
 CREATE DATABASE identity;
 CREATE DATABASE tenancy;
