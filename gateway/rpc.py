@@ -56,7 +56,7 @@ from nameko.standalone.rpc import PollingQueueConsumer, SingleThreadedReplyListe
 
 import servicekit.rpc  # noqa: F401  (registers boundary errors: they come back typed)
 from contracts.context import CALLER_KEY, CORRELATION_ID_KEY, Caller
-from contracts.errors import ServiceUnavailable
+from contracts.errors import PortalError, ServiceUnavailable
 
 log = structlog.stdlib.get_logger("gateway.rpc")
 
@@ -112,6 +112,12 @@ class CallResult:
         if self.error is not None:
             raise self.error
         return self.value
+
+    def raise_refusal(self) -> None:
+        """Raise the service's refusal of the request itself (a 4xx: bad input, no permission):
+        that is the caller's answer. Any other failure is left for the caller to degrade on."""
+        if isinstance(self.error, PortalError) and 400 <= self.error.status < 500:
+            raise self.error
 
 
 def unavailable(service: str, reason: str) -> ServiceUnavailable:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from contracts.billing import MAX_CANDIDATES
-from contracts.errors import PermissionDenied, PortalError, ServiceUnavailable, ValidationFailed
+from contracts.errors import PermissionDenied, ServiceUnavailable, ValidationFailed
 from contracts.identity import Principal
 from contracts.tenancy import IdList
 from contracts.vocabulary import Permission, TenantKind
@@ -62,8 +62,7 @@ def call_billing(rpc: Rpc, call: Call) -> tuple[Any, bool]:
     result = rpc.attempt(call)
     if result.error is None:
         return result.value, True
-    if isinstance(result.error, PortalError) and 400 <= result.error.status < 500:
-        raise result.error
+    result.raise_refusal()
     log.warning("composed without billing columns", method=call.method, error=type(result.error).__name__)
     return None, False
 

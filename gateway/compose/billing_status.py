@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from contracts.billing import AccountBillingPage
-from contracts.errors import NotFound, PortalError
+from contracts.errors import NotFound
 from contracts.tenancy import TenantNameList
 from contracts.vocabulary import TenantKind
 from gateway.deps import Rpc
@@ -38,8 +38,7 @@ def billing_status_page(rpc: Rpc, query: dict[str, Any], partner_id: uuid.UUID |
 
 def _require_visible_partner(result: CallResult, partner_id: uuid.UUID) -> None:
     if result.error is not None:
-        if isinstance(result.error, PortalError) and 400 <= result.error.status < 500:
-            raise result.error
+        result.raise_refusal()
         return  # tenancy away: billing's own scope still limits the page to the caller's accounts
     seen = TenantNameList.from_wire(result.value).items
     if not any(item.id == partner_id and item.kind == TenantKind.PARTNER for item in seen):
@@ -57,8 +56,7 @@ def _with_names(rpc: Rpc, page: AccountBillingPage) -> AccountBillingPage:
         return page
     result = rpc.attempt(rpc.tenancy.tenant_names_call({"ids": sorted(str(i) for i in ids)}))
     if result.error is not None:
-        if isinstance(result.error, PortalError) and 400 <= result.error.status < 500:
-            raise result.error
+        result.raise_refusal()
         log.warning("billing status without tenancy's names", error=type(result.error).__name__)
         return page
     names = {item.id: item.name for item in TenantNameList.from_wire(result.value).items}

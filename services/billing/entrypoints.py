@@ -28,7 +28,6 @@ from contracts.billing import (
 )
 from contracts.envelope import EventEnvelope
 from contracts.errors import ValidationFailed
-from contracts.events import TenancyEvent
 from servicekit.base import ServiceBase
 from servicekit.db import Database
 from servicekit.ids import parse_uuid
@@ -64,14 +63,7 @@ def _project(service: Any, envelope: EventEnvelope) -> None:
 
 # Tenancy's facts billing keeps its own copy of (usecases/projection.py): one handler (one
 # queue, evt-tenancy-<type>--billing.on_<type>) per type, bound before tenancy publishes.
-EVENT_HANDLERS = {
-    event: On(_project)
-    for event in (
-        TenancyEvent.TENANT_CREATED, TenancyEvent.ACCOUNT_CREATED, TenancyEvent.ACCOUNT_SUBSCRIBED,
-        TenancyEvent.TRIAL_EXPIRED, TenancyEvent.ACCOUNT_REMOVED, TenancyEvent.TRIAL_DELETED,
-        TenancyEvent.BACKUP_TASK_CHANGED, TenancyEvent.BACKUP_RUNS_RECORDED,
-    )
-}
+EVENT_HANDLERS = {event: On(_project) for event in projection.PROJECTED_EVENTS}
 
 
 def _today(value: date | None = None) -> date:

@@ -16,12 +16,14 @@ removed. What the portal shows (``AccountStatus``) splits a trial into "started"
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from contracts.errors import Conflict, ValidationFailed
-from contracts.tenancy import AccountStatus, DefaultSubscription, Plan
+from contracts.tenancy import AccountStatus, AccountStatusChanged, BackupStatus, DefaultSubscription, Plan
 
 TRIAL_LENGTH = timedelta(days=14)
 EXPIRING_WINDOW = timedelta(days=3)
@@ -122,3 +124,19 @@ def remove(sub: Subscription, approve_data_removal: bool, now: datetime) -> Subs
     if sub.status is Lifecycle.REMOVED:
         raise Conflict("the account is already removed")
     return replace(sub, status=Lifecycle.REMOVED, removed_at=now)
+
+
+Shown = tuple[AccountStatus, BackupStatus]
+
+
+def status_change(account_id: uuid.UUID, owner_id: uuid.UUID, size_bytes: int, seats: int,
+                  before: Shown, after: Shown) -> dict[str, Any] | None:
+    """The ``account_status_changed`` payload when the shown or backup status changed."""
+    if before == after:
+        return None
+    return AccountStatusChanged(
+        account_id=account_id, owner_id=owner_id,
+        account_status=after[0], previous_account_status=before[0],
+        backup_status=after[1], previous_backup_status=before[1],
+        size_bytes=size_bytes, seats=seats,
+    ).to_wire()

@@ -21,14 +21,13 @@ from datetime import datetime
 
 from contracts.errors import NotFound
 from contracts.tenancy import (
-    AccountStatusChanged,
     BackupRunRecorded,
     BackupRunReport,
     BackupRunsRecorded,
     BackupStatus,
     IngestRejection,
 )
-from services.tenancy.domain.account_lifecycle import Subscription, account_status
+from services.tenancy.domain.account_lifecycle import Subscription, account_status, status_change
 from services.tenancy.domain.rollups import AccountRollup, LatestRun, OwnerDelta, is_newer, newest, owner_delta
 
 
@@ -126,15 +125,11 @@ def plan_new_runs(new_runs: list[BackupRunReport], tasks: dict[uuid.UUID, TaskRu
         plan.accounts.append(moved)
         accounts[account_id] = moved
         deltas[account.owner_id] = deltas[account.owner_id] + owner_delta(before[account_id], after[account_id])
-        shown_before = (account_status(account.subscription, now), account.backup_status)
-        shown_after = (account_status(account.subscription, now), moved.backup_status)
-        if shown_before != shown_after:
-            plan.status_changes.append((AccountStatusChanged(
-                account_id=account_id, owner_id=account.owner_id,
-                account_status=shown_after[0], previous_account_status=shown_before[0],
-                backup_status=shown_after[1], previous_backup_status=shown_before[1],
-                size_bytes=after[account_id].size_bytes, seats=after[account_id].seats,
-            ).to_wire(), account.owner_id))
+        shown = account_status(account.subscription, now)
+        payload = status_change(account_id, account.owner_id, moved.rollup.size_bytes, moved.rollup.seats,
+                                (shown, account.backup_status), (shown, moved.backup_status))
+        if payload is not None:
+            plan.status_changes.append((payload, account.owner_id))
     plan.owner_deltas = dict(deltas)
     if new_runs:
         plan.recorded = BackupRunsRecorded(runs=[

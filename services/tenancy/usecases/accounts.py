@@ -23,7 +23,6 @@ from contracts.tenancy import (
     AccountListQuery,
     AccountPage,
     AccountStatus,
-    AccountStatusChanged,
     AccountSubscribed,
     AccountView,
     BackupCounters,
@@ -62,6 +61,7 @@ from services.tenancy.domain.account_lifecycle import (
     check_deletable,
     remove,
     start,
+    status_change,
     subscribe_trial,
 )
 from services.tenancy.domain.rollups import AccountRollup, owner_delta
@@ -81,23 +81,10 @@ def _utc(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
 
-def status_change(account: Account, before: tuple[AccountStatus, BackupStatus],
-                  after: tuple[AccountStatus, BackupStatus]) -> dict[str, Any] | None:
-    """The ``account_status_changed`` payload when the shown or backup status changed."""
-    if before == after:
-        return None
-    return AccountStatusChanged(
-        account_id=account.id, owner_id=account.owner_id,
-        account_status=after[0], previous_account_status=before[0],
-        backup_status=after[1], previous_backup_status=before[1],
-        size_bytes=account.size_bytes, seats=account.seats,
-    ).to_wire()
-
-
 def status_changed(uow: UnitOfWork, account: Account, before: tuple[AccountStatus, BackupStatus],
                    after: tuple[AccountStatus, BackupStatus]) -> None:
     """Announce ``account_status_changed`` when the shown or backup status changed."""
-    payload = status_change(account, before, after)
+    payload = status_change(account.id, account.owner_id, account.size_bytes, account.seats, before, after)
     if payload is not None:
         uow.emit(TenancyEvent.ACCOUNT_STATUS_CHANGED, payload, tenant_id=account.owner_id)
 
