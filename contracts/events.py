@@ -22,6 +22,8 @@ class IdentityEvent(StrEnum):
     CONFIRMATION_SENT = "confirmation_sent"
     PERMISSIONS_CHANGED = "permissions_changed"
     PASSWORD_CHANGED = "password_changed"
+    PASSWORD_RESET_REQUESTED = "password_reset_requested"
+    PASSWORD_RESET = "password_reset"
     TWO_FACTOR_ENABLED = "two_factor_enabled"
     TWO_FACTOR_DISABLED = "two_factor_disabled"
     RECOVERY_CODE_USED = "recovery_code_used"

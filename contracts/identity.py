@@ -58,7 +58,9 @@ class Principal(WireModel):
     password_expired: bool
 
 
-RevocationReason = Literal["signed_out", "password_changed", "user_deleted", "permissions_changed", "user_updated"]
+RevocationReason = Literal[
+    "signed_out", "password_changed", "password_reset", "user_deleted", "permissions_changed", "user_updated"
+]
 
 
 class SessionsRevoked(WireModel):
@@ -101,6 +103,37 @@ class UpdateUserRequest(WireModel):
 class ConfirmEmailRequest(WireModel):
     token: str = Field(min_length=16, max_length=200)
     password: str | None = Field(default=None, max_length=1024)
+
+
+EmailLinkState = Literal["usable", "used", "expired", "unknown"]
+
+
+class EmailLinkView(WireModel):
+    """What a confirmation link stands for, read without using it (the console's page).
+
+    ``email`` only for a link that is still usable: whoever holds it got it by mail.
+    """
+
+    state: EmailLinkState
+    email: str | None = None
+    needs_password: bool = False
+
+
+class ResendConfirmationRequest(WireModel):
+    """A new confirmation link, asked for by the person who holds an old one (``token``) or
+    who knows the address (``email``). Answered the same whatever the outcome."""
+
+    token: str | None = Field(default=None, min_length=16, max_length=200)
+    email: SafeText | None = Field(default=None, min_length=3, max_length=320)
+
+
+class PasswordResetRequest(WireModel):
+    email: SafeText = Field(min_length=3, max_length=320)
+
+
+class PasswordResetConfirmRequest(WireModel):
+    token: str = Field(min_length=16, max_length=200)
+    new_password: str = Field(min_length=1, max_length=1024)
 
 
 class ChangePasswordRequest(WireModel):

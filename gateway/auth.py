@@ -144,6 +144,14 @@ def revoking(request: Request, user_id: uuid.UUID, session_ids: Collection[uuid.
     broker: by then every other instance has been sent it too."""
     since = time.monotonic()
     yield
+    forget_sessions(request, user_id, since, session_ids)
+
+
+def forget_sessions(request: Request, user_id: uuid.UUID, since: float,
+                    session_ids: Collection[uuid.UUID] | None = None) -> None:
+    """After identity revoked sessions of ``user_id`` (an RPC started at monotonic ``since``):
+    forget them here and wait for the announcement, as :func:`revoking` does. For a request
+    that learns whose sessions ended only from the answer (a password reset)."""
     cache: SessionCache = request.app.state.session_cache
     cache.revoke(user_id, session_ids)
     feed = request.app.state.revocation_feed

@@ -60,6 +60,11 @@ class TimedServiceProxy:
 
         return call
 
+    def send_without_waiting(self, method_name: str, *args: Any, **kwargs: Any) -> None:
+        """Publish the request and return at once; the answer, when it comes, is dropped.
+        For a request whose caller must not wait (nor take longer) for the other service."""
+        getattr(self._proxy, method_name).call_async(*args, **kwargs)
+
 
 class DeadlineRpcProxy(RpcProxy):
     """``RpcProxy(target)`` whose calls give up after ``timeout()`` seconds (read at start,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from contracts.identity import (
+    EmailLinkView,
     EngineKeyCreated,
     IpRestrictionsView,
     PasswordPolicyView,
@@ -35,6 +36,10 @@ class IdentityClient(ServiceClient):
     def confirm_email(self, request: Wire, *, timeout: float | None = None) -> None:
         self._call("confirm_email", request, timeout=timeout)
 
+    def confirm_password_reset(self, request: Wire, *, timeout: float | None = None) -> uuid.UUID:
+        """The id of the user whose password was reset (their sessions were all ended)."""
+        return uuid.UUID(str(self._call("confirm_password_reset", request, timeout=timeout)["user_id"]))
+
     def create_engine_key(self, request: Wire, *, timeout: float | None = None) -> EngineKeyCreated:
         return EngineKeyCreated.from_wire(self._call("create_engine_key", request, timeout=timeout))
 
@@ -58,6 +63,10 @@ class IdentityClient(ServiceClient):
     def get_user(self, user_id: uuid.UUID | str, *, timeout: float | None = None) -> UserView:
         return UserView.from_wire(self._call("get_user", as_text(user_id), timeout=timeout))
 
+    def inspect_email_link(self, token: str, purpose: str = "confirm", *,
+                           timeout: float | None = None) -> EmailLinkView:
+        return EmailLinkView.from_wire(self._call("inspect_email_link", token, purpose, timeout=timeout))
+
     def list_courses(self, *, timeout: float | None = None) -> CourseList:
         return CourseList.from_wire(self._call("list_courses", timeout=timeout))
 
@@ -70,6 +79,12 @@ class IdentityClient(ServiceClient):
         self, course_id: uuid.UUID | str, request: Wire, *, timeout: float | None = None
     ) -> CourseView:
         return CourseView.from_wire(self._call("record_course_progress", as_text(course_id), request, timeout=timeout))
+
+    def request_password_reset(self, request: Wire, *, timeout: float | None = None) -> None:
+        self._call("request_password_reset", request, timeout=timeout)
+
+    def resend_email_link(self, request: Wire, *, timeout: float | None = None) -> None:
+        self._call("resend_email_link", request, timeout=timeout)
 
     def resend_confirmation(self, user_id: uuid.UUID | str, *, timeout: float | None = None) -> Wire:
         return self._call("resend_confirmation", as_text(user_id), timeout=timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response, status
@@ -11,16 +12,24 @@ from contracts.errors import SsoNotConfigured
 from contracts.identity import (
     ChangePasswordRequest,
     ConfirmEmailRequest,
+    EmailLinkView,
+    PasswordResetConfirmRequest,
+    PasswordResetRequest,
+    ResendConfirmationRequest,
     SignInReply,
     SignInRequest,
     TwoFactorEnableReply,
     TwoFactorSetupReply,
     UserView,
 )
-from gateway.auth import Authorised, SignedIn, revoking
+from gateway.auth import Authorised, SignedIn, forget_sessions, revoking
 from gateway.deps import Rpc
 
 router = APIRouter(tags=["auth"])
+
+
+class EmailLinkRequest(BaseModel):
+    token: str = Field(min_length=16, max_length=200, description="the token of the link in the mail")
 
 
 class CodeRequest(BaseModel):
@@ -69,6 +78,74 @@ def sign_out(request: Request, principal: SignedIn, rpc: Rpc) -> Response:
 )
 def confirm_email(body: ConfirmEmailRequest, rpc: Rpc) -> Response:
     rpc.identity.confirm_email(body.to_wire())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/auth/confirm-email/check",
+    response_model=EmailLinkView,
+    summary="What a confirmation link stands for, without using it",
+    description="`state` is `usable`, `used`, `expired` or `unknown`; a usable link also names the email and "
+                "whether the user still chooses a password (`needs_password`). The console's `/confirm-email` "
+                "page asks this first.",
+)
+def check_email_link(body: EmailLinkRequest, rpc: Rpc) -> EmailLinkView:
+    return rpc.identity.inspect_email_link(body.token)
+
+
+ACCEPTED = {"status": "accepted"}
+
+
+@router.post(
+    "/auth/confirm-email/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Ask for a new confirmation link (with the old link's token, or the email)",
+    description="Always 202 with the same body: a user who has not confirmed yet gets a new link (older links "
+                "stop working); nobody learns whether the address is a user's.",
+    responses={429: {"description": "`throttled`, with `Retry-After` (per address and per email)"}},
+)
+def resend_email_link(body: ResendConfirmationRequest, rpc: Rpc) -> dict[str, str]:
+    rpc.identity.resend_email_link(body.to_wire())
+    return {**ACCEPTED, "message": "If this address is waiting for its confirmation, a new link is on its way."}
+
+
+@router.post(
+    "/auth/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Forgot your password? Ask for a reset link",
+    description="Always 202 with the same body. A confirmed user who signs in with a password gets a link to "
+                "`/reset-password?token=` (single use, 60 minutes; a newer request voids the older link); a "
+                "Microsoft or Google user gets a mail saying to sign in with the provider.",
+    responses={429: {"description": "`throttled`, with `Retry-After` (per address and per email)"}},
+)
+def request_password_reset(body: PasswordResetRequest, rpc: Rpc) -> dict[str, str]:
+    rpc.identity.request_password_reset(body.to_wire())
+    return {**ACCEPTED, "message": "If this address belongs to a portal user, a mail is on its way."}
+
+
+@router.post(
+    "/auth/password-reset/check",
+    response_model=EmailLinkView,
+    summary="What a password reset link stands for, without using it",
+    description="`state` is `usable`, `used`, `expired` or `unknown`; a usable link also names the email. "
+                "The console's `/reset-password` page asks this first.",
+)
+def check_reset_link(body: EmailLinkRequest, rpc: Rpc) -> EmailLinkView:
+    return rpc.identity.inspect_email_link(body.token, "reset")
+
+
+@router.post(
+    "/auth/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set a new password with the token from the reset mail; ends every session of the user",
+    responses={422: {"description": "`validation_failed` on `token` (invalid, used or expired) or "
+                                    "`new_password` (the password policy's reasons)"},
+               429: {"description": "`throttled`, with `Retry-After`"}},
+)
+def confirm_password_reset(body: PasswordResetConfirmRequest, request: Request, rpc: Rpc) -> Response:
+    since = time.monotonic()
+    user_id = rpc.identity.confirm_password_reset(body.to_wire())
+    forget_sessions(request, user_id, since)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -59,6 +59,13 @@ def query_without(request: Request, *names: str) -> str:
 
 # ---- sign-in -----------------------------------------------------------------------------------
 
+# What the sign-in page says after a journey ends there (``?done=``): fixed texts only, so a
+# link cannot make the portal's own page say something else.
+SIGN_IN_NOTICES = {
+    "password-reset": "Your password was changed and every session was ended. Sign in with the new password.",
+    "confirmed": "Your address is confirmed and your password is set. Please sign in.",
+}
+
 
 def _sign_in_page(request: Request, *, status: int = 200, email: str = "", error: str | None = None,
                   two_factor: bool = False, login_csrf: str | None = None) -> HTMLResponse:
@@ -66,6 +73,7 @@ def _sign_in_page(request: Request, *, status: int = 200, email: str = "", error
     response = render(request, "sign_in.html", {
         "email": email, "error": error, "two_factor": two_factor, "login_csrf": login_csrf,
         "next": same_site_path(request.query_params.get("next")),
+        "notice": SIGN_IN_NOTICES.get(request.query_params.get("done", "")),
     }, status=status)
     response.set_cookie(LOGIN_CSRF_COOKIE, login_csrf, httponly=True, samesite="lax", secure=cookie_secure(request),
                         path="/sign-in", max_age=3600)

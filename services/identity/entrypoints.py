@@ -14,9 +14,13 @@ from contracts.identity import (
     ChangePasswordRequest,
     ConfirmEmailRequest,
     CreateUserRequest,
+    EmailLinkView,
     EngineKeyRequest,
     IpEntryRequest,
     PasswordPolicyView,
+    PasswordResetConfirmRequest,
+    PasswordResetRequest,
+    ResendConfirmationRequest,
     SignInRequest,
     UpdateUserRequest,
 )
@@ -36,7 +40,7 @@ from services.identity.adapters.secrets_box import SecretBox, load_secret_box
 from services.identity.adapters.tenant_directory import TenancyDirectory
 from services.identity.settings import IdentitySettings
 from services.identity.usecases import authentication as auth
-from services.identity.usecases import engine_keys, invitations, learning, security, users
+from services.identity.usecases import email_links, engine_keys, invitations, learning, password_reset, security, users
 from services.identity.usecases.bootstrap import bootstrap_operator
 from services.identity.usecases.demo import seed_demo
 
@@ -107,9 +111,37 @@ class IdentityService(ServiceBase):
     def sign_out(self, session_id: str) -> None:
         auth.sign_out(self.db, parse_uuid(session_id, "session_id"))
 
+    # ---- links sent by mail: confirmation and password reset -----------------------
+
     @rpc
     def confirm_email(self, request: dict[str, Any]) -> None:
-        auth.confirm_email(self.db, parse(ConfirmEmailRequest, request))
+        email_links.confirm_email(self.db, parse(ConfirmEmailRequest, request))
+
+    @rpc
+    def inspect_email_link(self, token: str, purpose: str = "confirm") -> dict[str, Any]:
+        if not isinstance(token, str) or not 16 <= len(token) <= 200:
+            return EmailLinkView(state="unknown").to_wire()  # no link has such a token
+        return email_links.inspect_link(self.db, token, purpose).to_wire()
+
+    @rpc
+    def resend_email_link(self, request: dict[str, Any]) -> None:
+        outgoing = email_links.resend_link(self.db, parse(ResendConfirmationRequest, request), self.origin,
+                                           self.settings)
+        if outgoing is not None:
+            self.mailer.post(outgoing)
+
+    @rpc
+    def request_password_reset(self, request: dict[str, Any]) -> None:
+        outgoing = password_reset.request_reset(self.db, parse(PasswordResetRequest, request), self.origin,
+                                                self.settings)
+        if outgoing is not None:
+            self.mailer.post(outgoing)
+
+    @rpc
+    def confirm_password_reset(self, request: dict[str, Any]) -> dict[str, Any]:
+        done = password_reset.confirm_reset(self.db, parse(PasswordResetConfirmRequest, request), self.origin,
+                                            self.mailer)
+        return {"user_id": str(done.user_id)}
 
     @rpc
     def me(self) -> dict[str, Any]:

@@ -14,6 +14,8 @@ class IdentitySettings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=24 * 30)
     confirmation_hours: int = Field(default=24, ge=1, le=24 * 7)
+    # How long a password reset link works.
+    password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
     # Links in mail are built from this, never from a request's Host header.
     public_base_url: str = Field(default="http://localhost:8000", validation_alias="PORTAL_PUBLIC_BASE_URL")
     totp_issuer: str = "Backup Portal"

@@ -8,6 +8,8 @@ from services.notify.domain.rendering import CATALOGUE, MailRenderer
 CONFIRMATION = {"confirm_url": "https://portal.test/confirm?token=abc&x=1", "expires_hours": 24}
 SAMPLES: dict[str, dict[str, Any]] = {
     "email_confirmation": CONFIRMATION,
+    "password_reset": {"display_name": "Ann", "reset_url": "https://portal.test/reset-password?token=abc",
+                       "expires_minutes": 60},
     "security_notice": {"title": "IP restrictions changed", "lines": ["Enabled by ann@example.com"]},
     "notice": {"title": "Invoice INV-2026-000001", "lines": ["Due on 2026-12-26."],
                "action_url": "https://portal.test/api/v1/billing/invoices/INV-2026-000001.pdf"},

@@ -25,6 +25,9 @@ class FakeMailer:
         self.sent.append(request)
         return True
 
+    def post(self, request: SendMailRequest) -> None:
+        self.sent.append(request)
+
     def last_to(self, address: str) -> SendMailRequest:
         return [m for m in self.sent if m.to == address][-1]
 
@@ -55,3 +58,7 @@ def tenancy_db(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Migrat
     db = MigratedDatabase("tenancy", ROOT / "services" / "tenancy" / "adapters" / "migrations", url)
     yield db
     db.dispose()
+
+
+# The Northwind administrator of the identity use-case tests, for every module here.
+from tests.usecases.test_identity_sign_in import admin  # noqa: E402, F401

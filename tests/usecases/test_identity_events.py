@@ -30,7 +30,7 @@ from services.identity.adapters.secrets_box import load_secret_box
 from services.identity.adapters.tenant_directory import TenantRef, no_such_tenant
 from services.identity.domain import totp
 from services.identity.usecases import authentication as auth
-from services.identity.usecases import invitations, security, users
+from services.identity.usecases import email_links, invitations, security, users
 from tests.usecases import test_identity_sign_in
 from tests.usecases.test_identity_sign_in import (
     ADMIN_EMAIL,
@@ -67,7 +67,7 @@ def confirmed_user(identity_db: Any, admin: Any, mailer: Any, email: str, role: 
     view = users.create_user(identity_db.unit_of_work(caller_for(admin)), _ctx(identity_db, admin),
                              CreateUserRequest(email=email, role=role, permissions=permissions), mailer, SETTINGS)
     token = parse_qs(urlsplit(mailer.last_to(email).context["confirm_url"]).query)["token"][0]
-    auth.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=token, password=PASSWORD))
+    email_links.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=token, password=PASSWORD))
     return SimpleNamespace(id=view.id, tenant_id=view.tenant_id, email=view.email, role=view.role)
 
 
@@ -312,7 +312,7 @@ def test_a_new_customer_account_invites_its_first_administrator_once(identity_db
     assert invitation.context["confirm_url"].startswith(SETTINGS.public_base_url)
     token = parse_qs(urlsplit(invitation.context["confirm_url"]).query)["token"][0]
 
-    auth.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=token, password=PASSWORD))
+    email_links.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=token, password=PASSWORD))
     signed = sign_in(identity_db, "it@alpine.example", PASSWORD)
     assert (signed.user.tenant_id, signed.user.tenant_kind) == (ACCOUNT, "account")
     assert [e["payload"]["email"] for e in identity_db.events("user_created")] == ["it@alpine.example"]

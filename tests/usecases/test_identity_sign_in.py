@@ -32,10 +32,11 @@ from contracts.identity import (
 from services.identity.adapters.models import EmailToken, User
 from services.identity.adapters.secrets_box import load_secret_box
 from services.identity.domain import totp
+from services.identity.domain.email_links import link_state
 from services.identity.domain.throttle import FREE_FAILURES
 from services.identity.settings import IdentitySettings
 from services.identity.usecases import authentication as auth
-from services.identity.usecases import security, users
+from services.identity.usecases import email_links, security, users
 from services.identity.usecases.bootstrap import ensure_demo_administrator
 
 TENANT = uuid.uuid4()
@@ -132,11 +133,11 @@ def test_a_new_user_confirms_once_and_only_then_signs_in(identity_db, admin, mai
 
     with pytest.raises(ValidationFailed) as no_password:
         # Invited without a password: confirming sets it.
-        auth.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=token))
+        email_links.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=token))
     assert no_password.value.details["fields"][0]["field"] == "password"
-    auth.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=token, password="lantern over the bay"))
+    email_links.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=token, password="lantern over the bay"))
     with pytest.raises(ValidationFailed) as reused:
-        auth.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=token, password="x" * 12))
+        email_links.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=token, password="x" * 12))
 
     assert reused.value.details["fields"][0]["field"] == "token"
     assert sign_in(identity_db, view.email, "lantern over the bay").user.email_confirmed
@@ -148,10 +149,10 @@ def test_a_confirmation_link_expires_after_24_hours(identity_db, admin, mailer):
     row = uow.session.query(EmailToken).one()
     issued = row.created_at
 
-    assert auth.token_usable(row, issued + timedelta(hours=24))
-    assert not auth.token_usable(row, issued + timedelta(hours=24, seconds=1))
+    assert link_state(row.used_at, row.expires_at, issued + timedelta(hours=24)) == "usable"
+    assert link_state(row.used_at, row.expires_at, issued + timedelta(hours=24, seconds=1)) == "expired"
     with pytest.raises(ValidationFailed):
-        auth.confirm_email(
+        email_links.confirm_email(
             identity_db.unit_of_work(), ConfirmEmailRequest(token=token), now=issued + timedelta(hours=24, seconds=1)
         )
     uow.close()
@@ -164,8 +165,8 @@ def test_resend_makes_the_older_link_stop_working(identity_db, admin, mailer):
     second = parse_qs(urlsplit(mailer.sent[-1].context["confirm_url"]).query)["token"][0]
 
     with pytest.raises(ValidationFailed):
-        auth.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=first))
-    auth.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=second))
+        email_links.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=first))
+    email_links.confirm_email(identity_db.unit_of_work(), ConfirmEmailRequest(token=second))
 
 
 def test_an_unconfirmed_user_cannot_sign_in(identity_db, admin, mailer):

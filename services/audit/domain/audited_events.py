@@ -83,6 +83,10 @@ AUDITED: dict[StrEnum, Rule] = {
         A.NOTIFICATION, about_user("Notification: confirmation mail sent to")),
     IdentityEvent.PERMISSIONS_CHANGED: Rule(A.PERMISSIONS_CHANGED, permissions_changed),
     IdentityEvent.PASSWORD_CHANGED: Rule(A.SECURITY_SETTINGS_CHANGED, about_user("Password changed")),
+    IdentityEvent.PASSWORD_RESET_REQUESTED: Rule(
+        A.NOTIFICATION, about_user("Notification: password reset link sent to")),
+    IdentityEvent.PASSWORD_RESET: Rule(
+        A.SECURITY_SETTINGS_CHANGED, about_user("Password reset with an emailed link")),
     IdentityEvent.TWO_FACTOR_ENABLED: Rule(
         A.SECURITY_SETTINGS_CHANGED, about_user("Two-factor authentication turned on")),
     IdentityEvent.TWO_FACTOR_DISABLED: Rule(

@@ -14,6 +14,10 @@ log = get_logger(__name__)
 class Mailer(Protocol):
     def send(self, request: SendMailRequest) -> bool: ...
 
+    def post(self, request: SendMailRequest) -> None:
+        """Hand the mail over without waiting for notify (see :meth:`NotifyMailer.post`)."""
+        ...
+
 
 class NotifyMailer:
     """Calls notify's ``send_mail`` RPC. A failure is logged and reported, never raised:
@@ -29,6 +33,15 @@ class NotifyMailer:
         except Exception as exc:
             log.warning("mail request failed", template=request.template, error=type(exc).__name__)
             return False
+
+    def post(self, request: SendMailRequest) -> None:
+        """Publish the mail request and return at once: an answer that must take as long
+        whether or not a mail goes out (a password reset request) never waits for notify.
+        Notify stores the mail on arrival; a failure to publish is logged, never raised."""
+        try:
+            self._notify.send_without_waiting("send_mail", request.to_wire())
+        except Exception as exc:
+            log.warning("mail request failed", template=request.template, error=type(exc).__name__)
 
 
 def mail(template: str, to: str, context: dict[str, Any], key: str, tenant_id: uuid.UUID | None) -> SendMailRequest:

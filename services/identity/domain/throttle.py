@@ -72,6 +72,8 @@ class Throttle:
         if last.tzinfo is None:  # SQLite hands timezone-aware columns back naive; they hold UTC
             last = last.replace(tzinfo=UTC)
         wait = backoff_seconds(self.failures, free, max_wait)
+        if wait == 0:
+            return 0  # within the free tries (even when the clock went back since the last one)
         left = wait - (now - last).total_seconds()
         return max(0, math.ceil(left))
 
@@ -103,5 +105,34 @@ def sign_in_keys(email: str, ip: str | None, known_address: bool) -> SignInKeys:
 
 def wait_seconds(counts: Mapping[str, Throttle], keys: SignInKeys, now: datetime) -> int:
     """Seconds this attempt must wait: the longest back-off among the keys that hold it."""
+    return longest_wait(counts, keys.held, now)
+
+
+def longest_wait(counts: Mapping[str, Throttle], limits: Mapping[str, Limit], now: datetime) -> int:
+    """Seconds to wait: the longest back-off among ``limits``' keys."""
     return max((counts[key].retry_after(now, limit.free, limit.max_wait)
-                for key, limit in keys.held.items() if key in counts), default=0)
+                for key, limit in limits.items() if key in counts), default=0)
+
+
+# Asking the portal to send a mail (a password reset link, a new confirmation link) counts
+# every request, found or not, so the count says nothing about the address. A few per email
+# and an hour are plenty for a person; beyond them the back-off holds a script that would
+# fill someone's inbox, and the address limit one that walks through many emails.
+MAIL_REQUESTS_PER_EMAIL = Limit(free=3)
+MAIL_REQUESTS_PER_ADDRESS = Limit(free=20)
+# Links tried per address (a reset link carries 256 random bits: this only keeps a script
+# from hammering the service).
+LINK_TRIES_PER_ADDRESS = Limit(free=10)
+
+
+def mail_request_limits(purpose: str, email: str | None, ip: str | None) -> dict[str, Limit]:
+    """The counts one request for a ``purpose`` mail ("reset", "confirm") adds to."""
+    limits = {f"{purpose}-ip:{ip or 'unknown'}": MAIL_REQUESTS_PER_ADDRESS}
+    if email:
+        limits[f"{purpose}-email:{email}"] = MAIL_REQUESTS_PER_EMAIL
+    return limits
+
+
+def link_try_limits(purpose: str, ip: str | None) -> dict[str, Limit]:
+    """The count one use of a ``purpose`` link (found or not) adds to."""
+    return {f"{purpose}-link-ip:{ip or 'unknown'}": LINK_TRIES_PER_ADDRESS}

@@ -1,4 +1,7 @@
-"""Use cases of signing in: sign-in, sessions, sign-out, email confirmation, passwords."""
+"""Use cases of signing in: sign-in, sessions, sign-out, changing the password.
+
+Confirmation links: :mod:`services.identity.usecases.email_links`; password reset:
+:mod:`services.identity.usecases.password_reset`."""
 
 from __future__ import annotations
 
@@ -6,11 +9,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from contracts.errors import (
     NotAuthenticated,
@@ -22,7 +22,6 @@ from contracts.errors import (
 from contracts.events import IdentityEvent
 from contracts.identity import (
     ChangePasswordRequest,
-    ConfirmEmailRequest,
     Principal,
     RevocationReason,
     SessionsRevoked,
@@ -31,7 +30,7 @@ from contracts.identity import (
 )
 from servicekit.db import UnitOfWork
 from services.identity.adapters.mailer import Mailer
-from services.identity.adapters.models import EmailToken, RecoveryCode, SignInThrottle, User
+from services.identity.adapters.models import RecoveryCode, SignInThrottle, User
 from services.identity.adapters.models import Session as SessionRow
 from services.identity.adapters.password_hashing import (
     hash_off_the_hub,
@@ -40,6 +39,7 @@ from services.identity.adapters.password_hashing import (
     verify_off_the_hub,
 )
 from services.identity.adapters.secrets_box import SecretBox
+from services.identity.adapters.throttle_store import count_one, counts, throttle_rows
 from services.identity.adapters.views import ip_entry_domain, ip_rules, is_password_expired, user_view
 from services.identity.domain import totp
 from services.identity.domain.ip_policy import is_trusted
@@ -59,9 +59,7 @@ from services.identity.domain.sign_in_rules import (
 )
 from services.identity.domain.throttle import (
     KNOWN_ADDRESS_FOR,
-    THROTTLE_WINDOW,
     SignInKeys,
-    Throttle,
     sign_in_keys,
     wait_seconds,
 )
@@ -96,18 +94,6 @@ def _known_address(uow: UnitOfWork, user: User | None, ip: str | None, now: date
     ).first() is not None
 
 
-def _throttle_rows(uow: UnitOfWork, keys: list[str], lock: bool = False) -> dict[str, SignInThrottle]:
-    query = sa.select(SignInThrottle).where(SignInThrottle.key.in_(sorted(keys)))
-    if lock:
-        query = (query.order_by(SignInThrottle.key).with_for_update(skip_locked=True)
-                 .execution_options(populate_existing=True))
-    return {row.key: row for row in uow.session.execute(query).scalars()}
-
-
-def _counts(rows: dict[str, SignInThrottle]) -> dict[str, Throttle]:
-    return {key: Throttle(row.failures, row.last_failure_at) for key, row in rows.items()}
-
-
 def _wait(uow: UnitOfWork, keys: SignInKeys, now: datetime) -> int:
     """Seconds to wait before this attempt may be checked.
 
@@ -118,34 +104,20 @@ def _wait(uow: UnitOfWork, keys: SignInKeys, now: datetime) -> int:
     workers; below the free tries nothing is locked (an office behind one address signs in
     in parallel).
     """
-    rows = _throttle_rows(uow, list(keys.held))
-    wait = wait_seconds(_counts(rows), keys, now)
+    rows = throttle_rows(uow, list(keys.held))
+    wait = wait_seconds(counts(rows), keys, now)
     last_tries = [key for key, row in rows.items() if row.failures >= keys.held[key].free]
     if wait > 0 or not last_tries:
         return wait
-    locked = _throttle_rows(uow, last_tries, lock=True)
+    locked = throttle_rows(uow, last_tries, lock=True)
     if len(locked) < len(last_tries):
         return 1  # another sign-in is checking this account's (or address's) last free try
-    return wait_seconds(_counts(locked), keys, now)
-
-
-def _count_failure(uow: UnitOfWork, key: str, now: datetime) -> None:
-    """One atomic upsert: concurrent failures for the same key all count, none collide."""
-    dialect = uow.session.get_bind().dialect.name
-    insert: Any = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = SignInThrottle.__table__
-    stmt = insert(table).values(key=key, failures=1, last_failure_at=now)
-    # A count whose last failure is older than the window starts again: old mistakes fade.
-    stale = table.c.last_failure_at < now - THROTTLE_WINDOW
-    uow.session.execute(stmt.on_conflict_do_update(
-        index_elements=[table.c.key],
-        set_={"failures": sa.case((stale, 1), else_=table.c.failures + 1), "last_failure_at": now},
-    ))
+    return wait_seconds(counts(locked), keys, now)
 
 
 def _fail(uow: UnitOfWork, keys: list[str], user: User | None, email: str, reason: str, now: datetime) -> None:
     for key in keys:
-        _count_failure(uow, key, now)
+        count_one(uow, key, now)
     uow.emit(
         IdentityEvent.SIGN_IN_FAILED,
         {"email": email, "user_id": str(user.id) if user else None, "reason": reason},
@@ -345,43 +317,6 @@ def sign_out(uow: UnitOfWork, session_id: uuid.UUID, now: datetime | None = None
     )
     if user is not None:
         announce_revocation(uow, user, "signed_out", [row.id])
-    uow.commit()
-
-
-def token_usable(token: EmailToken | None, now: datetime) -> bool:
-    """A confirmation token works once, until ``expires_at`` inclusive."""
-    return token is not None and token.used_at is None and now <= token.expires_at
-
-
-def confirm_email(uow: UnitOfWork, request: ConfirmEmailRequest, now: datetime | None = None) -> None:
-    now = now or utc_now()
-    token = uow.session.execute(
-        sa.select(EmailToken).where(EmailToken.token_hash == hash_token(request.token), EmailToken.purpose == "confirm")
-    ).scalar_one_or_none()
-    if token is None or not token_usable(token, now):
-        raise ValidationFailed.for_field(
-            "token", "this confirmation link is invalid, used or expired; ask for a new one"
-        )
-    user = uow.session.get(User, token.user_id)
-    assert user is not None
-    if user.credential_type == "password" and user.password_hash is None:
-        if not request.password:
-            raise ValidationFailed.for_field("password", "choose a password to finish the confirmation")
-        check_password(request.password, "password", user_inputs=[user.email])
-        user.password_hash = hash_off_the_hub(request.password)
-        user.password_changed_at = now
-    # Single use, also under concurrent confirmations: only one UPDATE matches used_at IS NULL.
-    won = uow.session.execute(
-        sa.update(EmailToken)
-        .where(EmailToken.id == token.id, EmailToken.used_at.is_(None))
-        .values(used_at=now)
-        .returning(EmailToken.id)
-    ).first()
-    if won is None:
-        uow.rollback()
-        raise ValidationFailed.for_field("token", "this confirmation link was already used")
-    user.email_confirmed_at = user.email_confirmed_at or now
-    uow.emit(IdentityEvent.EMAIL_CONFIRMED, {"user_id": str(user.id), "email": user.email}, tenant_id=user.tenant_id)
     uow.commit()
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.events import IdentityEvent
 from contracts.identity import ChangePasswordRequest, CreateUserRequest, UpdateUserRequest, UserPage, UserView
+from contracts.notify import SendMailRequest
 from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
@@ -141,7 +142,7 @@ def create_user(
     )
     uow.session.add(user)
     _announce_created(uow, user, tenant)
-    token, token_row = _new_confirmation(uow, user, settings, now)
+    token, token_row = new_confirmation(uow, user, settings, now)
     uow.commit()
     _send_confirmation(mailer, user, token, token_row, settings)
     return user_view(user)
@@ -164,7 +165,7 @@ def _announce_created(uow: UnitOfWork, user: User, tenant: TenantRef) -> None:
     )
 
 
-def _new_confirmation(uow: UnitOfWork, user: User, settings: IdentitySettings, now: datetime) -> tuple[str, EmailToken]:
+def new_confirmation(uow: UnitOfWork, user: User, settings: IdentitySettings, now: datetime) -> tuple[str, EmailToken]:
     token = new_token()
     row = EmailToken(
         id=uuid.uuid4(),
@@ -183,21 +184,33 @@ def _new_confirmation(uow: UnitOfWork, user: User, settings: IdentitySettings, n
     return token, row
 
 
-def _send_confirmation(mailer: Mailer, user: User, token: str, row: EmailToken, settings: IdentitySettings) -> bool:
+def confirmation_mail(user: User, token: str, row: EmailToken, settings: IdentitySettings) -> SendMailRequest:
+    """The mail that carries ``token``: its link opens the console's confirmation page."""
     url = f"{settings.public_base_url.rstrip('/')}/confirm-email?token={token}"
-    return mailer.send(
-        mail(
-            "email_confirmation",
-            user.email,
-            {
-                "display_name": user.display_name or user.email,
-                "confirm_url": url,
-                "expires_hours": settings.confirmation_hours,
-                "needs_password": user.password_hash is None and user.credential_type == "password",
-            },
-            f"confirm:{row.id}",
-            user.tenant_id,
-        )
+    return mail(
+        "email_confirmation",
+        user.email,
+        {
+            "display_name": user.display_name or user.email,
+            "confirm_url": url,
+            "expires_hours": settings.confirmation_hours,
+            "needs_password": user.password_hash is None and user.credential_type == "password",
+        },
+        f"confirm:{row.id}",
+        user.tenant_id,
+    )
+
+
+def _send_confirmation(mailer: Mailer, user: User, token: str, row: EmailToken, settings: IdentitySettings) -> bool:
+    return mailer.send(confirmation_mail(user, token, row, settings))
+
+
+def void_confirmations(uow: UnitOfWork, user: User, now: datetime) -> None:
+    """Older links stop working: only the newest mail's link confirms."""
+    uow.session.execute(
+        sa.update(EmailToken)
+        .where(EmailToken.user_id == user.id, EmailToken.purpose == "confirm", EmailToken.used_at.is_(None))
+        .values(expires_at=now - timedelta(seconds=1))
     )
 
 
@@ -214,13 +227,8 @@ def resend_confirmation(
     user = _tenant_user(uow, admin.tenant_id, user_id)
     if user.email_confirmed_at is not None:
         raise Conflict("this user has already confirmed the email address")
-    # Older links stop working: only the newest mail's link confirms.
-    uow.session.execute(
-        sa.update(EmailToken)
-        .where(EmailToken.user_id == user.id, EmailToken.used_at.is_(None))
-        .values(expires_at=now - timedelta(seconds=1))
-    )
-    token, row = _new_confirmation(uow, user, settings, now)
+    void_confirmations(uow, user, now)
+    token, row = new_confirmation(uow, user, settings, now)
     uow.commit()
     return _send_confirmation(mailer, user, token, row, settings)
 

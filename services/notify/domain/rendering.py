@@ -42,6 +42,12 @@ class EmailConfirmationContext(TemplateContext):
     needs_password: bool = False
 
 
+class PasswordResetContext(TemplateContext):
+    display_name: str | None = Field(default=None, max_length=200)
+    reset_url: str = Field(pattern=r"^https?://[^\s]+$", max_length=2000)
+    expires_minutes: int = Field(gt=0, le=24 * 60)
+
+
 class SecurityNoticeContext(TemplateContext):
     title: str = Field(min_length=1, max_length=200)
     lines: list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(
@@ -86,6 +92,7 @@ class BackupRadarCsvContext(TemplateContext):
 
 CATALOGUE: dict[str, type[TemplateContext]] = {
     "email_confirmation": EmailConfirmationContext,
+    "password_reset": PasswordResetContext,
     "security_notice": SecurityNoticeContext,
     "notice": NoticeContext,
     "scheduled_report": ScheduledReportContext,

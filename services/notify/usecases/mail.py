@@ -198,9 +198,9 @@ def _record_failure(uow: UnitOfWork, mail: OutgoingMail, error: DeliveryError, p
     return DeliveryOutcome(mail.id, MailStatus(mail.status), mail.attempts, mail.next_attempt_at, error.reason)
 
 
-# Mail whose body carries a one-time credential (a confirmation link's token). Its body is
+# Mail whose body carries a one-time credential (a confirmation or reset link's token). Its body is
 # kept only while it may still be sent: afterwards no database holds the token in clear.
-CREDENTIAL_TEMPLATES = frozenset({"email_confirmation"})
+CREDENTIAL_TEMPLATES = frozenset({"email_confirmation", "password_reset"})
 REMOVED_BODY = "[removed after delivery: this mail carried a one-time link]"
 
 
