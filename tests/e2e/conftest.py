@@ -215,3 +215,7 @@ def admin(suite: Suite) -> Client:
 def mail(suite: Suite) -> Mailbox:
     """The suite's outgoing mail (its Maildir)."""
     return Mailbox(suite.var_dir)
+
+
+# Chromium for the console's browser tests, for every module here.
+from tests.e2e.browser import browser  # noqa: E402, F401

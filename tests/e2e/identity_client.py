@@ -109,6 +109,19 @@ class Mailbox:
         return next(iter(fresh))
 
 
+    def links(self, address: str, page: str) -> set[str]:
+        """Every link to the console's ``page`` (e.g. ``/reset-password``) in mail to ``address``."""
+        pattern = re.compile(r"https?://\S+" + re.escape(page) + r"\?token=[A-Za-z0-9_\-]+")
+        return {link for message in self.messages_to(address) for link in pattern.findall(_plain_text(message))}
+
+    def new_link(self, address: str, page: str, known: set[str] | None = None, timeout: float = 15) -> str:
+        """Wait for a mail to ``address`` with a ``page`` link not in ``known``; that link."""
+        fresh = wait_for(lambda: self.links(address, page) - (known or set()), timeout=timeout,
+                         message=f"a mail to {address} linking to {page}")
+        assert len(fresh) == 1, fresh
+        return next(iter(fresh))
+
+
 def new_distributor_admin(suite: Any, name: str, domain: str, password: str) -> str:
     """A distributor of its own (made by the operator) whose administrator has confirmed the
     email, so a test changes nobody else's data or throttles; that administrator's email."""

@@ -15,16 +15,12 @@ monkey-patching of the root conftest.py.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
-import os
 import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -33,41 +29,12 @@ import requests
 from playwright.sync_api import expect
 
 from gateway.auth import csrf_token_for
+from tests.e2e.browser import TIMEOUT_MS
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, error_code, signed_in, unique_ip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
-CHROMIUM = Path(os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium"))
 PASSWORD = "a lighthouse keeps the harbour"
-TIMEOUT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)  # a loaded 2-core machine is slow; failures still end
-    manager = sync_playwright()
-    playwright = manager.start()
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                         args=["--no-sandbox", "--disable-dev-shm-usage"])
-    try:
-        yield browser
-    finally:
-        browser.close()
-        # Under eventlet's monkey-patching (root conftest.py) Playwright's stop() waits forever
-        # for its driver's exit to be reported; end the driver ourselves instead.
-        with contextlib.suppress(Exception):
-            manager._connection._transport._proc.kill()  # type: ignore[union-attr]
-        # Its dispatcher greenlet stays parked inside ``loop.run_until_complete``, which left
-        # this thread marked as running an asyncio loop: every later TestClient (anyio) then
-        # failed with "Already running asyncio in this thread". Clear the mark.
-        asyncio.events._set_running_loop(None)
 
 
 class World:
