@@ -1,4 +1,4 @@
-"""Settings > Account: the caller's own distributor or partner profile."""
+"""Settings > Account: the caller's own distributor, partner or customer account profile."""
 
 from __future__ import annotations
 
@@ -6,18 +6,26 @@ import uuid
 
 from fastapi import APIRouter, Depends
 
+from contracts.identity import Principal
 from contracts.tenancy import TenantProfile, TenantProfileUpdate
-from contracts.vocabulary import Permission
-from gateway.auth import Administrator, require_permission
+from contracts.vocabulary import Permission, TenantKind
+from gateway.auth import Administrator, Authorised, require_permission
 from gateway.deps import Rpc
 
 router = APIRouter(prefix="/settings", tags=["settings"])
 
 
+def can_view_settings(principal: Authorised) -> Principal:
+    """"View settings" above a customer account; in one, "View Account setting page"."""
+    wanted = (Permission.ACCOUNT_VIEW_SETTINGS if principal.user.tenant_kind == TenantKind.ACCOUNT
+              else Permission.VIEW_SETTINGS)
+    return require_permission(wanted)(principal)
+
+
 @router.get(
     "/account",
     response_model=TenantProfile,
-    dependencies=[Depends(require_permission(Permission.VIEW_SETTINGS))],
+    dependencies=[Depends(can_view_settings)],
     summary="Name, email, address, phone, default subscription; the storage location (read-only)",
 )
 def get_account_settings(rpc: Rpc, tenant_id: uuid.UUID | None = None) -> TenantProfile:

@@ -250,6 +250,7 @@ ACCOUNT_FIELDS = ("name", "email", "address", "phone", "default_subscription")
 @router.get("/settings/account")
 async def account_settings(request: Request) -> Response:
     ctx = await console(request)
+    ctx.require(ctx.can_view_settings)
     profile = await ctx.api.get("/settings/account")
     return ctx.page("settings_account.html", profile=profile, values=profile, errors={}, subscriptions=SUBSCRIPTIONS,
                     notice=request.query_params.get("notice"))
@@ -414,7 +415,9 @@ async def _notifications(ctx: Console, status: int = 200, **extra: Any) -> Respo
 
 @router.get("/notifications")
 async def notifications(request: Request) -> Response:
-    return await _notifications(await console(request))
+    ctx = await console(request)
+    ctx.require(ctx.tier != TenantKind.ACCOUNT)  # a customer's reports are its partner's to set
+    return await _notifications(ctx)
 
 
 @router.post("/notifications/recipients")
@@ -485,6 +488,7 @@ async def learning_progress(request: Request, course_id: uuid.UUID) -> Response:
 @router.get("/support")
 async def support(request: Request) -> Response:
     ctx = await console(request)
+    ctx.require(ctx.can_account(Permission.ACCOUNT_VIEW_SUPPORT))
     return ctx.page("support.html")
 
 

@@ -190,6 +190,29 @@ class Console:
         return self.me.get("role") == "administrator" or permission in self.me.get("permissions", [])
 
     @property
+    def tier(self) -> str | None:
+        """The tenant kind of the signed-in user: which portal they get."""
+        return self.me.get("tenant_kind")
+
+    def can_account(self, permission: Permission) -> bool:
+        """An account-operations permission ("View Account setting page", "View billing page
+        and manage payment details", "View support page"): it gates those pages for a
+        customer account's users; users above an account are not held by it."""
+        return self.tier != TenantKind.ACCOUNT or self.can(permission)
+
+    @property
+    def can_view_settings(self) -> bool:
+        """Account settings: "View settings" above an account, "View Account setting page" in one."""
+        if self.tier == TenantKind.ACCOUNT:
+            return self.can(Permission.ACCOUNT_VIEW_SETTINGS)
+        return self.can(Permission.VIEW_SETTINGS)
+
+    def require(self, allowed: bool) -> None:
+        """Access Denied (403) at a page's URL for a user whose permissions do not show it."""
+        if not allowed:
+            raise ApiError(403, "permission_denied", "You do not have the permission to open this page.")
+
+    @property
     def is_admin(self) -> bool:
         return self.me.get("role") == "administrator"
 

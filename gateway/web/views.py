@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from contracts.tenancy import DATA_CENTER_LABELS, AccountStatus, BackupStatus, DefaultSubscription, TaskStatus
-from contracts.vocabulary import Permission
+from contracts.vocabulary import Permission, TenantKind
 from gateway.auth import SESSION_COOKIE
 from gateway.web.client import ApiClient, ApiError
 from gateway.web.render import (
@@ -155,9 +155,17 @@ async def sign_out(request: Request) -> Response:
 
 @router.get("/")
 async def dashboard(request: Request) -> Response:
+    """The home page follows the tier: a distributor's partners and direct accounts, a
+    partner's own customer accounts, a customer account's own backups."""
     ctx = await console(request)
     if not ctx.can(Permission.VIEW_DASHBOARD):
         return ctx.page("home.html")
+    if ctx.tier == TenantKind.PARTNER:
+        partner_id = ctx.me["tenant_id"]
+        partner = await ctx.api.get(f"/partners/{partner_id}")
+        return await _accounts_page(ctx, partner, f"/partners/{partner_id}/accounts", str(partner_id))
+    if ctx.tier == TenantKind.ACCOUNT:
+        return await _account_page(ctx, ctx.me["tenant_id"])
     q = request.query_params
     filters = {"search": q.get("search", "").strip(), "task_status": q.get("task_status", ""),
                "billing_status": q.get("billing_status", "")}
@@ -241,7 +249,10 @@ async def _partner_or_none(ctx: Console, partner_id: str) -> dict[str, Any] | No
         return None
 
 
-def _owner_path(partner_id: str | None) -> str:
+def _owner_path(partner_id: str | None, ctx: Console | None = None) -> str:
+    """Where an account's list is: a partner's own list is its home page."""
+    if partner_id and ctx is not None and partner_id == ctx.me.get("tenant_id"):
+        return "/"
     return f"/partners/{partner_id}" if partner_id else "/direct-accounts"
 
 
@@ -257,7 +268,7 @@ async def account_create(request: Request) -> Response:
                         error=error.message, subscriptions=SUBSCRIPTIONS,
                         partner=await _partner_or_none(ctx, values["partner_id"]))
     notice = f"Account {created['name']} added ({created['account_status'].replace('_', ' ')})."
-    return redirect(request, f"{_owner_path(values['partner_id'])}?{urlencode({'notice': notice})}")
+    return redirect(request, f"{_owner_path(values['partner_id'], ctx)}?{urlencode({'notice': notice})}")
 
 
 @router.post("/accounts/subscribe-trials")
@@ -267,7 +278,7 @@ async def subscribe_trials(request: Request) -> Response:
     # The page names its list (scope direct, or partner with its id); nothing else is assumed.
     named = {"scope": ctx.value("scope"), "partner_id": partner_id}
     body = {"plan": ctx.value("plan"), **{key: value for key, value in named.items() if value}}
-    back = ctx.value("back") or _owner_path(partner_id)
+    back = ctx.value("back") or _owner_path(partner_id, ctx)
     try:
         reply = await ctx.api.post("/accounts/subscribe-trials", body)
         notice = f"{reply['changed']} trial account(s) subscribed to the {body['plan']} plan."
@@ -279,8 +290,14 @@ async def subscribe_trials(request: Request) -> Response:
 @router.get("/accounts/{account_id}")
 async def account_view(request: Request, account_id: uuid.UUID) -> Response:
     ctx = await console(request)
+    if str(account_id) == ctx.me.get("tenant_id"):
+        return redirect(request, "/")  # a customer's own account is its home page
+    return await _account_page(ctx, str(account_id))
+
+
+async def _account_page(ctx: Console, account_id: str) -> Response:
     account = await ctx.api.get(f"/accounts/{account_id}")
-    return ctx.page("account.html", account=account, errors={}, notice=request.query_params.get("notice"))
+    return ctx.page("account.html", account=account, errors={}, notice=ctx.request.query_params.get("notice"))
 
 
 @router.post("/accounts/{account_id}/delete")
@@ -292,7 +309,7 @@ async def account_delete_trial(request: Request, account_id: uuid.UUID) -> Respo
     except ApiError as error:
         return ctx.page("account.html", status=error.status, account=account, errors={}, error=error.message)
     notice = f"Trial account {account['name']} deleted."
-    return redirect(request, f"{_owner_path(account.get('partner_id'))}?{urlencode({'notice': notice})}")
+    return redirect(request, f"{_owner_path(account.get('partner_id'), ctx)}?{urlencode({'notice': notice})}")
 
 
 @router.post("/accounts/{account_id}/remove")
@@ -306,6 +323,6 @@ async def account_remove(request: Request, account_id: uuid.UUID) -> Response:
         errors = error.fields or {"approve_data_removal": error.message}
         return ctx.page("account.html", status=error.status, account=account, errors=errors, error=error.message)
     notice = f"Account {account['name']} and all its backup data removed."
-    return redirect(request, f"{_owner_path(account.get('partner_id'))}?{urlencode({'notice': notice})}")
+    return redirect(request, f"{_owner_path(account.get('partner_id'), ctx)}?{urlencode({'notice': notice})}")
 
 

@@ -13,6 +13,7 @@ from enum import Enum
 from contracts.errors import ValidationFailed
 from contracts.events import TenancyEvent
 from contracts.tenancy import ProfileChanged, TenantProfile, TenantProfileUpdate
+from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
 from services.tenancy.adapters.models import Tenant
@@ -61,9 +62,11 @@ def change_profile(uow: UnitOfWork, scope: Scope, tenant: Tenant, update: Tenant
 
 
 def settings_target(uow: UnitOfWork, scope: Scope, tenant_id: uuid.UUID | None) -> Tenant:
+    """The tenant whose settings are meant: a named distributor or partner in scope, or the
+    caller's own tenant (a customer account's users have their account's settings too)."""
     if tenant_id is not None:
         return visible_tenant(uow, scope, tenant_id, *OWNER_KINDS)
-    return own_tenant(scope, "tenant_id", *OWNER_KINDS)
+    return own_tenant(scope, "tenant_id", *OWNER_KINDS, TenantKind.ACCOUNT)
 
 
 def get_account_settings(uow: UnitOfWork, ctx: CallContext, tenant_id: uuid.UUID | None = None) -> TenantProfile:
@@ -75,6 +78,8 @@ def update_account_settings(uow: UnitOfWork, ctx: CallContext, update: TenantPro
                             tenant_id: uuid.UUID | None = None, now: datetime | None = None) -> TenantProfile:
     scope = authorise(uow, ctx, ADMINISTRATOR)
     tenant = settings_target(uow, scope, tenant_id)
+    if tenant.kind == TenantKind.ACCOUNT and update.default_subscription is not None:
+        raise ValidationFailed.for_field("default_subscription", "a customer account has no accounts to default for")
     return change_profile(uow, scope, tenant, update, TenancyEvent.SETTINGS_CHANGED, tenant.id,
                           now or datetime.now(UTC))
 
