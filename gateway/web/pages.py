@@ -488,7 +488,7 @@ async def learning_progress(request: Request, course_id: uuid.UUID) -> Response:
 @router.get("/support")
 async def support(request: Request) -> Response:
     ctx = await console(request)
-    ctx.require(ctx.can_account(Permission.ACCOUNT_VIEW_SUPPORT))
+    ctx.require(ctx.can_open_support)
     return ctx.page("support.html")
 
 

@@ -194,11 +194,11 @@ class Console:
         """The tenant kind of the signed-in user: which portal they get."""
         return self.me.get("tenant_kind")
 
-    def can_account(self, permission: Permission) -> bool:
-        """An account-operations permission ("View Account setting page", "View billing page
-        and manage payment details", "View support page"): it gates those pages for a
-        customer account's users; users above an account are not held by it."""
-        return self.tier != TenantKind.ACCOUNT or self.can(permission)
+    @property
+    def can_open_support(self) -> bool:
+        """The support page: open to every user above a customer account; in one, it needs
+        the account-operations permission "View support page"."""
+        return self.tier != TenantKind.ACCOUNT or self.can(Permission.ACCOUNT_VIEW_SUPPORT)
 
     @property
     def can_view_settings(self) -> bool:

@@ -180,6 +180,14 @@ def test_account_operation_permissions_hide_pages_and_refuse_them(tree, browser)
     page.context.close()
     assert signed_in(tree.suite.base_url, limited, PASSWORD).get("/api/v1/settings/account").status_code == 403
 
+    looker = tree.custom_user(tree.partner, ["view_dashboard"])  # a partner's user opening an account
+    page = console_as(browser, tree.suite, looker)
+    page.goto(f"{tree.suite.base_url}/accounts/{tree.account_id}")
+    expect(page.get_by_role("heading", name="Backup tasks")).to_be_visible()
+    expect(page.get_by_text("Subscription")).to_have_count(0)
+    assert "Support" in menu(page)  # above an account, support is everyone's
+    page.context.close()
+
     page = console_as(browser, tree.suite, allowed)
     assert {"Account settings", "Support"} <= set(menu(page))
     page.goto(tree.suite.base_url + "/settings/account")
