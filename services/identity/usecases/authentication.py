@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -240,8 +240,19 @@ def _open_session(
     return token, expires_at
 
 
+class SecondFactorCodes(Protocol):
+    """The codes a request offers for the second factor (a sign-in, or the step after a
+    Microsoft/Google sign-in)."""
+
+    @property
+    def totp_code(self) -> str | None: ...
+
+    @property
+    def recovery_code(self) -> str | None: ...
+
+
 def _second_factor(
-    uow: UnitOfWork, user: User, request: SignInRequest, box: SecretBox, now: datetime
+    uow: UnitOfWork, user: User, request: SecondFactorCodes, box: SecretBox, now: datetime
 ) -> Refusal | None:
     """Check the second factor of a user with two-factor sign-in; why it fails, if it does.
 
