@@ -117,7 +117,7 @@ def _read_state(path: Path) -> dict[str, Any] | None:
 
 
 def _suite_environment(amqp_uri: str, database_url: Callable[[str], str], var_dir: Path,
-                       port: int) -> dict[str, str]:
+                       port: int, sso: dict[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if not key.endswith("_DATABASE_URL") and not key.startswith(("NOTIFY_SMTP_", "PYTEST_"))}
     env.update(
@@ -134,15 +134,72 @@ def _suite_environment(amqp_uri: str, database_url: Callable[[str], str], var_di
     )
     for service in SERVICES:
         env[f"{service.upper()}_DATABASE_URL"] = database_url(service)
+    env.update(sso or {})
+    return env
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """One of the loopback OpenID Connect providers (tests/e2e/oidc_provider.py)."""
+
+    name: str
+    issuer: str
+    client_id: str
+
+    def set_user(self, subject: str, claims: dict[str, Any]) -> None:
+        """The claims the provider puts in this subject's next ID tokens (see the module)."""
+        response = requests.put(f"{self.issuer}/users/{subject}", json=claims, timeout=10)
+        assert response.status_code == 204, response.text
+
+
+@pytest.fixture(scope="session")
+def oidc_providers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, OidcProvider]]:
+    """A real OpenID Connect provider on loopback for "microsoft" and one for "google", up
+    before the suite starts (identity reads its providers from the environment)."""
+    logs = tmp_path_factory.mktemp("oidc")
+    providers: dict[str, OidcProvider] = {}
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for name in ("microsoft", "google"):
+            port = free_port()
+            with (logs / f"{name}.log").open("wb") as out:
+                processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "tests.e2e.oidc_provider", str(port)], cwd=ROOT, stdout=out,
+                    stderr=subprocess.STDOUT, preexec_fn=_die_with_pytest))
+            issuer = f"http://127.0.0.1:{port}"
+            providers[name] = OidcProvider(name, issuer, f"portal-e2e-{name}")
+            if not poll(lambda url=issuer: _answers(f"{url}/.well-known/openid-configuration"), timeout=30):
+                pytest.fail(f"the {name} OpenID provider did not start: {(logs / f'{name}.log').read_text()}")
+        yield providers
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _sso_environment(providers: dict[str, OidcProvider]) -> dict[str, str]:
+    env = {}
+    for name, provider in providers.items():
+        env[f"IDENTITY_{name.upper()}_ISSUER"] = provider.issuer
+        env[f"IDENTITY_{name.upper()}_CLIENT_ID"] = provider.client_id
+        env[f"IDENTITY_{name.upper()}_CLIENT_SECRET"] = f"e2e-secret-of-{name}"
     return env
 
 
 @pytest.fixture(scope="session")
-def suite(postgres_admin_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
+def suite(postgres_admin_url: str | None, tmp_path_factory: pytest.TempPathFactory,
+          oidc_providers: dict[str, OidcProvider]) -> Iterator[Suite]:
     tmp = tmp_path_factory.mktemp("suite")
     port = free_port()
     with fresh_vhost("portal_e2e") as amqp_uri, fresh_databases(postgres_admin_url, tmp) as database_url:
-        env = _suite_environment(amqp_uri, database_url, tmp / "var", port)
+        env = _suite_environment(amqp_uri, database_url, tmp / "var", port, _sso_environment(oidc_providers))
         suite = Suite(f"http://127.0.0.1:{port}", tmp / "var", env, tmp / "launcher.log")
         with suite.launcher_log.open("wb") as out:
             # `make run` itself, quieter, in a process group of its own as in a terminal
