@@ -191,14 +191,15 @@ class SsoStarted(WireModel):
 class SsoCallbackRequest(WireModel):
     """What the provider sent back to the redirect URI, plus the starting browser's key."""
 
-    state: str = Field(min_length=1, max_length=200)
-    code: str | None = Field(default=None, max_length=4000)
+    # Opaque values of URL characters only: SafeText refuses control characters in them.
+    state: SafeText = Field(min_length=1, max_length=200)
+    code: SafeText | None = Field(default=None, max_length=4000)
     error: SafeText | None = Field(default=None, max_length=200, description="the provider's error code, if any")
-    browser_key: str | None = Field(default=None, max_length=200)
+    browser_key: SafeText | None = Field(default=None, max_length=200)
 
 
 class SsoSecondFactorRequest(WireModel):
-    ticket: str = Field(min_length=16, max_length=200, description="from the callback's `second_factor_ticket`")
+    ticket: SafeText = Field(min_length=16, max_length=200, description="from the callback's `second_factor_ticket`")
     totp_code: str | None = Field(default=None, max_length=12)
     recovery_code: str | None = Field(default=None, max_length=40)
 

@@ -122,3 +122,22 @@ def test_a_refusal_reaches_the_caller_as_sso_refused_with_its_reason() -> None:
     assert isinstance(error, SsoRefused)
     assert error.status == 403
     assert error.details == {"reason": "token_expired", "provider": "google"}
+
+
+def test_a_provider_is_configured_only_with_issuer_client_id_and_secret() -> None:
+    from services.identity.settings import IdentitySettings
+
+    complete = IdentitySettings(microsoft_issuer="https://login.example/tenant/v2.0/", microsoft_client_id="app",
+                                microsoft_client_secret="s3cret")  # type: ignore[arg-type]
+    provider = complete.sso_provider("microsoft")
+    assert provider is not None and provider.issuer == "https://login.example/tenant/v2.0"
+    assert complete.sso_provider("google") is None
+    assert IdentitySettings(google_issuer="https://accounts.google.example", google_client_id="app",
+                            google_client_secret="").sso_provider("google") is None  # type: ignore[arg-type]
+
+
+def test_the_redirect_uri_is_built_from_the_public_base_url() -> None:
+    from services.identity.settings import IdentitySettings
+
+    settings = IdentitySettings(PORTAL_PUBLIC_BASE_URL="https://portal.example/")  # type: ignore[call-arg]
+    assert settings.sso_redirect_uri("google") == "https://portal.example/sign-in/google/callback"
