@@ -391,7 +391,7 @@ def test_an_administrator_deletes_a_user_who_then_cannot_sign_in(suite, admin, m
     assert yourself.status_code == 409
 
 
-def test_microsoft_and_google_users_show_their_credential_type_and_sso_is_not_configured(suite, admin, mail):
+def test_microsoft_and_google_users_show_their_credential_type_and_need_no_password(suite, admin, mail):
     tag = uuid.uuid4().hex[:8]
     made = {}
     for provider in ("microsoft", "google"):
