@@ -28,6 +28,7 @@ import requests
 
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, signed_in
 from tests.support.fixtures import fresh_databases, fresh_vhost
+from tests.support.oidc import OidcProvider, running_provider
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "scripts" / "run_suite.py"
@@ -138,50 +139,15 @@ def _suite_environment(amqp_uri: str, database_url: Callable[[str], str], var_di
     return env
 
 
-@dataclass(frozen=True)
-class OidcProvider:
-    """One of the loopback OpenID Connect providers (tests/e2e/oidc_provider.py)."""
-
-    name: str
-    issuer: str
-    client_id: str
-
-    def set_user(self, subject: str, claims: dict[str, Any]) -> None:
-        """The claims the provider puts in this subject's next ID tokens (see the module)."""
-        response = requests.put(f"{self.issuer}/users/{subject}", json=claims, timeout=10)
-        assert response.status_code == 204, response.text
-
-
 @pytest.fixture(scope="session")
 def oidc_providers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, OidcProvider]]:
     """A real OpenID Connect provider on loopback for "microsoft" and one for "google", up
     before the suite starts (identity reads its providers from the environment)."""
     logs = tmp_path_factory.mktemp("oidc")
-    providers: dict[str, OidcProvider] = {}
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        for name in ("microsoft", "google"):
-            port = free_port()
-            with (logs / f"{name}.log").open("wb") as out:
-                processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "tests.e2e.oidc_provider", str(port)], cwd=ROOT, stdout=out,
-                    stderr=subprocess.STDOUT, preexec_fn=_die_with_pytest))
-            issuer = f"http://127.0.0.1:{port}"
-            providers[name] = OidcProvider(name, issuer, f"portal-e2e-{name}")
-            if not poll(lambda url=issuer: _answers(f"{url}/.well-known/openid-configuration"), timeout=30):
-                pytest.fail(f"the {name} OpenID provider did not start: {(logs / f'{name}.log').read_text()}")
-        yield providers
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+    with contextlib.ExitStack() as running:
+        yield {name: running.enter_context(running_provider(name, logs / f"{name}.log",
+                                                            preexec_fn=_die_with_pytest))
+               for name in ("microsoft", "google")}
 
 
 def _sso_environment(providers: dict[str, OidcProvider]) -> dict[str, str]:

@@ -19,12 +19,14 @@ from urllib.parse import parse_qs, urlparse
 
 import pyotp
 import pytest
+import requests
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import OidcProvider
-from tests.e2e.identity_client import OPERATOR, Client, Mailbox, signed_in, unique_ip
+from tests.e2e.identity_client import OPERATOR, Client, new_distributor_admin, signed_in, unique_ip
 from tests.e2e.test_console_pages import TIMEOUT_MS, browser  # noqa: F401  (the Chromium fixture)
+from tests.e2e.test_suite_secrets_scan import SERVICES, database_text
 from tests.support.fixtures import wait_for
+from tests.support.oidc import OidcProvider
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -36,16 +38,8 @@ class Tenant:
 
     def __init__(self, suite: Any) -> None:
         self.suite = suite
-        self.tag = uuid.uuid4().hex[:8]
-        self.email = f"admin-{self.tag}@sso-e2e.example"
-        operator = signed_in(suite.base_url, *OPERATOR)
-        created = operator.post("/api/v1/operator/distributors", json={
-            "name": f"SSO E2E {self.tag}", "email": f"dist-{self.tag}@sso-e2e.example", "country": "US",
-            "data_center": "us-east-1", "admin_email": self.email, "admin_password": PASSWORD})
-        assert created.status_code == 201, created.text
-        token = Mailbox(suite.var_dir).new_confirmation_token(self.email, timeout=30)
+        self.email = new_distributor_admin(suite, "SSO E2E", "sso-e2e.example", PASSWORD)
         self.admin = Client(suite.base_url)
-        assert self.admin.post("/api/v1/auth/confirm-email", json={"token": token}).status_code == 204
         assert self.admin.sign_in(self.email, PASSWORD).status_code == 200
 
     def invite(self, credential_type: str) -> str:
@@ -54,6 +48,12 @@ class Tenant:
                                                          "role": "administrator"})
         assert created.status_code == 201, created.text
         return email
+
+    def invite_at(self, provider: OidcProvider, **claims: Any) -> tuple[str, str]:
+        """A user invited to sign in with ``provider``, and a subject there whose ID tokens
+        carry the user's verified email (``claims`` add to or override them)."""
+        email = self.invite(provider.name)
+        return email, new_subject(provider, email, **claims)
 
     def context(self, chromium: Any, ip: str | None = None) -> Any:
         context = chromium.new_context(extra_http_headers={"X-Forwarded-For": ip or unique_ip("198.18")},
@@ -81,6 +81,12 @@ def context(tenant: Tenant, browser: Any) -> Iterator[Any]:  # noqa: F811
     context = tenant.context(browser)
     yield context
     context.close()
+
+
+def new_subject(provider: OidcProvider, email: str, **claims: Any) -> str:
+    subject = f"{provider.name}-{uuid.uuid4().hex[:10]}"
+    provider.set_user(subject, {"email": email, "email_verified": True, **claims})
+    return subject
 
 
 def to_provider(page: Any, tenant: Tenant, provider: OidcProvider, path: str = "/sign-in") -> str:
@@ -111,6 +117,18 @@ def expect_signed_in_as(page: Any, tenant: Tenant, email: str) -> None:
     assert me.status_code == 200 and me.json()["email"] == email
 
 
+def sign_in_afresh(tenant: Tenant, chromium: Any, provider: OidcProvider, subject: str, email: str) -> str:
+    """A whole sign-in in a browser of its own, ending on the dashboard; its session token."""
+    context = tenant.context(chromium)
+    try:
+        page = context.new_page()
+        sign_in(page, tenant, provider, subject)
+        expect_signed_in_as(page, tenant, email)
+        return str(next(c["value"] for c in context.cookies() if c["name"] == "portal_session"))
+    finally:
+        context.close()
+
+
 def expect_refused(page: Any, provider: str, message: str) -> None:
     expect(page.get_by_role("heading", name=f"{provider} sign-in refused")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text(message)
@@ -130,36 +148,21 @@ def test_the_sign_in_page_offers_each_configured_provider(tenant, context):
 def test_microsoft_links_the_subject_at_first_sign_in_and_matches_it_after_the_email_changes(
         tenant, browser, oidc_providers):  # noqa: F811
     microsoft = oidc_providers["microsoft"]
-    email = tenant.invite("microsoft")
-    subject = f"ms-{uuid.uuid4().hex[:10]}"
-    microsoft.set_user(subject, {"email": email, "email_verified": True})
-    first = tenant.context(browser)
-    try:
-        page = first.new_page()
-        sign_in(page, tenant, microsoft, subject)
-        expect_signed_in_as(page, tenant, email)
-    finally:
-        first.close()
+    email, subject = tenant.invite_at(microsoft)
+    sign_in_afresh(tenant, browser, microsoft, subject, email)
     user = next(u for u in tenant.admin.get("/api/v1/users", params={"search": email}).json()["items"])
     assert user["email_confirmed"] is True  # Microsoft vouched for the address
 
     # Later the address at Microsoft changes (and is not even verified): the subject still matches.
     microsoft.set_user(subject, {"email": "someone-else@elsewhere.example", "email_verified": False})
-    second = tenant.context(browser)
-    try:
-        page = second.new_page()
-        sign_in(page, tenant, microsoft, subject)
-        expect_signed_in_as(page, tenant, email)
-    finally:
-        second.close()
+    sign_in_afresh(tenant, browser, microsoft, subject, email)
     assert tenant.audit_entry(email, "Microsoft sign in (OK)")["status"] == "completed"
 
 
 def test_google_sign_in_opens_the_page_that_was_asked_for(tenant, context, oidc_providers):
     google = oidc_providers["google"]
     email = tenant.invite("google")
-    subject = f"g-{uuid.uuid4().hex[:10]}"
-    google.set_user(subject, {"email": email.upper(), "email_verified": True})  # emails match in any case
+    subject = new_subject(google, email.upper())  # emails match in any case
     page = context.new_page()
     page.goto(tenant.suite.base_url + "/settings/users")
     expect(page).to_have_url(re.compile(r"/sign-in\?next="))
@@ -187,8 +190,7 @@ def test_an_administrator_invites_a_microsoft_user_who_then_signs_in_with_micros
     expect(row.get_by_role("cell", name="Microsoft")).to_be_visible()
 
     microsoft = oidc_providers["microsoft"]
-    subject = f"ms-{uuid.uuid4().hex[:10]}"
-    microsoft.set_user(subject, {"email": email, "email_verified": True})
+    subject = new_subject(microsoft, email)
     invited = tenant.context(browser)
     try:
         invited_page = invited.new_page()
@@ -201,18 +203,8 @@ def test_an_administrator_invites_a_microsoft_user_who_then_signs_in_with_micros
 
 def test_a_user_with_two_factor_is_asked_for_the_code_after_the_provider(tenant, browser, oidc_providers):  # noqa: F811
     google = oidc_providers["google"]
-    email = tenant.invite("google")
-    subject = f"g-{uuid.uuid4().hex[:10]}"
-    google.set_user(subject, {"email": email, "email_verified": True})
-    first = tenant.context(browser)
-    try:
-        page = first.new_page()
-        sign_in(page, tenant, google, subject)
-        expect_signed_in_as(page, tenant, email)
-        token = next(c["value"] for c in first.cookies() if c["name"] == "portal_session")
-    finally:
-        first.close()
-    user = Client(tenant.suite.base_url, token=token)
+    email, subject = tenant.invite_at(google)
+    user = Client(tenant.suite.base_url, token=sign_in_afresh(tenant, browser, google, subject, email))
     totp = pyotp.TOTP(user.post("/api/v1/me/two-factor/setup").json()["secret"])
     earlier = totp.at(time.time() - 30)  # the current step stays fresh for the browser
     assert user.post("/api/v1/me/two-factor/enable", json={"code": earlier}).status_code == 200
@@ -247,9 +239,7 @@ def test_a_user_with_two_factor_is_asked_for_the_code_after_the_provider(tenant,
 def test_a_bad_id_token_is_refused_with_a_page_and_an_audit_entry(
         tenant, context, oidc_providers, claims, message, outcome):
     microsoft = oidc_providers["microsoft"]
-    email = tenant.invite("microsoft")
-    subject = f"ms-{uuid.uuid4().hex[:10]}"
-    microsoft.set_user(subject, {"email": email, "email_verified": True, **claims})
+    email, subject = tenant.invite_at(microsoft, **claims)
     page = context.new_page()
     sign_in(page, tenant, microsoft, subject)
     expect_refused(page, "Microsoft", message)
@@ -261,8 +251,7 @@ def test_a_bad_id_token_is_refused_with_a_page_and_an_audit_entry(
 def test_an_unknown_user_is_refused_and_recorded_in_the_operators_trail(tenant, context, oidc_providers):
     google = oidc_providers["google"]
     stranger = f"stranger-{uuid.uuid4().hex[:8]}@elsewhere.example"
-    subject = f"g-{uuid.uuid4().hex[:10]}"
-    google.set_user(subject, {"email": stranger, "email_verified": True})
+    subject = new_subject(google, stranger)
     page = context.new_page()
     sign_in(page, tenant, google, subject)
     expect_refused(page, "Google", "Ask your administrator to invite you")
@@ -272,8 +261,7 @@ def test_an_unknown_user_is_refused_and_recorded_in_the_operators_trail(tenant, 
 
 def test_a_password_user_cannot_be_signed_in_through_a_provider(tenant, context, oidc_providers):
     google = oidc_providers["google"]
-    subject = f"g-{uuid.uuid4().hex[:10]}"
-    google.set_user(subject, {"email": tenant.email, "email_verified": True})
+    subject = new_subject(google, tenant.email)
     page = context.new_page()
     sign_in(page, tenant, google, subject)
     expect_refused(page, "Google", "Ask your administrator to invite you")
@@ -282,9 +270,7 @@ def test_a_password_user_cannot_be_signed_in_through_a_provider(tenant, context,
 
 def test_a_replayed_state_is_refused_with_a_page_and_an_audit_entry(tenant, context, oidc_providers):
     microsoft = oidc_providers["microsoft"]
-    email = tenant.invite("microsoft")
-    subject = f"ms-{uuid.uuid4().hex[:10]}"
-    microsoft.set_user(subject, {"email": email, "email_verified": True})
+    email, subject = tenant.invite_at(microsoft)
     page = context.new_page()
     state = sign_in(page, tenant, microsoft, subject)
     expect_signed_in_as(page, tenant, email)
@@ -296,9 +282,7 @@ def test_a_replayed_state_is_refused_with_a_page_and_an_audit_entry(tenant, cont
 
 def test_a_callback_carried_to_another_browser_is_refused(tenant, browser, oidc_providers):  # noqa: F811
     microsoft = oidc_providers["microsoft"]
-    email = tenant.invite("microsoft")
-    subject = f"ms-{uuid.uuid4().hex[:10]}"
-    microsoft.set_user(subject, {"email": email, "email_verified": True})
+    _, subject = tenant.invite_at(microsoft)
     victim, attacker = tenant.context(browser), tenant.context(browser)
     try:
         started = attacker.new_page()
@@ -316,22 +300,46 @@ def test_a_callback_carried_to_another_browser_is_refused(tenant, browser, oidc_
 
 def test_an_ip_restricted_user_is_refused_after_the_provider(suite, browser, oidc_providers):  # noqa: F811
     restricted = Tenant(suite)  # its own tenant: the restriction locks out nobody else
-    email = restricted.invite("microsoft")
+    email, subject = restricted.invite_at(oidc_providers["microsoft"])
     entry = restricted.admin.post("/api/v1/security/ip-restrictions/entries",
                                   json={"description": "office", "addresses": restricted.admin.ip})
     assert entry.status_code in (200, 201), entry.text
     enabled = restricted.admin.put("/api/v1/security/ip-restrictions", json={"enabled": True})
     assert enabled.status_code == 200, enabled.text
-    microsoft = oidc_providers["microsoft"]
-    subject = f"ms-{uuid.uuid4().hex[:10]}"
-    microsoft.set_user(subject, {"email": email, "email_verified": True})
     context = restricted.context(browser, ip="203.0.113.77")
     try:
         page = context.new_page()
-        sign_in(page, restricted, microsoft, subject)
+        sign_in(page, restricted, oidc_providers["microsoft"], subject)
         expect(page.get_by_role("heading", name="Access Denied")).to_be_visible()
         expect(page.get_by_text("203.0.113.77")).to_be_visible()
         assert not any(c["name"] == "portal_session" for c in context.cookies())
     finally:
         context.close()
     assert restricted.audit_entry(email, "Failed: address not trusted")["status"] == "failed"
+
+
+def test_the_sign_in_secrets_never_appear_in_databases_events_or_logs(suite, tenant, oidc_providers):
+    """The same flow through the API, to hold every secret of it: none is stored or logged."""
+    google = oidc_providers["google"]
+    email, subject = tenant.invite_at(google)
+    client = Client(suite.base_url)
+    started = client.post("/api/v1/auth/sso/google", json={"next": "/"}).json()
+    at_provider = requests.post(started["authorization_url"], data={"sub": subject}, allow_redirects=False,
+                                timeout=10)
+    answer = parse_qs(urlparse(at_provider.headers["location"]).query)
+    state, code = answer["state"][0], answer["code"][0]
+    finished = client.post("/api/v1/auth/sso/google/callback",
+                           json={"state": state, "code": code, "browser_key": started["browser_key"]})
+    assert finished.status_code == 200, finished.text
+    assert finished.json()["session"]["user"]["email"] == email
+    tenant.audit_entry(email, "Google sign in (OK)")  # the events have gone all the way
+
+    secrets = {"state": state, "authorization code": code, "browser key": started["browser_key"],
+               "session token": finished.json()["session"]["token"],
+               **{f"{name} client secret": suite.env[f"IDENTITY_{name.upper()}_CLIENT_SECRET"]
+                  for name in oidc_providers}}
+    places = {f"{service} database": database_text(suite.env[f"{service.upper()}_DATABASE_URL"])
+              for service in SERVICES}
+    places.update({f"{name} log": path.read_text(errors="replace") for name, path in suite.log_paths.items()})
+    assert [f"{name} in {place}" for place, text in places.items()
+            for name, secret in secrets.items() if secret in text] == []
