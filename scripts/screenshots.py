@@ -111,7 +111,8 @@ def sso_pages(browser: Any, base: str, out: Path) -> None:
     """The Microsoft/Google sign-in pages, when the portal has a provider configured: the sign-in
     page with its buttons, and a refusal. The refusal needs the loopback test provider
     (``python -m tests.e2e.oidc_provider PORT`` as IDENTITY_MICROSOFT_ISSUER, README.md): its form
-    lets anyone claim a subject, here one no portal user has."""
+    lets anyone claim a subject; one it was told nothing about comes without `email_verified`,
+    so the portal refuses it (`email_not_verified`)."""
     context = browser.new_context(viewport=VIEWPORT, locale="en-US")
     page = context.new_page()
     page.goto(base + "/sign-in")
