@@ -128,6 +128,13 @@ class SsoNotConfigured(Conflict):
     code = "sso_not_configured"
 
 
+class SsoRefused(PermissionDenied):
+    """A Microsoft or Google sign-in was refused; ``details.reason`` says which check failed
+    (services/identity/domain/single_sign_on.py ``SsoRefusal``)."""
+
+    code = "sso_refused"
+
+
 class IdempotencyKeyReused(ValidationFailed):
     """The same Idempotency-Key came with a different request."""
 
@@ -151,5 +158,6 @@ SPECIFIC_ERRORS: tuple[type[PortalError], ...] = (
     SsoNotConfigured,
     IdempotencyKeyReused,
     RequestInProgress,
+    SsoRefused,
 )
 BOUNDARY_ERRORS = BOUNDARY_ERRORS + SPECIFIC_ERRORS

@@ -200,3 +200,47 @@ class EngineKeyCreated(WireModel):
 class EngineIdentity(WireModel):
     key_id: uuid.UUID
     name: str
+
+
+# ---- Microsoft and Google sign-in (OpenID Connect; docs/decisions/0014) ------------------------
+
+SsoProvider = Literal["microsoft", "google"]
+
+
+class SsoProviders(WireModel):
+    providers: list[SsoProvider] = Field(description="the identity providers configured for this portal")
+
+
+class SsoStartRequest(WireModel):
+    next: SafeText = Field(default="/", max_length=2000, description="the portal path to open once signed in")
+
+
+class SsoStarted(WireModel):
+    authorization_url: str = Field(description="where to send the browser: the provider's sign-in page")
+    browser_key: str = Field(description="kept by the browser that started the sign-in (an HttpOnly cookie) and "
+                                         "sent back with the callback: a callback from another browser is refused")
+
+
+class SsoCallbackRequest(WireModel):
+    """What the provider sent back to the redirect URI, plus the starting browser's key."""
+
+    # Opaque values of URL characters only: SafeText refuses control characters in them.
+    state: SafeText = Field(min_length=1, max_length=200)
+    code: SafeText | None = Field(default=None, max_length=4000)
+    error: SafeText | None = Field(default=None, max_length=200, description="the provider's error code, if any")
+    browser_key: SafeText | None = Field(default=None, max_length=200)
+
+
+class SsoSecondFactorRequest(WireModel):
+    ticket: SafeText = Field(min_length=16, max_length=200, description="from the callback's `second_factor_ticket`")
+    totp_code: str | None = Field(default=None, max_length=12)
+    recovery_code: str | None = Field(default=None, max_length=40)
+
+
+class SsoSignInReply(WireModel):
+    """Signed in (``session``), or the user has two-factor sign-in on and must still send a
+    code with ``second_factor_ticket`` (single use, valid 5 minutes)."""
+
+    next: str
+    session: SignInReply | None = None
+    second_factor_ticket: str | None = None

@@ -103,7 +103,33 @@ def main() -> None:
             setup.click()
             page.locator(".qr svg").wait_for()
         shoot(page, args.out, "14-security")
+        sso_pages(browser, base, args.out)
         browser.close()
+
+
+def sso_pages(browser: Any, base: str, out: Path) -> None:
+    """The Microsoft/Google sign-in pages, when the portal has a provider configured: the sign-in
+    page with its buttons, and a refusal. The refusal needs the loopback test provider
+    (``python -m tests.e2e.oidc_provider PORT`` as IDENTITY_MICROSOFT_ISSUER, README.md): its form
+    lets anyone claim a subject; one it was told nothing about comes without `email_verified`,
+    so the portal refuses it (`email_not_verified`)."""
+    context = browser.new_context(viewport=VIEWPORT, locale="en-US")
+    page = context.new_page()
+    page.goto(base + "/sign-in")
+    button = page.get_by_role("link", name="Sign in with Microsoft")
+    if not button.count():
+        print("  (no Microsoft sign-in configured: no SSO screenshots)")
+        context.close()
+        return
+    shoot(page, out, "20-sign-in-with-providers", full_page=False)
+    button.click()
+    subject = page.get_by_placeholder("sub")
+    subject.wait_for()
+    subject.fill("someone-the-portal-does-not-know")
+    page.get_by_role("button", name="Authorize").click()
+    page.get_by_role("link", name="Back to sign in").wait_for()
+    shoot(page, out, "21-sso-refused", full_page=False)
+    context.close()
 
 
 if __name__ == "__main__":

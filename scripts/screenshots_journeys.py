@@ -100,25 +100,25 @@ def main() -> None:
 
         page = fresh_page()
         page.goto(link_in_mail(args.var_dir, invited, "/confirm-email"))
-        shoot(page, "20-confirm-email-choose-password")
+        shoot(page, "30-confirm-email-choose-password")
         page.goto(base + "/confirm-email?token=" + "x" * 43)
-        shoot(page, "21-confirm-email-invalid-link")
+        shoot(page, "31-confirm-email-invalid-link")
         page.goto(base + "/forgot-password")
-        shoot(page, "22-forgot-password")
+        shoot(page, "32-forgot-password")
         page.get_by_label("Email").fill(partner_email)
         page.get_by_role("button", name="Send reset link").click()
         page.get_by_role("heading", name="Check your mail").wait_for()
         page.goto(link_in_mail(args.var_dir, partner_email, "/reset-password"))
-        shoot(page, "23-reset-password")
+        shoot(page, "33-reset-password")
 
-        for email, name in ((partner_email, "24-partner-home"), (customer_email, "25-customer-home")):
+        for email, name in ((partner_email, "34-partner-home"), (customer_email, "35-customer-home")):
             page = fresh_page()
             page.goto(base + "/sign-in")
             page.get_by_label("Email").fill(email)
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             page.get_by_role("navigation", name="Main").wait_for()
-            if name == "25-customer-home":
+            if name == "35-customer-home":
                 page.get_by_label("Task name").fill("Front desk mailboxes")
                 page.get_by_role("button", name="Add backup task").click()
                 page.locator("tr[data-task='Front desk mailboxes']").wait_for()

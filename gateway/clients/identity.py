@@ -15,6 +15,9 @@ from contracts.identity import (
     IpRestrictionsView,
     PasswordPolicyView,
     SignInReply,
+    SsoProviders,
+    SsoSignInReply,
+    SsoStarted,
     TwoFactorEnableReply,
     TwoFactorSetupReply,
     UserPage,
@@ -125,3 +128,17 @@ class IdentityClient(ServiceClient):
     def check_engine_key(self, key: str, *, timeout: float | None = None) -> Wire:
         """The backup engine an API key stands for, or NotAuthenticated."""
         return dict(self._call("check_engine_key", key, timeout=timeout))
+
+    # ---- Microsoft and Google sign-in ----------------------------------------------------------
+
+    def sso_providers(self, *, timeout: float | None = None) -> SsoProviders:
+        return SsoProviders.from_wire(self._call("sso_providers", timeout=timeout))
+
+    def sso_start(self, provider: str, request: Wire, *, timeout: float | None = None) -> SsoStarted:
+        return SsoStarted.from_wire(self._call("sso_start", provider, request, timeout=timeout))
+
+    def sso_finish(self, provider: str, request: Wire, *, timeout: float | None = None) -> SsoSignInReply:
+        return SsoSignInReply.from_wire(self._call("sso_finish", provider, request, timeout=timeout))
+
+    def sso_second_factor(self, request: Wire, *, timeout: float | None = None) -> SsoSignInReply:
+        return SsoSignInReply.from_wire(self._call("sso_second_factor", request, timeout=timeout))

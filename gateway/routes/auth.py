@@ -8,7 +8,6 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
-from contracts.errors import SsoNotConfigured
 from contracts.identity import (
     ChangePasswordRequest,
     ConfirmEmailRequest,
@@ -18,6 +17,12 @@ from contracts.identity import (
     ResendConfirmationRequest,
     SignInReply,
     SignInRequest,
+    SsoCallbackRequest,
+    SsoProviders,
+    SsoSecondFactorRequest,
+    SsoSignInReply,
+    SsoStarted,
+    SsoStartRequest,
     TwoFactorEnableReply,
     TwoFactorSetupReply,
     UserView,
@@ -50,17 +55,59 @@ def sign_in(body: SignInRequest, rpc: Rpc) -> SignInReply:
     return rpc.identity.sign_in(body.to_wire())
 
 
+SsoProviderName = Literal["microsoft", "google"]
+# The callback exchanges the code and fetches the provider's keys: longer than a plain call.
+SSO_CALL_TIMEOUT = 20.0
+
+
+@router.get("/auth/sso/providers", response_model=SsoProviders,
+            summary="The identity providers (Microsoft, Google) configured for this portal")
+def sso_providers(rpc: Rpc) -> SsoProviders:
+    return rpc.identity.sso_providers()
+
+
+@router.post(
+    "/auth/sso/second-factor",
+    response_model=SsoSignInReply,
+    summary="Finish a Microsoft or Google sign-in with the TOTP or recovery code of a user with 2FA",
+    responses={
+        401: {"description": "`invalid_credentials` (wrong or used code) or `two_factor_required` (no code)"},
+        403: {"description": "`sso_refused` (`second_factor_expired`) or `access_denied` (IP restrictions)"},
+        429: {"description": "`throttled`, with `Retry-After`"},
+    },
+)
+def sso_second_factor(body: SsoSecondFactorRequest, rpc: Rpc) -> SsoSignInReply:
+    return rpc.identity.sso_second_factor(body.to_wire())
+
+
 @router.post(
     "/auth/sso/{provider}",
-    status_code=status.HTTP_409_CONFLICT,
-    summary="Start a Microsoft or Google sign-in",
-    description="Answers 409 `sso_not_configured` until an identity provider is configured for the portal.",
-    responses={409: {"description": "`sso_not_configured`"}},
+    response_model=SsoStarted,
+    summary="Start a Microsoft or Google sign-in: the provider's authorization URL",
+    description="Send the browser to `authorization_url` and keep `browser_key` in that browser (an HttpOnly "
+                "cookie): the callback must present it. Answers 409 `sso_not_configured` when the provider "
+                "is not configured for this portal.",
+    responses={409: {"description": "`sso_not_configured`"}, 503: {"description": "the provider is unreachable"}},
 )
-def sso_sign_in(provider: Literal["microsoft", "google"]) -> Response:
-    raise SsoNotConfigured(f"{provider.title()} sign-in is not configured for this portal yet; "
-                           "ask your administrator for an email and password account",
-                           {"provider": provider})
+def sso_start(provider: SsoProviderName, rpc: Rpc, body: SsoStartRequest | None = None) -> SsoStarted:
+    return rpc.identity.sso_start(provider, (body or SsoStartRequest()).to_wire(), timeout=SSO_CALL_TIMEOUT)
+
+
+@router.post(
+    "/auth/sso/{provider}/callback",
+    response_model=SsoSignInReply,
+    summary="Finish a Microsoft or Google sign-in with what the provider sent to the redirect URI",
+    description="Validates the ID token (signature, issuer, audience, expiry, nonce), matches the user by the "
+                "provider's subject (or, the first time, by a verified email of a user of this credential type) "
+                "and applies the IP restrictions. Answers a session, or a `second_factor_ticket` for "
+                "`POST /auth/sso/second-factor` when the user has 2FA on.",
+    responses={
+        403: {"description": "`sso_refused` with `details.reason`, or `access_denied` (IP restrictions)"},
+        409: {"description": "`sso_not_configured`"},
+    },
+)
+def sso_callback(provider: SsoProviderName, body: SsoCallbackRequest, rpc: Rpc) -> SsoSignInReply:
+    return rpc.identity.sso_finish(provider, body.to_wire(), timeout=SSO_CALL_TIMEOUT)
 
 
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")

@@ -338,8 +338,10 @@ async def users(request: Request) -> Response:
 async def user_invite(request: Request) -> Response:
     ctx = await console(request)
     values = {"email": ctx.value("email"), "display_name": ctx.value("display_name"),
-              "tenant_id": ctx.value("tenant_id").strip(), **_access_values(ctx)}
-    body: dict[str, Any] = {"email": values["email"], "credential_type": "password", **_access_body(values)}
+              "tenant_id": ctx.value("tenant_id").strip(), "credential_type": ctx.value("credential_type"),
+              **_access_values(ctx)}
+    body: dict[str, Any] = {"email": values["email"], "credential_type": values["credential_type"] or "password",
+                            **_access_body(values)}
     for optional in ("display_name", "tenant_id"):
         if values[optional]:
             body[optional] = values[optional]

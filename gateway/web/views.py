@@ -29,6 +29,7 @@ from gateway.web.render import (
     render,
     same_site_path,
 )
+from gateway.web.sso_views import configured_providers
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -67,13 +68,14 @@ SIGN_IN_NOTICES = {
 }
 
 
-def _sign_in_page(request: Request, *, status: int = 200, email: str = "", error: str | None = None,
-                  two_factor: bool = False, login_csrf: str | None = None) -> HTMLResponse:
+async def _sign_in_page(request: Request, *, status: int = 200, email: str = "", error: str | None = None,
+                        two_factor: bool = False, login_csrf: str | None = None) -> HTMLResponse:
     login_csrf = login_csrf or request.cookies.get(LOGIN_CSRF_COOKIE) or new_login_csrf()
     response = render(request, "sign_in.html", {
         "email": email, "error": error, "two_factor": two_factor, "login_csrf": login_csrf,
         "next": same_site_path(request.query_params.get("next")),
         "notice": SIGN_IN_NOTICES.get(request.query_params.get("done", "")),
+        "sso_providers": await configured_providers(request),
     }, status=status)
     response.set_cookie(LOGIN_CSRF_COOKIE, login_csrf, httponly=True, samesite="lax", secure=cookie_secure(request),
                         path="/sign-in", max_age=3600)
@@ -82,7 +84,7 @@ def _sign_in_page(request: Request, *, status: int = 200, email: str = "", error
 
 @router.get("/sign-in")
 async def sign_in_form(request: Request) -> Response:
-    return _sign_in_page(request)
+    return await _sign_in_page(request)
 
 
 @router.post("/sign-in")
@@ -94,7 +96,7 @@ async def sign_in(request: Request) -> Response:
 
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
     if not expected or field("login_csrf") != expected:
-        return _sign_in_page(request, status=403, email=field("email"),
+        return await _sign_in_page(request, status=403, email=field("email"),
                              error="The sign-in form expired; please try again.")
     target = same_site_path(field("next"))  # settled before a session exists
     body: dict[str, Any] = {"email": field("email"), "password": (form.get("password") or [""])[0]}
@@ -105,7 +107,7 @@ async def sign_in(request: Request) -> Response:
     try:
         reply = await api.post("/auth/sign-in", body)
     except ApiError as error:
-        return _sign_in_failed(request, error, field("email"), bool(code))
+        return await _sign_in_failed(request, error, field("email"), bool(code))
     if reply.get("password_expired"):
         target = "/settings/security?expired=1"
     response = redirect(request, target)
@@ -115,7 +117,7 @@ async def sign_in(request: Request) -> Response:
     return response
 
 
-def _sign_in_failed(request: Request, error: ApiError, email: str, had_code: bool) -> Response:
+async def _sign_in_failed(request: Request, error: ApiError, email: str, had_code: bool) -> Response:
     if error.code == "access_denied":
         if _is_htmx(request):
             return Response(status_code=200, headers={"HX-Redirect": "/access-denied"})
@@ -127,12 +129,12 @@ def _sign_in_failed(request: Request, error: ApiError, email: str, had_code: boo
         if _is_htmx(request):
             return render(request, "sign_in_code.html", {"message": message},
                           headers={"HX-Retarget": "#second-factor", "HX-Reswap": "innerHTML"})
-        return _sign_in_page(request, status=401, email=email, error=message, two_factor=True)
+        return await _sign_in_page(request, status=401, email=email, error=message, two_factor=True)
     message = error.message if error.status in (401, 422, 429) else "Sign-in is not available right now."
     if _is_htmx(request):
         return render(request, "sign_in_error.html", {"error": message},
                       headers={"HX-Retarget": "#sign-in-error", "HX-Reswap": "innerHTML"})
-    return _sign_in_page(request, status=error.status, email=email, error=message)
+    return await _sign_in_page(request, status=error.status, email=email, error=message)
 
 
 @router.get("/access-denied")

@@ -22,6 +22,9 @@ from contracts.identity import (
     PasswordResetRequest,
     ResendConfirmationRequest,
     SignInRequest,
+    SsoCallbackRequest,
+    SsoSecondFactorRequest,
+    SsoStartRequest,
     UpdateUserRequest,
 )
 from contracts.learning import CourseProgressRequest
@@ -40,7 +43,16 @@ from services.identity.adapters.secrets_box import SecretBox, load_secret_box
 from services.identity.adapters.tenant_directory import TenancyDirectory
 from services.identity.settings import IdentitySettings
 from services.identity.usecases import authentication as auth
-from services.identity.usecases import email_links, engine_keys, invitations, learning, password_reset, security, users
+from services.identity.usecases import (
+    email_links,
+    engine_keys,
+    invitations,
+    learning,
+    password_reset,
+    security,
+    single_sign_on,
+    users,
+)
 from services.identity.usecases.bootstrap import bootstrap_operator
 from services.identity.usecases.demo import seed_demo
 
@@ -277,3 +289,30 @@ class IdentityService(ServiceBase):
     @rpc
     def seed_demo_administrator(self, tenant_id: str, email: str, password: str) -> dict[str, Any]:
         return seed_demo(self.db, self.context, parse_uuid(tenant_id, "tenant_id"), email, password, self.box)
+
+    # ---- Microsoft and Google sign-in (OpenID Connect) ------------------------------------
+
+    @rpc
+    def sso_providers(self) -> dict[str, Any]:
+        return single_sign_on.configured_providers(self.settings).to_wire()
+
+    @rpc
+    def sso_start(self, provider: str, request: dict[str, Any]) -> dict[str, Any]:
+        return single_sign_on.start(self.db, _provider_name(provider), parse(SsoStartRequest, request),
+                                    self.settings, self.box).to_wire()
+
+    @rpc
+    def sso_finish(self, provider: str, request: dict[str, Any]) -> dict[str, Any]:
+        return single_sign_on.finish(self.db, _provider_name(provider), parse(SsoCallbackRequest, request),
+                                     self.origin, self.settings, self.box).to_wire()
+
+    @rpc
+    def sso_second_factor(self, request: dict[str, Any]) -> dict[str, Any]:
+        return single_sign_on.finish_second_factor(self.db, parse(SsoSecondFactorRequest, request),
+                                                   self.origin, self.settings, self.box).to_wire()
+
+
+def _provider_name(value: Any) -> str:
+    if value not in ("microsoft", "google"):
+        raise ValidationFailed.for_field("provider", "must be microsoft or google")
+    return str(value)

@@ -28,6 +28,7 @@ import requests
 
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, signed_in
 from tests.support.fixtures import fresh_databases, fresh_vhost
+from tests.support.oidc import OidcProvider, running_provider
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "scripts" / "run_suite.py"
@@ -117,7 +118,7 @@ def _read_state(path: Path) -> dict[str, Any] | None:
 
 
 def _suite_environment(amqp_uri: str, database_url: Callable[[str], str], var_dir: Path,
-                       port: int) -> dict[str, str]:
+                       port: int, sso: dict[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if not key.endswith("_DATABASE_URL") and not key.startswith(("NOTIFY_SMTP_", "PYTEST_"))}
     env.update(
@@ -134,15 +135,37 @@ def _suite_environment(amqp_uri: str, database_url: Callable[[str], str], var_di
     )
     for service in SERVICES:
         env[f"{service.upper()}_DATABASE_URL"] = database_url(service)
+    env.update(sso or {})
     return env
 
 
 @pytest.fixture(scope="session")
-def suite(postgres_admin_url: str | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
+def oidc_providers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, OidcProvider]]:
+    """A real OpenID Connect provider on loopback for "microsoft" and one for "google", up
+    before the suite starts (identity reads its providers from the environment)."""
+    logs = tmp_path_factory.mktemp("oidc")
+    with contextlib.ExitStack() as running:
+        yield {name: running.enter_context(running_provider(name, logs / f"{name}.log",
+                                                            preexec_fn=_die_with_pytest))
+               for name in ("microsoft", "google")}
+
+
+def _sso_environment(providers: dict[str, OidcProvider]) -> dict[str, str]:
+    env = {}
+    for name, provider in providers.items():
+        env[f"IDENTITY_{name.upper()}_ISSUER"] = provider.issuer
+        env[f"IDENTITY_{name.upper()}_CLIENT_ID"] = provider.client_id
+        env[f"IDENTITY_{name.upper()}_CLIENT_SECRET"] = f"e2e-secret-of-{name}"
+    return env
+
+
+@pytest.fixture(scope="session")
+def suite(postgres_admin_url: str | None, tmp_path_factory: pytest.TempPathFactory,
+          oidc_providers: dict[str, OidcProvider]) -> Iterator[Suite]:
     tmp = tmp_path_factory.mktemp("suite")
     port = free_port()
     with fresh_vhost("portal_e2e") as amqp_uri, fresh_databases(postgres_admin_url, tmp) as database_url:
-        env = _suite_environment(amqp_uri, database_url, tmp / "var", port)
+        env = _suite_environment(amqp_uri, database_url, tmp / "var", port, _sso_environment(oidc_providers))
         suite = Suite(f"http://127.0.0.1:{port}", tmp / "var", env, tmp / "launcher.log")
         with suite.launcher_log.open("wb") as out:
             # `make run` itself, quieter, in a process group of its own as in a terminal

@@ -107,7 +107,13 @@ ROUTES: dict[tuple[str, str], list[Probe]] = {
     # 503 too: under the matrix's load a service may miss the 1.5 s health deadline.
     ("GET", "/healthz"): [own("liveness, no tenant data", public=True, also=frozenset({503}))],
     ("POST", "/api/v1/auth/sign-in"): [untried("public; sign-in throttling is tests/e2e/test_suite_abuse.py")],
-    ("POST", "/api/v1/auth/sso/{provider}"): [untried("public; answers 409 sso_not_configured to everyone")],
+    ("GET", "/api/v1/auth/sso/providers"): [untried("public; which providers are configured, no tenant data")],
+    ("POST", "/api/v1/auth/sso/{provider}"): [untried("public; starts a sign-in, names no object")],
+    ("POST", "/api/v1/auth/sso/{provider}/callback"): [
+        untried("public; the single-use state, the browser key and the provider's signed ID token are the "
+                "credential (tests/e2e/test_console_sso.py)")],
+    ("POST", "/api/v1/auth/sso/second-factor"): [
+        untried("public; the single-use ticket and the code are the credential (tests/e2e/test_console_sso.py)")],
     ("POST", "/api/v1/auth/sign-out"): [untried(SELF)],
     ("POST", "/api/v1/auth/confirm-email"): [untried("public; the token is the credential")],
     ("GET", "/api/v1/me"): [own("the caller itself")],

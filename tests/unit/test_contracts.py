@@ -93,6 +93,12 @@ from contracts.identity import (
     SessionsRevoked,
     SignInReply,
     SignInRequest,
+    SsoCallbackRequest,
+    SsoProviders,
+    SsoSecondFactorRequest,
+    SsoSignInReply,
+    SsoStarted,
+    SsoStartRequest,
     TwoFactorEnableReply,
     TwoFactorSetupReply,
     UpdateUserRequest,
@@ -453,6 +459,12 @@ EXAMPLES: dict[type[WireModel], WireModel] = {
                                  distributor_id=uuid.uuid4(), method="card", amount=Decimal("64.81"),
                                  currency="USD", failure_code="insufficient_funds",
                                  failure_message="Your card has insufficient funds."),
+    SsoProviders: SsoProviders(providers=["microsoft", "google"]),
+    SsoStartRequest: SsoStartRequest(next="/settings/users"),
+    SsoStarted: SsoStarted(authorization_url="https://login.example/authorize?state=s", browser_key="b" * 43),
+    SsoCallbackRequest: SsoCallbackRequest(state="s" * 43, code="c" * 40, browser_key="b" * 43),
+    SsoSecondFactorRequest: SsoSecondFactorRequest(ticket="t" * 43, totp_code="123456"),
+    SsoSignInReply: SsoSignInReply(next="/", second_factor_ticket="t" * 43),
 }
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
-from contracts.errors import NotAuthenticated, Throttled
+from contracts.errors import NotAuthenticated, SsoNotConfigured, Throttled
 from contracts.identity import Principal, UserView
 from gateway.app import create_app
 from tests.support.fake_rpc import FakeRpcClient
@@ -121,7 +121,8 @@ def test_sign_out_forgets_the_cached_session():
 
 
 def test_sso_sign_in_says_clearly_that_it_is_not_configured():
-    response = client(FakeRpcClient()).post("/api/v1/auth/sso/microsoft")
+    not_configured = SsoNotConfigured("Microsoft sign-in is not configured for this portal", {"provider": "microsoft"})
+    response = client(FakeRpcClient({("identity", "sso_start"): not_configured})).post("/api/v1/auth/sso/microsoft")
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "sso_not_configured"

@@ -59,6 +59,22 @@ FAILURE_REASONS = {
     "ip_not_trusted": "address not trusted",
     "bad_totp_code": "wrong authentication code",
     "bad_recovery_code": "wrong recovery code",
+    # Microsoft and Google sign-in (identity's SsoRefusal)
+    "provider_error": "the identity provider did not complete the sign-in",
+    "state_unknown": "sign-in link not issued by the portal",
+    "state_used": "sign-in link already used (replayed)",
+    "state_expired": "sign-in link expired",
+    "other_browser": "sign-in started in another browser",
+    "wrong_issuer": "ID token from another issuer",
+    "wrong_audience": "ID token issued for another application",
+    "token_expired": "ID token expired",
+    "nonce_mismatch": "ID token of another sign-in (nonce)",
+    "bad_signature": "ID token not validly signed",
+    "invalid_id_token": "ID token unreadable",
+    "email_not_verified": "email not verified by the identity provider",
+    "unknown_user": "no such user",
+    "other_credential_type": "user does not sign in this way",
+    "second_factor_expired": "time for the authentication code ran out",
 }
 
 

@@ -48,6 +48,11 @@ class User(Base):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(TZ)
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger())
     updated_at: Mapped[datetime | None] = mapped_column(TZ)
+    # Microsoft/Google sign-in: the provider's subject ("sub"), linked at the first sign-in.
+    sso_provider: Mapped[str | None] = mapped_column(sa.String(20))
+    sso_subject: Mapped[str | None] = mapped_column(sa.String(255))
+
+    __table_args__ = (sa.UniqueConstraint("sso_provider", "sso_subject", name="uq_users_sso_subject"),)
 
 
 class Session(Base):
@@ -124,6 +129,31 @@ class SignInThrottle(Base):
     key: Mapped[str] = mapped_column(sa.String(400), primary_key=True)
     failures: Mapped[int] = mapped_column(sa.Integer(), default=0)
     last_failure_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class SsoAttempt(Base):
+    """A Microsoft or Google sign-in between the portal and the provider (single use).
+
+    ``state`` and the browser key are stored as hashes, the PKCE verifier sealed
+    (adapters/secrets_box.py); the nonce is no secret (it comes back inside the ID token).
+    After the provider, a user with two-factor sign-in gets a ticket (hash only) for the code.
+    """
+
+    __tablename__ = "sso_attempts"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid(), primary_key=True, default=uuid.uuid4)
+    state_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    browser_key_hash: Mapped[str] = mapped_column(sa.String(64))
+    provider: Mapped[str] = mapped_column(sa.String(20))
+    nonce: Mapped[str] = mapped_column(sa.String(100))
+    code_verifier_sealed: Mapped[str] = mapped_column(sa.String(400))
+    next_path: Mapped[str] = mapped_column(sa.String(2000), default="/")
+    created_at: Mapped[datetime] = mapped_column(TZ, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(TZ)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    ticket_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    ticket_expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    ticket_used_at: Mapped[datetime | None] = mapped_column(TZ)
 
 
 metadata = Base.metadata

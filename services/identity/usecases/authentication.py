@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -84,7 +85,7 @@ class Request:
     user_agent: str | None
 
 
-def _known_address(uow: UnitOfWork, user: User | None, ip: str | None, now: datetime) -> bool:
+def known_address(uow: UnitOfWork, user: User | None, ip: str | None, now: datetime) -> bool:
     """Whether ``user`` has signed in from ``ip`` recently (a session was opened there)."""
     if user is None or ip is None:
         return False
@@ -94,7 +95,7 @@ def _known_address(uow: UnitOfWork, user: User | None, ip: str | None, now: date
     ).first() is not None
 
 
-def _wait(uow: UnitOfWork, keys: SignInKeys, now: datetime) -> int:
+def sign_in_wait(uow: UnitOfWork, keys: SignInKeys, now: datetime) -> int:
     """Seconds to wait before this attempt may be checked.
 
     A key whose next failure would start a back-off is tried by one sign-in at a time: its
@@ -145,8 +146,8 @@ def sign_in(
     now = now or utc_now()
     email = normalised_email(request.email)
     user = uow.session.execute(sa.select(User).where(User.email_normalised == email)).scalar_one_or_none()
-    keys = sign_in_keys(email, origin.ip, _known_address(uow, user, origin.ip, now))
-    wait = _wait(uow, keys, now)
+    keys = sign_in_keys(email, origin.ip, known_address(uow, user, origin.ip, now))
+    wait = sign_in_wait(uow, keys, now)
     if wait > 0:
         uow.rollback()
         raise Throttled(f"too many failed sign-ins; try again in {wait} s", {"retry_after": wait})
@@ -162,7 +163,7 @@ def sign_in(
     ensure_ip_trusted(uow, user, origin.ip,
                       on_refusal=lambda: _fail(uow, [], user, email, Refusal.IP_NOT_TRUSTED.value, now))
     if user.totp_enabled_at is not None:
-        failed = _second_factor(uow, user, request, box, now)
+        failed = check_second_factor(uow, user, request, box, now)
         if failed is not None:
             raise _refuse(uow, keys, user, email, failed, now)
 
@@ -175,7 +176,7 @@ def sign_in(
     assert user.password_hash is not None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_off_the_hub(request.password)
-    token, expires_at = _open_session(uow, user, origin, settings, now)
+    token, expires_at = open_session(uow, user, origin, settings, now)
     uow.emit(
         IdentityEvent.SIGNED_IN,
         {
@@ -192,7 +193,7 @@ def sign_in(
     return SignInReply(token=token, expires_at=expires_at, user=view, password_expired=expired)
 
 
-def _open_session(
+def open_session(
     uow: UnitOfWork, user: User, origin: Request, settings: IdentitySettings, now: datetime
 ) -> tuple[str, datetime]:
     """A new session of ``user``: its token (only its hash is stored) and when it expires."""
@@ -212,8 +213,19 @@ def _open_session(
     return token, expires_at
 
 
-def _second_factor(
-    uow: UnitOfWork, user: User, request: SignInRequest, box: SecretBox, now: datetime
+class SecondFactorCodes(Protocol):
+    """The codes a request offers for the second factor (a sign-in, or the step after a
+    Microsoft/Google sign-in)."""
+
+    @property
+    def totp_code(self) -> str | None: ...
+
+    @property
+    def recovery_code(self) -> str | None: ...
+
+
+def check_second_factor(
+    uow: UnitOfWork, user: User, request: SecondFactorCodes, box: SecretBox, now: datetime
 ) -> Refusal | None:
     """Check the second factor of a user with two-factor sign-in; why it fails, if it does.
 
