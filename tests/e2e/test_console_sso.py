@@ -5,7 +5,7 @@ expiry, nonce; the providers are made to issue the bad ones.
 
 Each refusal must show a clear page and leave an entry in the security audit: in the tenant's
 trail when the refusal names one of its users, else in the operators'. Only Playwright's
-driver-side waits are used (see test_console_pages.py).
+driver-side waits are used (see tests/e2e/browser.py).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from tests.e2e.browser import TIMEOUT_MS
 from tests.e2e.identity_client import OPERATOR, Client, new_distributor_admin, signed_in, unique_ip
-from tests.e2e.test_console_pages import TIMEOUT_MS, browser  # noqa: F401  (the Chromium fixture)
 from tests.e2e.test_suite_secrets_scan import SERVICES, database_text
 from tests.support.fixtures import wait_for
 from tests.support.oidc import OidcProvider
@@ -77,7 +77,7 @@ def tenant(suite: Any) -> Tenant:
 
 
 @pytest.fixture
-def context(tenant: Tenant, browser: Any) -> Iterator[Any]:  # noqa: F811
+def context(tenant: Tenant, browser: Any) -> Iterator[Any]:
     context = tenant.context(browser)
     yield context
     context.close()
@@ -146,7 +146,7 @@ def test_the_sign_in_page_offers_each_configured_provider(tenant, context):
 
 
 def test_microsoft_links_the_subject_at_first_sign_in_and_matches_it_after_the_email_changes(
-        tenant, browser, oidc_providers):  # noqa: F811
+        tenant, browser, oidc_providers):
     microsoft = oidc_providers["microsoft"]
     email, subject = tenant.invite_at(microsoft)
     sign_in_afresh(tenant, browser, microsoft, subject, email)
@@ -174,7 +174,7 @@ def test_google_sign_in_opens_the_page_that_was_asked_for(tenant, context, oidc_
 
 
 def test_an_administrator_invites_a_microsoft_user_who_then_signs_in_with_microsoft(
-        tenant, context, browser, oidc_providers):  # noqa: F811
+        tenant, context, browser, oidc_providers):
     page = context.new_page()
     page.goto(tenant.suite.base_url + "/sign-in")
     page.get_by_label("Email").fill(tenant.email)
@@ -201,7 +201,7 @@ def test_an_administrator_invites_a_microsoft_user_who_then_signs_in_with_micros
         invited.close()
 
 
-def test_a_user_with_two_factor_is_asked_for_the_code_after_the_provider(tenant, browser, oidc_providers):  # noqa: F811
+def test_a_user_with_two_factor_is_asked_for_the_code_after_the_provider(tenant, browser, oidc_providers):
     google = oidc_providers["google"]
     email, subject = tenant.invite_at(google)
     user = Client(tenant.suite.base_url, token=sign_in_afresh(tenant, browser, google, subject, email))
@@ -280,7 +280,7 @@ def test_a_replayed_state_is_refused_with_a_page_and_an_audit_entry(tenant, cont
     assert tenant.audit_entry(email, "Failed: sign-in link already used (replayed)")["status"] == "failed"
 
 
-def test_a_callback_carried_to_another_browser_is_refused(tenant, browser, oidc_providers):  # noqa: F811
+def test_a_callback_carried_to_another_browser_is_refused(tenant, browser, oidc_providers):
     microsoft = oidc_providers["microsoft"]
     _, subject = tenant.invite_at(microsoft)
     victim, attacker = tenant.context(browser), tenant.context(browser)
@@ -298,7 +298,7 @@ def test_a_callback_carried_to_another_browser_is_refused(tenant, browser, oidc_
         attacker.close()
 
 
-def test_an_ip_restricted_user_is_refused_after_the_provider(suite, browser, oidc_providers):  # noqa: F811
+def test_an_ip_restricted_user_is_refused_after_the_provider(suite, browser, oidc_providers):
     restricted = Tenant(suite)  # its own tenant: the restriction locks out nobody else
     email, subject = restricted.invite_at(oidc_providers["microsoft"])
     entry = restricted.admin.post("/api/v1/security/ip-restrictions/entries",

@@ -19,7 +19,7 @@ from services.identity.adapters.models import EmailToken, User
 from services.identity.adapters.models import Session as SessionRow
 from services.identity.adapters.secrets_box import load_secret_box
 from services.identity.domain import totp
-from services.identity.domain.throttle import MAIL_REQUESTS_PER_EMAIL
+from services.identity.domain.throttle import LINK_TRIES_PER_EMAIL, MAIL_REQUESTS_PER_EMAIL
 from services.identity.usecases import authentication as auth
 from services.identity.usecases import email_links, password_reset, security
 from tests.usecases.test_identity_sign_in import (
@@ -200,3 +200,14 @@ def test_resend_sends_nothing_for_confirmed_or_unknown_addresses(identity_db, ad
     assert email_links.resend_link(identity_db.unit_of_work(), by_email, HERE, SETTINGS) is None
     unknown = ResendConfirmationRequest(email="ghost@northwind.example")
     assert email_links.resend_link(identity_db.unit_of_work(), unknown, HERE, SETTINGS) is None
+
+
+def test_tries_at_one_users_reset_links_are_held_back_from_any_address(identity_db, admin, mailer):
+    token = token_of(ask_reset(identity_db).context["reset_url"])
+    for attempt in range(LINK_TRIES_PER_EMAIL.free + 1):
+        origin = auth.Request(ip=f"198.51.100.{attempt + 20}", user_agent="pytest")
+        with pytest.raises(ValidationFailed):
+            reset(identity_db, token, mailer, password="password1", origin=origin)  # refused by the policy
+
+    with pytest.raises(Throttled):
+        reset(identity_db, token, mailer, origin=ELSEWHERE)

@@ -133,6 +133,14 @@ def mail_request_limits(purpose: str, email: str | None, ip: str | None) -> dict
     return limits
 
 
+LINK_TRIES_PER_EMAIL = Limit(free=10)
+
+
 def link_try_limits(purpose: str, ip: str | None) -> dict[str, Limit]:
     """The count one use of a ``purpose`` link (found or not) adds to."""
     return {f"{purpose}-link-ip:{ip or 'unknown'}": LINK_TRIES_PER_ADDRESS}
+
+
+def link_owner_limits(purpose: str, email: str) -> dict[str, Limit]:
+    """The count one use of a ``purpose`` link of ``email``'s user adds to (from anywhere)."""
+    return {f"{purpose}-link-email:{email}": LINK_TRIES_PER_EMAIL}

@@ -28,7 +28,7 @@ from services.identity.adapters.password_hashing import hash_off_the_hub
 from services.identity.adapters.throttle_store import forget
 from services.identity.domain.email_links import link_state
 from services.identity.domain.password_rules import check_password
-from services.identity.domain.throttle import link_try_limits, mail_request_limits
+from services.identity.domain.throttle import link_owner_limits, link_try_limits, mail_request_limits
 from services.identity.domain.tokens import hash_token, new_token
 from services.identity.domain.user_rules import normalised_email
 from services.identity.settings import IdentitySettings
@@ -110,6 +110,8 @@ def confirm_reset(
         sa.select(EmailToken).where(EmailToken.token_hash == hash_token(request.token), EmailToken.purpose == RESET)
     ).scalar_one_or_none()
     user = uow.session.get(User, row.user_id) if row is not None else None
+    if user is not None:  # tries at one user's links count wherever they come from
+        hold_back(uow, link_owner_limits(RESET, user.email_normalised), now, "password reset attempts")
     if row is None or user is None or link_state(row.used_at, row.expires_at, now) != "usable":
         uow.commit()  # the try counts
         raise ValidationFailed.for_field("token", INVALID_LINK)
