@@ -16,7 +16,7 @@ from contracts.base import SafeText, WireModel
 Role = Literal["administrator", "custom"]
 CredentialType = Literal["password", "microsoft", "google"]
 DisplayName = Annotated[SafeText, Field(max_length=200)]
-IpDescription = Annotated[SafeText, Field(min_length=1, max_length=200)]
+IpDescription = Annotated[SafeText, Field(max_length=200)]
 IpAddresses = Annotated[SafeText, Field(max_length=5000)]
 IpBound = Annotated[SafeText, Field(max_length=64)]
 
@@ -157,7 +157,7 @@ class PasswordPolicyView(WireModel):
 
 
 class IpEntryRequest(WireModel):
-    description: IpDescription
+    description: IpDescription = Field(default="", description="optional: what the addresses are")
     addresses: IpAddresses | None = None
     range_from: IpBound | None = None
     range_to: IpBound | None = None

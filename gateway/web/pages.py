@@ -105,18 +105,46 @@ async def two_factor_disable(request: Request) -> Response:
 @router.post("/settings/security/ip-entries")
 async def add_ip_entry(request: Request) -> Response:
     ctx = await console(request)
-    values = {name: ctx.value(name) for name in ("description", "kind", "addresses", "range_from", "range_to")}
+    values = _entry_values(ctx)
+    try:
+        await ctx.api.post("/security/ip-restrictions/entries", _entry_body(values))
+    except ApiError as error:
+        errors = error.fields or {"addresses" if values["kind"] != "range" else "range_from": error.message}
+        return await _security(ctx, status=error.status, errors=errors, values=values, ip_error=error.message)
+    return redirect(request, _back("/settings/security", "Trusted address added."))
+
+
+def _entry_values(ctx: Console) -> dict[str, str]:
+    return {name: ctx.value(name) for name in ("description", "kind", "addresses", "range_from", "range_to")}
+
+
+def _entry_body(values: dict[str, str]) -> dict[str, Any]:
+    """What the API takes for an entry: the description and either addresses or a range."""
     body: dict[str, Any] = {"description": values["description"]}
     if values["kind"] == "range":
         body.update(range_from=values["range_from"], range_to=values["range_to"])
     else:
         body["addresses"] = values["addresses"]
+    return body
+
+
+@router.get("/settings/security/ip-entries/{entry_id}/edit")
+async def edit_ip_entry(request: Request, entry_id: uuid.UUID) -> Response:
+    """The security page with this entry's row as a form (edit in place, no script needed)."""
+    return await _security(await console(request), editing=str(entry_id))
+
+
+@router.post("/settings/security/ip-entries/{entry_id}")
+async def save_ip_entry(request: Request, entry_id: uuid.UUID) -> Response:
+    ctx = await console(request)
+    values = _entry_values(ctx)
     try:
-        await ctx.api.post("/security/ip-restrictions/entries", body)
+        await ctx.api.call("PATCH", f"/security/ip-restrictions/entries/{entry_id}", json=_entry_body(values))
     except ApiError as error:
         errors = error.fields or {"addresses" if values["kind"] != "range" else "range_from": error.message}
-        return await _security(ctx, status=error.status, errors=errors, values=values, ip_error=error.message)
-    return redirect(request, _back("/settings/security", "Trusted address added."))
+        return await _security(ctx, status=error.status, editing=str(entry_id), edit_values=values,
+                               edit_errors=errors, edit_error=error.message)
+    return redirect(request, _back("/settings/security", "Trusted address saved."))
 
 
 @router.post("/settings/security/ip-entries/{entry_id}/delete")
@@ -308,6 +336,7 @@ def _account_ids(values: dict[str, Any]) -> list[str]:
 def _user_values(user: dict[str, Any]) -> dict[str, Any]:
     chosen = user.get("accessible_accounts")
     return {"role": user.get("role"), "permissions": user.get("permissions") or [],
+            "display_name": user.get("display_name") or "", "credential_type": user.get("credential_type"),
             "access": "all" if chosen == "all" else "chosen",
             "accounts": "" if chosen == "all" else "\n".join(str(a) for a in chosen or [])}
 
@@ -388,16 +417,21 @@ async def user_edit(request: Request, user_id: uuid.UUID) -> Response:
 @router.post("/settings/users/{user_id}")
 async def user_save(request: Request, user_id: uuid.UUID) -> Response:
     ctx = await console(request)
-    values = _access_values(ctx)
+    values = {**_access_values(ctx), "display_name": ctx.value("display_name"),
+              "credential_type": ctx.value("credential_type")}
+    body = _access_body(values)
+    for optional in ("display_name", "credential_type"):  # blank: left as it is
+        if values[optional]:
+            body[optional] = values[optional]
     try:
-        user = await ctx.api.call("PATCH", f"/users/{user_id}", json=_access_body(values))
+        user = await ctx.api.call("PATCH", f"/users/{user_id}", json=body)
     except ApiError as error:
         if error.status not in (409, 422):
             raise
         user = await ctx.api.get(f"/users/{user_id}")
         errors = _user_errors(error) or {"role": error.message}
         return await _user_edit(ctx, user, values, status=error.status, errors=errors, error=_summary(error, errors))
-    return redirect(request, _back("/settings/users", f"{user['email']}: role, permissions and accounts saved."))
+    return redirect(request, _back("/settings/users", f"{user['email']}: saved."))
 
 
 # ---- notifications and Backup Radar ---------------------------------------------------------------------

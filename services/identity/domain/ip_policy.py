@@ -73,11 +73,9 @@ class IpEntry:
 
     @classmethod
     def build(cls, description: str, addresses: str | None, range_from: str | None, range_to: str | None) -> IpEntry:
-        """Validate raw input: a description of 1-200 characters and either addresses or
-        both ends of a range (blank counts as not given)."""
+        """Validate raw input: an optional description of up to 200 characters and either
+        addresses or both ends of a range (blank counts as not given)."""
         description = description.strip()
-        if not description:
-            raise ValidationFailed.for_field("description", "must not be empty")
         if len(description) > MAX_DESCRIPTION:
             raise ValidationFailed.for_field("description", f"must be at most {MAX_DESCRIPTION} characters")
         has_addresses = _given(addresses)
@@ -98,6 +96,13 @@ class IpEntry:
         assert range_from is not None and range_to is not None
         low, high = parse_range(range_from, range_to)
         return cls(description, range_from=low, range_to=high)
+
+    @property
+    def label(self) -> str:
+        """How a notice or the audit names the entry: its description, else what it trusts."""
+        if self.description:
+            return self.description
+        return self.addresses_text or f"{self.range_from} to {self.range_to}"
 
     @property
     def addresses_text(self) -> str | None:
@@ -171,3 +176,4 @@ def _network_refused(item: str) -> str:
 
 def _given(value: str | None) -> bool:
     return value is not None and value.strip() != ""
+

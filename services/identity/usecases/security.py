@@ -187,7 +187,7 @@ def add_ip_entry(uow: UnitOfWork, ctx: CallContext, request: IpEntryRequest, mai
     row = IpEntryRow(id=uuid.uuid4(), tenant_id=admin.tenant_id, created_at=utc_now())
     _store(row, entry)
     uow.session.add(row)
-    return _apply_ip_change(uow, ctx, admin, f"Entry added: {entry.description}", mailer)
+    return _apply_ip_change(uow, ctx, admin, f"Entry added: {entry.label}", mailer)
 
 
 def update_ip_entry(
@@ -199,7 +199,7 @@ def update_ip_entry(
         raise NotFound("IP restriction entry not found")
     entry = _build_entry(request)
     _store(row, entry)
-    return _apply_ip_change(uow, ctx, admin, f"Entry changed: {entry.description}", mailer)
+    return _apply_ip_change(uow, ctx, admin, f"Entry changed: {entry.label}", mailer)
 
 
 def delete_ip_entry(uow: UnitOfWork, ctx: CallContext, entry_id: uuid.UUID, mailer: Mailer) -> IpRestrictionsView:
@@ -207,9 +207,9 @@ def delete_ip_entry(uow: UnitOfWork, ctx: CallContext, entry_id: uuid.UUID, mail
     row = uow.session.get(IpEntryRow, entry_id)
     if row is None or row.tenant_id != admin.tenant_id:
         raise NotFound("IP restriction entry not found")
-    description = row.description
+    label = ip_entry_domain(row).label
     uow.session.delete(row)
-    return _apply_ip_change(uow, ctx, admin, f"Entry removed: {description}", mailer)
+    return _apply_ip_change(uow, ctx, admin, f"Entry removed: {label}", mailer)
 
 
 def set_ip_restrictions_enabled(uow: UnitOfWork, ctx: CallContext, enabled: bool, mailer: Mailer) -> IpRestrictionsView:

@@ -1,0 +1,74 @@
+"""Settings pages in Chromium: a trusted IP entry is added without a description and edited
+in place (a wrong address first); a user's name and sign-in type are edited."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.browser import browser_context
+from tests.e2e.identity_client import new_distributor_admin
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+PASSWORD = "a quay of grey granite"
+
+
+@pytest.fixture(scope="module")
+def admin_page(suite: Any, browser: Any) -> Any:
+    email = new_distributor_admin(suite, "Settings E2E", "settings-e2e.example", PASSWORD)
+    context = browser_context(browser)
+    page = context.new_page()
+    page.goto(suite.base_url + "/sign-in")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(suite.base_url + "/")
+    yield page
+    context.close()
+
+
+def test_an_ip_entry_needs_no_description_and_is_edited_in_place(suite, admin_page):
+    page = admin_page
+    page.goto(suite.base_url + "/settings/security")
+    page.get_by_label("Addresses (comma-separated)").fill("192.0.2.10")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator(".notice")).to_have_text("Trusted address added.")
+    row = page.get_by_role("row").filter(has_text="192.0.2.10")
+    expect(row.get_by_role("cell").first).to_have_text("—")
+
+    row.get_by_role("link", name="Edit 192.0.2.10").click()
+    form = page.get_by_role("form", name="Edit 192.0.2.10")
+    form.get_by_label("Addresses (comma-separated)").fill("192.0.2.300")
+    form.get_by_role("button", name="Save").click()
+    form = page.get_by_role("form", name="Edit 192.0.2.10")
+    expect(form.locator(".error")).to_contain_text("192.0.2.300")
+    expect(page.get_by_role("button", name="Add", exact=True)).to_have_count(0)  # one form at a time
+
+    form.get_by_label("Description (optional)").fill("Branch office")
+    form.get_by_label("Addresses (comma-separated)").fill("192.0.2.10, 192.0.2.11")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator(".notice")).to_have_text("Trusted address saved.")
+    row = page.get_by_role("row").filter(has_text="Branch office")
+    expect(row).to_contain_text("192.0.2.10, 192.0.2.11")
+
+
+def test_a_users_name_and_sign_in_type_are_edited(suite, admin_page):
+    page = admin_page
+    email = f"edit-{uuid.uuid4().hex[:8]}@settings-e2e.example"
+    page.goto(suite.base_url + "/settings/users")
+    page.locator("#f-email").fill(email)
+    page.get_by_role("button", name="Invite").click()
+    expect(page.locator(".notice")).to_contain_text(email)
+
+    page.get_by_role("row").filter(has_text=email).get_by_role("link", name="Edit").click()
+    page.get_by_label("Name", exact=True).fill("Gail Google")
+    page.get_by_label("Signs in with").select_option(label="Google")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".notice")).to_have_text(f"{email}: saved.")
+    row = page.get_by_role("row").filter(has_text=email)
+    expect(row).to_contain_text("Gail Google")
+    expect(row).to_contain_text("Google")
