@@ -52,7 +52,15 @@ def _distinct(types: list[NotificationType]) -> list[NotificationType]:
     return list(dict.fromkeys(types))
 
 
+def _at_least_one(types: list[NotificationType]) -> list[NotificationType]:
+    if not types:
+        raise ValueError("choose at least one notification type")
+    return types
+
+
 NotificationTypes = Annotated[list[NotificationType], AfterValidator(_distinct), Field(max_length=10)]
+# What a recipient receives: a recipient of nothing would only be a row to forget.
+ChosenTypes = Annotated[NotificationTypes, AfterValidator(_at_least_one)]
 DisplayName = Annotated[SafeText, Field(max_length=200)]
 PageNumber = Annotated[int, Field(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Field(ge=1, le=200)]
@@ -61,7 +69,7 @@ PageSize = Annotated[int, Field(ge=1, le=200)]
 class RecipientRequest(WireModel):
     email: Annotated[EmailStr, Field(max_length=320)]
     display_name: DisplayName | None = None
-    types: NotificationTypes = Field(default_factory=list)
+    types: ChosenTypes
 
 
 class RecipientUpdate(WireModel):
@@ -69,7 +77,7 @@ class RecipientUpdate(WireModel):
 
     email: Annotated[EmailStr, Field(max_length=320)] | None = None
     display_name: DisplayName | None = None
-    types: NotificationTypes | None = None
+    types: ChosenTypes | None = None
 
 
 class RecipientView(WireModel):

@@ -461,11 +461,34 @@ async def recipient_add(request: Request) -> Response:
     ctx = await console(request)
     values = {"email": ctx.value("email"), "display_name": ctx.value("display_name"), "types": ctx.values("types")}
     try:
-        await ctx.api.post("/notifications/recipients", {k: v for k, v in values.items() if v})
+        body = {"email": values["email"], "types": values["types"]}
+        if values["display_name"]:
+            body["display_name"] = values["display_name"]
+        await ctx.api.post("/notifications/recipients", body)
     except ApiError as error:
         return await _notifications(ctx, status=error.status, values=values,
                                     errors=error.fields or {"email": error.message}, error=error.message)
     return redirect(request, _back("/notifications", f"{values['email']} added."))
+
+
+@router.get("/notifications/recipients/{recipient_id}/edit")
+async def recipient_edit(request: Request, recipient_id: uuid.UUID) -> Response:
+    """The notifications page with this recipient's row as a form (edit in place)."""
+    ctx = await console(request)
+    ctx.require(ctx.tier != TenantKind.ACCOUNT)
+    return await _notifications(ctx, editing=str(recipient_id))
+
+
+@router.post("/notifications/recipients/{recipient_id}")
+async def recipient_save(request: Request, recipient_id: uuid.UUID) -> Response:
+    ctx = await console(request)
+    values = {"display_name": ctx.value("display_name"), "types": ctx.values("types")}
+    try:
+        await ctx.api.call("PATCH", f"/notifications/recipients/{recipient_id}", json=values)
+    except ApiError as error:
+        return await _notifications(ctx, status=error.status, editing=str(recipient_id), edit_values=values,
+                                    edit_errors=error.fields or {"types": error.message}, edit_error=error.message)
+    return redirect(request, _back("/notifications", "Recipient saved."))
 
 
 @router.post("/notifications/recipients/{recipient_id}/delete")

@@ -250,10 +250,11 @@ def test_a_cookie_session_needs_the_csrf_token_to_change_anything_and_bearer_doe
     assert allowed.status_code == 201, allowed.text
     # A console form posted without the page's token changes nothing either.
     form = requests.post(world.suite.base_url + "/notifications/recipients", headers=headers, timeout=15,
-                         data={"email": f"forged-{world.tag}@console-e2e.example"}, allow_redirects=False)
+                         data={"email": f"forged-{world.tag}@console-e2e.example", "types": "summary_report"},
+                         allow_redirects=False)
     assert form.status_code == 403
     bearer = world.api.post("/api/v1/notifications/recipients",
-                            json={"email": f"api-{world.tag}@console-e2e.example", "types": []})
+                            json={"email": f"api-{world.tag}@console-e2e.example", "types": ["trial_accounts_report"]})
     assert bearer.status_code == 201, bearer.text
 
 

@@ -72,3 +72,30 @@ def test_a_users_name_and_sign_in_type_are_edited(suite, admin_page):
     row = page.get_by_role("row").filter(has_text=email)
     expect(row).to_contain_text("Gail Google")
     expect(row).to_contain_text("Google")
+
+
+def test_a_recipient_needs_a_type_and_is_edited_in_place(suite, admin_page):
+    page = admin_page
+    email = f"ops-{uuid.uuid4().hex[:8]}@settings-e2e.example"
+    page.goto(suite.base_url + "/notifications")
+    page.locator("#f-email").fill(email)
+    page.get_by_role("button", name="Add recipient").click()
+    expect(page.locator("#e-types")).to_contain_text("at least one notification type")
+    page.get_by_label("Summary report").check()
+    page.get_by_role("button", name="Add recipient").click()
+    expect(page.locator(".notice")).to_have_text(f"{email} added.")
+
+    page.locator(f"tr[data-recipient='{email}']").get_by_role("link", name="Edit").click()
+    form = page.get_by_role("form", name=f"Edit {email}")
+    form.get_by_label("Summary report").uncheck()
+    form.get_by_role("button", name="Save").click()
+    form = page.get_by_role("form", name=f"Edit {email}")
+    expect(form.locator(".error")).to_contain_text("at least one notification type")
+    form.get_by_label("Display name").fill("Night shift")
+    form.get_by_label("Exceptions notification").check()
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator(".notice")).to_have_text("Recipient saved.")
+    row = page.locator(f"tr[data-recipient='{email}']")
+    expect(row).to_contain_text("Night shift")
+    expect(row).to_contain_text("Exceptions notification")
+    expect(row).not_to_contain_text("Summary report")

@@ -23,7 +23,8 @@ def test_recipients_are_added_listed_changed_and_removed_through_the_gateway(adm
                          json={"email": email, "display_name": "Ops", "types": ["summary_report"]})
     assert created.status_code == 201, created.text
     recipient = created.json()
-    duplicate = admin.post("/api/v1/notifications/recipients", json={"email": email.upper()})
+    duplicate = admin.post("/api/v1/notifications/recipients", json={"email": email.upper(), "types": ["summary_report"]})
+    nothing = admin.post("/api/v1/notifications/recipients", json={"email": f"none-{email}", "types": []})
     listed = admin.get("/api/v1/notifications/recipients", params={"type": "summary_report", "page_size": 200})
     changed = admin.patch(f"/api/v1/notifications/recipients/{recipient['id']}",
                           json={"types": ["exceptions_notification", "trial_accounts_report"]})
@@ -31,6 +32,8 @@ def test_recipients_are_added_listed_changed_and_removed_through_the_gateway(adm
     gone = admin.patch(f"/api/v1/notifications/recipients/{recipient['id']}", json={"display_name": "x"})
 
     assert duplicate.status_code == 409 and error_code(duplicate) == "conflict"
+    assert nothing.status_code == 422 and nothing.json()["error"]["details"]["fields"][0]["field"].endswith("types")
+    assert "at least one notification type" in nothing.json()["error"]["details"]["fields"][0]["reason"]
     assert listed.status_code == 200 and email in [r["email"] for r in listed.json()["items"]]
     assert changed.status_code == 200
     assert changed.json()["types"] == ["exceptions_notification", "trial_accounts_report"]

@@ -37,7 +37,7 @@ def notify_db(tmp_path: Any) -> Iterator[MigratedDatabase]:
 
 
 def add(db: MigratedDatabase, email: str, *types: str, caller: Caller | None = None, **extra: Any):
-    request = RecipientRequest(email=email, types=list(types), **extra)
+    request = RecipientRequest(email=email, types=list(types) or ["summary_report"], **extra)
     uow = db.unit_of_work(caller or admin())
     return recipients.add_recipient(uow, uow.context, request)
 
