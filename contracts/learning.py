@@ -25,6 +25,10 @@ class CourseView(WireModel):
 
 class CourseList(WireModel):
     items: list[CourseView]
+    # The caller's whole catalogue, whatever ``search`` kept: the page's progress summary.
+    total: int = 0
+    started: int = Field(default=0, description="courses begun and not completed")
+    completed: int = 0
 
 
 class CourseProgressRequest(WireModel):

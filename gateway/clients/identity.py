@@ -70,8 +70,8 @@ class IdentityClient(ServiceClient):
                            timeout: float | None = None) -> EmailLinkView:
         return EmailLinkView.from_wire(self._call("inspect_email_link", token, purpose, timeout=timeout))
 
-    def list_courses(self, *, timeout: float | None = None) -> CourseList:
-        return CourseList.from_wire(self._call("list_courses", timeout=timeout))
+    def list_courses(self, search: str | None = None, *, timeout: float | None = None) -> CourseList:
+        return CourseList.from_wire(self._call("list_courses", search, timeout=timeout))
 
     def list_users(
         self, page: int = 1, page_size: int = 25, search: str | None = None, *, timeout: float | None = None

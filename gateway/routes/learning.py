@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from contracts.learning import CourseList, CourseProgressRequest, CourseView
 from gateway.auth import Authorised
@@ -13,9 +14,15 @@ from gateway.deps import Rpc
 router = APIRouter(prefix="/learning-hub", tags=["learning hub"])
 
 
-@router.get("/courses", response_model=CourseList, summary="The course catalogue with your progress")
-def list_courses(principal: Authorised, rpc: Rpc) -> CourseList:
-    return rpc.identity.list_courses()
+CourseSearch = Annotated[str | None, Query(min_length=1, max_length=200,
+                                           description="part of a title, summary or category")]
+
+
+@router.get("/courses", response_model=CourseList, summary="The course catalogue with your progress",
+            description="`search` keeps the courses whose title, summary or category contain it; `total`, "
+                        "`started` and `completed` always count your whole catalogue.")
+def list_courses(principal: Authorised, rpc: Rpc, search: CourseSearch = None) -> CourseList:
+    return rpc.identity.list_courses(search)
 
 
 @router.put("/courses/{course_id}/progress", response_model=CourseView,

@@ -523,11 +523,16 @@ async def backup_radar(request: Request) -> Response:
 # ---- learning hub and support ---------------------------------------------------------------------------
 
 
+PROGRESS_STEPS = (0, 25, 50, 75, 100)
+
+
 @router.get("/learning")
 async def learning(request: Request) -> Response:
     ctx = await console(request)
-    courses = await ctx.api.get("/learning-hub/courses")
-    return ctx.page("learning.html", courses=courses, notice=request.query_params.get("notice"))
+    search = request.query_params.get("search", "").strip()[:200]
+    courses = await ctx.api.get("/learning-hub/courses", search=search or None)
+    return ctx.page("learning.html", courses=courses, search=search, notice=request.query_params.get("notice"),
+                    steps=PROGRESS_STEPS)
 
 
 @router.post("/learning/{course_id}/progress")

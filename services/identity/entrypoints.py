@@ -180,8 +180,10 @@ class IdentityService(ServiceBase):
     # ---- learning hub ----------------------------------------------------------------
 
     @rpc
-    def list_courses(self) -> dict[str, Any]:
-        return learning.list_courses(self.db, self.context).to_wire()
+    def list_courses(self, search: str | None = None) -> dict[str, Any]:
+        if search is not None and (not isinstance(search, str) or not 1 <= len(search) <= 200):
+            raise ValidationFailed.for_field("search", "must be 1 to 200 characters")
+        return learning.list_courses(self.db, self.context, search).to_wire()
 
     @rpc
     def record_course_progress(self, course_id: str, request: dict[str, Any]) -> dict[str, Any]:

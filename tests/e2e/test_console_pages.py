@@ -263,13 +263,30 @@ def test_the_learning_hub_keeps_each_users_progress(world, page):
     assert len(courses) >= 3 and all(course["progress_percent"] == 0 for course in courses)
     first = courses[0]
     page.goto(world.suite.base_url + "/learning")
-    card = page.locator("article").filter(has_text=first["title"])
-    card.get_by_role("button", name="Start").click()
+    expect(page.locator("[data-counter=courses-started]")).to_have_text("0")
+    card = page.locator(f"article[data-course='{first['slug']}']")
+    card.get_by_label("Set progress").select_option("25")
+    card.get_by_role("button", name="Save progress").click()
     expect(page.locator(".notice")).to_have_text("Progress saved.")
+    expect(card.locator("[data-percent]")).to_have_text("25%")
+    card.get_by_label("Set progress").select_option("50")
+    card.get_by_role("button", name="Save progress").click()
+    expect(card.locator("[data-percent]")).to_have_text("50%")  # the progress moves
+    expect(page.locator("[data-counter=courses-started]")).to_have_text("1")
     mine = {c["id"]: c for c in world.api.get("/api/v1/learning-hub/courses").json()["items"]}
-    assert mine[first["id"]]["progress_percent"] == 10
+    assert mine[first["id"]]["progress_percent"] == 50
+
+    page.get_by_label("Search courses").fill(first["title"].split()[0])
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(f"article[data-course='{first['slug']}']")).to_be_visible()
+    page.get_by_label("Search courses").fill("no course is called this")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("article")).to_have_count(0)
+    expect(page.get_by_text("No course matches")).to_be_visible()
     done = world.api.put(f"/api/v1/learning-hub/courses/{first['id']}/progress", json={"percent": 100})
     assert done.status_code == 200 and done.json()["completed_at"] is not None
+    summary = world.api.get("/api/v1/learning-hub/courses", params={"search": "no course is called this"}).json()
+    assert summary["items"] == [] and (summary["completed"], summary["started"]) == (1, 0)
     assert world.api.put(f"/api/v1/learning-hub/courses/{first['id']}/progress",
                          json={"percent": 101}).status_code == 422
     assert world.api.put(f"/api/v1/learning-hub/courses/{uuid.uuid4()}/progress",

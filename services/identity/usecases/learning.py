@@ -10,6 +10,7 @@ from contracts.errors import NotFound
 from contracts.learning import CourseList, CourseProgressRequest, CourseView
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
+from servicekit.text_search import contains_text
 from services.identity.adapters.models import Course, CourseProgress
 from services.identity.usecases.authentication import utc_now
 from services.identity.usecases.users import acting_user
@@ -23,15 +24,24 @@ def _view(course: Course, progress: CourseProgress | None) -> CourseView:
     )
 
 
-def list_courses(uow: UnitOfWork, ctx: CallContext) -> CourseList:
-    """Every course, in catalogue order, with the calling user's progress."""
+def list_courses(uow: UnitOfWork, ctx: CallContext, search: str | None = None) -> CourseList:
+    """The courses whose title, summary or category contain ``search`` (every course without
+    it), in catalogue order, with the calling user's progress and a summary of all of it."""
     user = acting_user(uow, ctx)
     rows = uow.session.execute(
         sa.select(Course, CourseProgress)
         .outerjoin(CourseProgress, sa.and_(CourseProgress.course_id == Course.id, CourseProgress.user_id == user.id))
         .order_by(Course.position, Course.title)
     ).all()
-    return CourseList(items=[_view(course, progress) for course, progress in rows])
+    views = [_view(course, progress) for course, progress in rows]
+    kept = views
+    if search:
+        wanted = {row.id for row in uow.session.execute(
+            sa.select(Course.id).where(contains_text(search, Course.title, Course.summary, Course.category)))}
+        kept = [view for view in views if view.id in wanted]
+    return CourseList(items=kept, total=len(views),
+                      started=sum(1 for v in views if 0 < v.progress_percent < 100),
+                      completed=sum(1 for v in views if v.progress_percent == 100))
 
 
 def record_course_progress(uow: UnitOfWork, ctx: CallContext, course_id: uuid.UUID,
