@@ -72,3 +72,16 @@ def test_nobody_signed_in_has_no_progress_to_read(identity_db):
 
     with pytest.raises(PermissionDenied):
         learning.list_courses(identity_db.unit_of_work(), anonymous)
+
+
+def test_a_search_keeps_matching_courses_and_the_summary_counts_the_whole_catalogue(identity_db):
+    ctx = signed_in(identity_db, "learner@northwind.example")
+    courses = learning.list_courses(identity_db.unit_of_work(), ctx).items
+    learning.record_course_progress(identity_db.unit_of_work(), ctx, courses[0].id, CourseProgressRequest(percent=25))
+    learning.record_course_progress(identity_db.unit_of_work(), ctx, courses[1].id, CourseProgressRequest(percent=100))
+
+    found = learning.list_courses(identity_db.unit_of_work(), ctx, search=courses[2].title.upper())
+
+    assert [c.id for c in found.items] == [courses[2].id]
+    assert (found.total, found.started, found.completed) == (6, 1, 1)
+    assert learning.list_courses(identity_db.unit_of_work(), ctx, search="zzz-no-such-course").items == []
