@@ -61,6 +61,11 @@ class NotifyClient(ServiceClient):
         reply = self._call("replay_webhook_delivery", as_text(delivery_id), as_text(distributor_id), timeout=timeout)
         return DeliveryView.from_wire(reply)
 
+    def send_backup_radar_test(
+        self, distributor_id: uuid.UUID | str | None = None, *, timeout: float | None = None
+    ) -> DeliveryView:
+        return DeliveryView.from_wire(self._call("send_backup_radar_test", as_text(distributor_id), timeout=timeout))
+
     def update_backup_radar(self, request: Wire, *, timeout: float | None = None) -> BackupRadarView:
         return BackupRadarView.from_wire(self._call("update_backup_radar", request, timeout=timeout))
 

@@ -79,3 +79,10 @@ def list_deliveries(
              responses={409: {"model": ErrorResponse, "description": "the endpoint is not active"}})
 def replay_delivery(delivery_id: uuid.UUID, rpc: Rpc, distributor_id: DistributorId = None) -> DeliveryView:
     return rpc.notify.replay_webhook_delivery(delivery_id, _id(distributor_id))
+
+
+@router.post("/test", response_model=DeliveryView, status_code=202, dependencies=[allowed],
+             summary="Queue a signed test event (`portal.test`) for the endpoint; it shows in the delivery log",
+             responses={409: {"model": ErrorResponse, "description": "the endpoint is not active"}})
+def send_test_event(rpc: Rpc, distributor_id: DistributorId = None) -> DeliveryView:
+    return rpc.notify.send_backup_radar_test(_id(distributor_id))

@@ -509,15 +509,47 @@ async def notification_settings(request: Request) -> Response:
     return redirect(request, _back("/notifications", "Report settings saved."))
 
 
-@router.get("/integrations/backup-radar")
-async def backup_radar(request: Request) -> Response:
-    ctx = await console(request)
-    page = page_number(request.query_params.get("page"))
+async def _backup_radar(ctx: Console, status: int = 200, **extra: Any) -> Response:
+    page = page_number(ctx.request.query_params.get("page"))
     integration = await ctx.api.get("/integrations/backup-radar")
     deliveries = await ctx.api.get("/integrations/backup-radar/deliveries", page=page, page_size=PAGE_SIZE)
-    return ctx.page("backup_radar.html", integration=integration, deliveries=deliveries,
-                    paging=paging(page, PAGE_SIZE, deliveries["total"]), query="",
-                    notice=request.query_params.get("notice"))
+    context: dict[str, Any] = {"integration": integration, "deliveries": deliveries, "errors": {},
+                               "values": {"url": integration.get("url") or "",
+                                          "report_email": integration.get("report_email") or ""},
+                               "paging": paging(page, PAGE_SIZE, deliveries["total"]), "query": "",
+                               "notice": ctx.request.query_params.get("notice")}
+    context.update(extra)
+    return ctx.page("backup_radar.html", status=status, **context)
+
+
+@router.get("/integrations/backup-radar")
+async def backup_radar(request: Request) -> Response:
+    return await _backup_radar(await console(request))
+
+
+@router.post("/integrations/backup-radar")
+async def backup_radar_save(request: Request) -> Response:
+    """The endpoint (URL, CSV report address); ``rotate`` makes a new signing secret, which
+    this answer shows once (the page never shows it again)."""
+    ctx = await console(request)
+    values = {"url": ctx.value("url"), "report_email": ctx.value("report_email")}
+    rotate = ctx.value("rotate") == "true"
+    body: dict[str, Any] = {"rotate_secret": True} if rotate else {k: v for k, v in values.items() if v}
+    try:
+        saved = await ctx.api.put("/integrations/backup-radar", body)
+    except ApiError as error:
+        errors = error.fields or {"url": error.message}
+        return await _backup_radar(ctx, status=error.status, values=values, errors=errors, error=error.message)
+    if rotate:
+        return await _backup_radar(ctx, new_secret=saved.get("secret"),
+                                   notice="A new signing secret is in use: copy it now, it is not shown again.")
+    return redirect(request, _back("/integrations/backup-radar", "Endpoint saved."))
+
+
+@router.post("/integrations/backup-radar/test")
+async def backup_radar_test(request: Request) -> Response:
+    return await _act(request, "POST", "/integrations/backup-radar/test", "/integrations/backup-radar",
+                      "Test event queued: its delivery shows below.")
 
 
 # ---- learning hub and support ---------------------------------------------------------------------------

@@ -177,6 +177,13 @@ class NotifyService(ServiceBase):
         self.webhook_delivery.wake()
         return reply.to_wire()
 
+    @rpc
+    def send_backup_radar_test(self, distributor_id: str | None = None) -> dict[str, Any]:
+        target = parse_uuid(distributor_id, "distributor_id") if distributor_id is not None else None
+        reply = webhooks.send_test_event(self.db, self.context, target)
+        self.webhook_delivery.wake()
+        return reply.to_wire()
+
     # ---- the scheduler -------------------------------------------------------------------------
 
     @every(lambda: NotifySettings().schedule_seconds)

@@ -3,6 +3,7 @@ in place (a wrong address first); a user's name and sign-in type are edited."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.browser import browser_context
-from tests.e2e.identity_client import new_distributor_admin
+from tests.e2e.identity_client import OPERATOR, new_distributor_admin, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -18,8 +19,13 @@ PASSWORD = "a quay of grey granite"
 
 
 @pytest.fixture(scope="module")
-def admin_page(suite: Any, browser: Any) -> Any:
-    email = new_distributor_admin(suite, "Settings E2E", "settings-e2e.example", PASSWORD)
+def admin_email(suite: Any) -> str:
+    return new_distributor_admin(suite, "Settings E2E", "settings-e2e.example", PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def admin_page(suite: Any, browser: Any, admin_email: str) -> Any:
+    email = admin_email
     context = browser_context(browser)
     page = context.new_page()
     page.goto(suite.base_url + "/sign-in")
@@ -99,3 +105,29 @@ def test_a_recipient_needs_a_type_and_is_edited_in_place(suite, admin_page):
     expect(row).to_contain_text("Night shift")
     expect(row).to_contain_text("Exceptions notification")
     expect(row).not_to_contain_text("Summary report")
+
+
+def test_backup_radar_endpoint_secret_and_test_event_from_the_console(suite, admin_page, admin_email):
+    page = admin_page
+    distributor_id = signed_in(suite.base_url, admin_email, PASSWORD).get("/api/v1/me").json()["tenant_id"]
+    page.goto(suite.base_url + "/integrations/backup-radar")
+    expect(page.get_by_text("not switched on (ask Support)")).to_be_visible()
+    expect(page.get_by_role("button", name="Save endpoint")).to_have_count(0)
+    enabled = signed_in(suite.base_url, *OPERATOR).put("/api/v1/integrations/backup-radar",
+                                                       json={"enabled": True, "distributor_id": distributor_id})
+    assert enabled.status_code == 200, enabled.text
+
+    page.goto(suite.base_url + "/integrations/backup-radar")
+    page.get_by_label("Endpoint URL").fill("http://93.184.215.14/hooks")  # plain http: refused
+    page.get_by_role("button", name="Save endpoint").click()
+    expect(page.locator("#e-url")).to_contain_text("https")
+
+    page.get_by_role("button", name=re.compile("^(Make a|Rotate) secret$")).click()
+    secret = page.locator("[data-new-secret]")
+    expect(secret).to_have_text(re.compile(r"^whsec_"))
+    page.goto(suite.base_url + "/integrations/backup-radar")
+    expect(page.locator("[data-new-secret]")).to_have_count(0)  # shown once
+    expect(page.get_by_text("A secret is set")).to_be_visible()
+
+    page.get_by_role("button", name="Send test event").click()
+    expect(page.locator(".notice")).to_contain_text("not active")  # no endpoint URL yet

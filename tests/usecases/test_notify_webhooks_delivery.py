@@ -436,3 +436,20 @@ def test_a_message_whose_sender_died_mid_post_goes_again_with_its_id_once_its_le
     [delivery] = deliveries(notify_db)
     assert again is not None and again.status == "succeeded" and again.webhook_id == delivery.webhook_id
     assert len(sender.requests) == 1
+
+
+def test_a_test_event_is_signed_delivered_and_logged_like_any_other(notify_db):
+    uow = notify_db.unit_of_work(distributor_admin())
+    with pytest.raises(Conflict):  # no endpoint yet
+        webhooks.send_test_event(uow, uow.context, None, now=T0)
+    secret = configured(notify_db)
+    uow = notify_db.unit_of_work(distributor_admin())
+
+    queued = webhooks.send_test_event(uow, uow.context, None, now=T0)
+    sender = ScriptedSender(HttpOutcome(200))
+    sent = deliver(notify_db, sender, T0)
+
+    assert queued.event_type == webhooks.TEST_EVENT and queued.status == "pending"
+    assert sent is not None and sent.status == "succeeded" and sent.delivery_id == queued.id
+    message = verify(secret, sender.requests[0], T0)
+    assert message["type"] == "portal.test" and message["data"]["requested_by"] == distributor_admin().email

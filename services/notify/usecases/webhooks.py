@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 
 from contracts.errors import Conflict, NotFound
@@ -198,4 +199,28 @@ def replay_delivery(uow: UnitOfWork, ctx: CallContext, delivery_id: uuid.UUID, d
     delivery.status, delivery.attempts, delivery.next_attempt_at = DeliveryStatus.PENDING, 0, now
     uow.commit()
     log.info("webhook replay queued", delivery_id=str(delivery.id))
+    return delivery_view(delivery)
+
+
+TEST_EVENT = "portal.test"
+
+
+def send_test_event(uow: UnitOfWork, ctx: CallContext, distributor_id: uuid.UUID | None,
+                    now: datetime | None = None) -> DeliveryView:
+    """Queue a test message for the endpoint (signed like every other), so an administrator
+    sees in the delivery log whether the endpoint answers."""
+    access = integration_access(ctx.caller, distributor_id)
+    if not is_active(uow.session.get(Integration, access.distributor_id)):
+        raise Conflict("the endpoint is not active: enable it and set its URL first",
+                       {"reason": "endpoint_not_active"})
+    now = now or _utcnow()
+    source_key = f"test:{uuid.uuid4()}"
+    queue_webhook(uow, access.distributor_id, source_key, TEST_EVENT,
+                  {"message": "A test event from the Backup Portal.", "requested_by": ctx.caller.email}, now)
+    uow.commit()
+    delivery = uow.session.execute(
+        sa.select(WebhookDelivery).where(WebhookDelivery.tenant_id == access.distributor_id,
+                                         WebhookDelivery.source_key == source_key)
+    ).scalar_one()
+    log.info("webhook test queued", delivery_id=str(delivery.id))
     return delivery_view(delivery)
