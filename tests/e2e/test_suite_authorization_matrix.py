@@ -250,6 +250,8 @@ ROUTES: dict[tuple[str, str], list[Probe]] = {
         foreign("delivery", path=lambda t: {"delivery_id": t.delivery}),
         foreign("delivery", "distributor", path=lambda t: {"delivery_id": t.delivery},
                 query=lambda t: {"distributor_id": t.distributor})],
+    ("POST", "/api/v1/integrations/backup-radar/test"): [
+        foreign("distributor", query=lambda t: {"distributor_id": t.distributor})],
     ("GET", "/api/v1/dashboard"): [own("the caller's own partners and direct accounts")],
     ("GET", "/api/v1/learning-hub/courses"): [own("the catalogue is the portal's, the progress the caller's own")],
     ("PUT", "/api/v1/learning-hub/courses/{course_id}/progress"): [
