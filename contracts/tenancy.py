@@ -331,6 +331,31 @@ class AccountListQuery(WireModel):
         return self
 
 
+class AccountSearchQuery(WireModel):
+    """Accounts anywhere in the caller's subtree (the pickers: audit filter, accessible accounts)."""
+
+    search: Search | None = None
+    account_status: AccountStatus | None = None
+    page: Page = 1
+    page_size: PageSize = 25
+
+
+class AccountPick(WireModel):
+    id: uuid.UUID
+    name: str
+    email: str | None = None
+    account_status: AccountStatus
+    owner_id: uuid.UUID
+    owner_name: str | None = Field(default=None, description="the partner's or distributor's name")
+
+
+class AccountPickPage(WireModel):
+    items: list[AccountPick]
+    page: int
+    page_size: int
+    total: int
+
+
 class TrialCounters(WireModel):
     in_progress: int = 0
     expiring: int = 0

@@ -11,6 +11,7 @@ import uuid
 
 from contracts.tenancy import (
     AccountPage,
+    AccountPickPage,
     AccountView,
     BackupTaskView,
     IdList,
@@ -77,6 +78,10 @@ class TenancyClient(ServiceClient):
 
     def list_accounts(self, query: Wire | None = None, *, timeout: float | None = None) -> AccountPage:
         return AccountPage.from_wire(self._call("list_accounts", query, timeout=timeout))
+
+    def search_accounts(self, query: Wire | None = None, *, timeout: float | None = None) -> AccountPickPage:
+        """Accounts anywhere in the caller's subtree, by name or email and status (pickers)."""
+        return AccountPickPage.from_wire(self._call("search_accounts", query, timeout=timeout))
 
     def list_partners(self, query: Wire | None = None, *, timeout: float | None = None) -> PartnerPage:
         return PartnerPage.from_wire(self._call("list_partners", query, timeout=timeout))

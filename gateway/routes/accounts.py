@@ -9,9 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from contracts.billing import BillingStatus
+from contracts.errors import PermissionDenied
 from contracts.identity import Principal
 from contracts.tenancy import (
     AccountCreateRequest,
+    AccountPickPage,
     AccountStatus,
     AccountView,
     BackupStatus,
@@ -22,7 +24,7 @@ from contracts.tenancy import (
     SubscribeTrialsRequest,
 )
 from contracts.vocabulary import Permission
-from gateway.auth import require_permission
+from gateway.auth import Authorised, is_administrator, require_permission
 from gateway.compose.account_lists import AccountListPage, AccountSort, account_list_page
 from gateway.deps import IdempotencyKey, Rpc
 
@@ -96,6 +98,34 @@ def create_account(body: AccountCreateRequest, rpc: Rpc, idempotency_key: Idempo
 )
 def subscribe_trials(body: SubscribeTrialsRequest, rpc: Rpc) -> SubscribeTrialsReply:
     return rpc.tenancy.subscribe_trials(body.to_wire())
+
+
+def can_pick_accounts(principal: Authorised) -> Principal:
+    """Pickers of accounts: the dashboard's users, the security audit's, and administrators."""
+    user = principal.user
+    if is_administrator(principal) or {Permission.VIEW_DASHBOARD, Permission.VIEW_SECURITY_AUDIT} & set(
+            user.permissions):
+        return principal
+    raise PermissionDenied("you need the 'view_dashboard' or 'view_security_audit' permission")
+
+
+@router.get(
+    "/accounts",
+    response_model=AccountPickPage,
+    dependencies=[Depends(can_pick_accounts)],
+    summary="Accounts anywhere in your subtree, by name or email and status, in name order (pickers)",
+    description="Only the accounts you may see (accessible accounts apply); removed accounts only with "
+                "`account_status=removed`.",
+)
+def search_accounts(
+    rpc: Rpc,
+    search: Annotated[str | None, Query(min_length=1, max_length=200, description="part of name or email")] = None,
+    account_status: AccountStatus | None = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 25,
+) -> AccountPickPage:
+    query = {"search": search, "account_status": account_status, "page": page, "page_size": page_size}
+    return rpc.tenancy.search_accounts({k: v for k, v in query.items() if v is not None})
 
 
 @router.get("/accounts/{account_id}", response_model=AccountView, dependencies=[can_view])

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from contracts.audit import Activity
 from contracts.notify import CsvDelivery, Frequency, NotificationType
+from contracts.tenancy import AccountStatus
 from contracts.vocabulary import Permission, TenantKind
 from gateway.web.client import ApiError
 from gateway.web.qr import qr_svg
@@ -203,10 +204,23 @@ async def audit(request: Request) -> Response:
             raise
         data, error = {"items": [], "total": 0, "total_capped": False}, failure
     export = urlencode({k: v for k, v in filters.items() if v})
-    return ctx.page("audit.html", data=data, filters=filters, paging=paging(page, PAGE_SIZE, data["total"]),
+    options = await _account_options(ctx)
+    return ctx.page("audit.html", data=data, filters=filters, account_options=options,
+                    paging=paging(page, PAGE_SIZE, data["total"]),
                     query=query_without(request, "page"), activities=[a.value for a in Activity],
                     export_url="/api/v1/audit/export.csv" + (f"?{export}" if export else ""),
                     errors=error.fields if error else {}, error=error.message if error else None)
+
+
+ACCOUNT_OPTIONS = 200  # the picker's suggestions; typing a part of any other name still filters by it
+
+
+async def _account_options(ctx: Console) -> list[dict[str, Any]]:
+    """The accounts the user sees, by name, for a picker's suggestions (none if not allowed)."""
+    try:
+        return list((await ctx.api.get("/accounts", page_size=ACCOUNT_OPTIONS))["items"])
+    except ApiError:
+        return []
 
 
 # ---- billing -------------------------------------------------------------------------------------------
@@ -318,7 +332,8 @@ def _summary(error: ApiError, errors: dict[str, str]) -> str:
 def _access_values(ctx: Console) -> dict[str, Any]:
     """Role, permissions and accessible accounts as the form sent them (kept on a refusal)."""
     return {"role": ctx.value("role") or "administrator", "permissions": ctx.values("permissions"),
-            "access": "chosen" if ctx.value("access") == "chosen" else "all", "accounts": ctx.value("accounts")}
+            "access": "chosen" if ctx.value("access") == "chosen" else "all",
+            "accounts": " ".join(ctx.values("accounts"))}
 
 
 def _access_body(values: dict[str, Any]) -> dict[str, Any]:
@@ -329,7 +344,7 @@ def _access_body(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _account_ids(values: dict[str, Any]) -> list[str]:
-    """The ids typed into the accounts box: one a line, or separated by commas or spaces."""
+    """The chosen accounts' ids (the picker's ticked boxes), in the order given."""
     return values["accounts"].replace(",", " ").split()
 
 
@@ -355,6 +370,8 @@ async def _users(ctx: Console, status: int = 200, page: int = 1, **extra: Any) -
                                "values": {"role": "administrator", "access": "all"},
                                "notice": ctx.request.query_params.get("notice")}
     context.update(extra)
+    context["chosen"] = await _account_names(ctx, context["values"])
+    context["finder"] = await _account_finder(ctx, context["values"])
     return ctx.page("users.html", status=status, **context)
 
 
@@ -399,10 +416,29 @@ async def _account_names(ctx: Console, values: dict[str, Any]) -> list[dict[str,
     return named
 
 
+FOUND_ACCOUNTS = 50
+ACCOUNT_STATUSES = [s.value for s in AccountStatus if s != AccountStatus.REMOVED]
+
+
+async def _account_finder(ctx: Console, values: dict[str, Any]) -> dict[str, Any]:
+    """The accessible-accounts picker: accounts by name or email and status (``account_search``,
+    ``account_status`` in the address), less the ones already chosen."""
+    q = ctx.request.query_params
+    search, status = q.get("account_search", "").strip()[:200], q.get("account_status", "")
+    chosen = set(_account_ids(values)) if values.get("access") == "chosen" else set()
+    found: list[dict[str, Any]] = []
+    with contextlib.suppress(ApiError):  # a user without the pickers' permission gets an empty list
+        page = await ctx.api.get("/accounts", search=search or None, page_size=FOUND_ACCOUNTS,
+                                 account_status=status if status in ACCOUNT_STATUSES else None)
+        found = [a for a in page["items"] if a["id"] not in chosen]
+    return {"search": search, "status": status, "found": found, "statuses": ACCOUNT_STATUSES}
+
+
 async def _user_edit(ctx: Console, user: dict[str, Any], values: dict[str, Any], status: int = 200,
                      **extra: Any) -> Response:
     context: dict[str, Any] = {"user": user, "values": values, "errors": {}, "permissions": PERMISSIONS,
-                               "chosen": await _account_names(ctx, values)}
+                               "chosen": await _account_names(ctx, values),
+                               "finder": await _account_finder(ctx, values)}
     context.update(extra)
     return ctx.page("user_edit.html", status=status, **context)
 

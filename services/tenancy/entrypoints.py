@@ -17,6 +17,7 @@ from contracts.events import EngineEvent
 from contracts.tenancy import (
     AccountCreateRequest,
     AccountListQuery,
+    AccountSearchQuery,
     BackupTaskRequest,
     DistributorCreateRequest,
     NameLookupRequest,
@@ -136,6 +137,11 @@ class TenancyService(ServiceBase):
     @rpc
     def list_accounts(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
         return accounts.list_accounts(self.db, self.context, parse(AccountListQuery, query or {})).to_wire()
+
+    @rpc
+    def search_accounts(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Accounts anywhere in the caller's subtree, by name or email and status (pickers)."""
+        return accounts.search_accounts(self.db, self.context, parse(AccountSearchQuery, query or {})).to_wire()
 
     @rpc
     def account_ids(self, query: dict[str, Any] | None = None) -> dict[str, Any]:

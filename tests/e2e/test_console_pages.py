@@ -206,6 +206,17 @@ def test_the_security_audit_filters_and_exports_csv(world, page):
     assert len(exported) >= 2 and all("Lighthouse Dental" in ",".join(line) for line in exported[1:])
 
 
+def test_the_audit_account_filter_suggests_account_names(world, page):
+    page.goto(world.suite.base_url + "/audit")
+    expect(page.locator("#account-options option[value='Lighthouse Dental']")).to_have_count(1)
+    page.get_by_label("Account", exact=True).fill("Lighthouse")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"account=Lighthouse"))
+    rows = page.locator("#results tbody tr")
+    expect(rows.filter(has_text="Lighthouse Dental").first).to_be_visible()
+    expect(rows.filter(has_text="Harbour MSP").filter(has_not_text="Lighthouse")).to_have_count(0)
+
+
 def test_ip_restrictions_refuse_a_lockout_and_then_deny_other_addresses(world, browser, page):
     page.goto(world.suite.base_url + "/settings/security")
     your_ip = page.locator("[data-your-ip]").inner_text()
@@ -302,7 +313,7 @@ def test_an_administrator_invites_then_edits_a_users_role_permissions_and_accoun
     account_id = created.json()["id"]
     email = f"clerk-{world.tag}@console-e2e.example"
     page.goto(world.suite.base_url + "/settings/users")
-    page.get_by_label("Email").fill(email)
+    page.locator("#f-email").fill(email)
     page.get_by_label("Custom", exact=True).check()
     page.get_by_label("View dashboard").check()
     page.get_by_role("button", name="Invite").click()
@@ -311,16 +322,20 @@ def test_an_administrator_invites_then_edits_a_users_role_permissions_and_accoun
     expect(row).to_contain_text("All")
 
     row.get_by_role("link", name=f"Edit {email}").click()
+    page.get_by_label("Find accounts by name or email").fill(f"Pier Clinic {world.tag}")
+    page.get_by_label("Status", exact=True).select_option("trial_started")
+    page.get_by_role("button", name="Find").click()
+    found = page.get_by_role("list", name="Accounts found")
+    expect(found.get_by_role("checkbox")).to_have_count(1)
+    page.get_by_label("Find accounts by name or email").fill("no account is called this")
+    page.get_by_role("button", name="Find").click()
+    expect(page.get_by_role("list", name="Accounts found")).to_contain_text("No account matches")
+    page.get_by_label("Find accounts by name or email").fill(f"Pier Clinic {world.tag}")
+    page.get_by_role("button", name="Find").click()
+
     page.get_by_label("View billing and manage payment").check()
     page.get_by_label("Only the accounts listed below").check()
-    page.get_by_label("Account ids (when only the listed accounts)").fill("not-an-account-id")
-    page.get_by_role("button", name="Save").click()
-    accounts = page.get_by_label("Account ids (when only the listed accounts)")
-    expect(accounts).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#e-accessible_accounts")).to_contain_text(re.compile(r"\S"))
-    expect(page.get_by_label("View billing and manage payment")).to_be_checked()
-
-    accounts.fill(account_id)
+    page.get_by_role("list", name="Accounts found").get_by_label(f"Pier Clinic {world.tag}").check()
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".notice")).to_contain_text("saved")
     row = page.get_by_role("row").filter(has_text=email)
@@ -331,4 +346,4 @@ def test_an_administrator_invites_then_edits_a_users_role_permissions_and_accoun
     assert mine["role"] == "custom" and mine["accessible_accounts"] == [account_id]
     assert sorted(mine["permissions"]) == ["view_billing", "view_dashboard"]
     row.get_by_role("link", name=f"Edit {email}").click()
-    expect(page.get_by_role("link", name=f"Pier Clinic {world.tag}")).to_be_visible()
+    expect(page.get_by_label(f"Pier Clinic {world.tag}")).to_be_checked()

@@ -167,6 +167,7 @@ ROUTES: dict[tuple[str, str], list[Probe]] = {
         foreign("partner", body=lambda t: {"plan": "annual", "partner_id": t.partner}),
         # account_ids names the caller's own accounts: a foreign one does not exist for it (404).
         foreign("trial", body=lambda t: {"plan": "annual", "account_ids": [t.trial]})],
+    ("GET", "/api/v1/accounts"): [own("accounts of the caller's own subtree only (a search names no tenant)")],
     ("GET", "/api/v1/accounts/{account_id}"): [foreign("account", path=account)],
     ("DELETE", "/api/v1/accounts/{account_id}"): [foreign("trial", path=lambda t: {"account_id": t.trial})],
     ("POST", "/api/v1/accounts/{account_id}/remove"): [

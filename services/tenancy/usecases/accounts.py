@@ -22,6 +22,9 @@ from contracts.tenancy import (
     AccountGone,
     AccountListQuery,
     AccountPage,
+    AccountPick,
+    AccountPickPage,
+    AccountSearchQuery,
     AccountStatus,
     AccountSubscribed,
     AccountView,
@@ -273,6 +276,35 @@ def tenant_names(uow: UnitOfWork, ctx: CallContext, request: NameLookupRequest) 
         TenantName(id=tenant.id, kind=tenant.kind, name=tenant.name, email=tenant.email, parent_id=tenant.parent_id)
         for tenant in tenants if scope.sees(tenant)
     ])
+
+
+def search_accounts(uow: UnitOfWork, ctx: CallContext, query: AccountSearchQuery,
+                    now: datetime | None = None) -> AccountPickPage:
+    """Accounts anywhere in the caller's subtree that the caller may see (accessible accounts
+    too), by name or email and status, in name order: what the console's pickers offer."""
+    now = _utc(now)
+    scope = authorise(uow, ctx)
+    owner = sa.orm.aliased(Tenant)
+    listing = (sa.select(Account, Tenant.name, Tenant.email, owner.name.label("owner_name"))
+               .join(Tenant, Tenant.id == Account.id).join(owner, owner.id == Account.owner_id)
+               .where(scope.within(), Tenant.kind == TenantKind.ACCOUNT.value))
+    if query.account_status is not AccountStatus.REMOVED:
+        listing = listing.where(Account.status != Lifecycle.REMOVED.value)
+    accessible = scope.account_filter()
+    if accessible is not None:
+        listing = listing.where(accessible)
+    if query.search:
+        listing = listing.where(search_condition(query.search))
+    if query.account_status is not None:
+        listing = listing.where(account_status_conditions(now)[query.account_status])
+    rows, total = page_of(uow.session, listing.order_by(sa.func.lower(Tenant.name), Tenant.id),
+                          query.page, query.page_size)
+    picks = []
+    for row in rows:
+        shown = account_row(row.Account, row.name, row.email, now)
+        picks.append(AccountPick(id=shown.id, name=shown.name, email=shown.email, account_status=shown.account_status,
+                                 owner_id=row.Account.owner_id, owner_name=row.owner_name))
+    return AccountPickPage(items=picks, page=query.page, page_size=query.page_size, total=total)
 
 
 # ---- subscribe, delete, remove --------------------------------------------------------------------------------
