@@ -391,6 +391,9 @@ async def user_invite(request: Request) -> Response:
     for optional in ("display_name", "tenant_id"):
         if values[optional]:
             body[optional] = values[optional]
+    values["chooser"] = "administrator" if ctx.value("chooser") == "administrator" else "user"
+    if body["credential_type"] == "password" and values["chooser"] == "administrator":
+        body["password"] = (ctx.form.get("password") or [""])[0]  # as typed; never kept in the values
     try:
         user = await ctx.api.post("/users", body)
     except ApiError as error:

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.browser import browser_context
-from tests.e2e.identity_client import OPERATOR, new_distributor_admin, signed_in
+from tests.e2e.identity_client import OPERATOR, Client, Mailbox, new_distributor_admin, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -131,3 +131,22 @@ def test_backup_radar_endpoint_secret_and_test_event_from_the_console(suite, adm
 
     page.get_by_role("button", name="Send test event").click()
     expect(page.locator(".notice")).to_contain_text("not active")  # no endpoint URL yet
+
+
+def test_an_email_user_is_invited_with_a_password_set_now(suite, admin_page):
+    page = admin_page
+    email = f"preset-{uuid.uuid4().hex[:8]}@settings-e2e.example"
+    page.goto(suite.base_url + "/settings/users")
+    page.locator("#f-email").fill(email)
+    page.get_by_label("Set it now").check()
+    page.get_by_label("Password (when set now)").fill("password1")
+    page.get_by_role("button", name="Invite").click()
+    expect(page.locator("#e-password")).to_contain_text(re.compile(r"\S"))  # the policy's reason
+    expect(page.get_by_label("Set it now")).to_be_checked()
+    page.get_by_label("Password (when set now)").fill("a lantern by the ferry slip")
+    page.get_by_role("button", name="Invite").click()
+    expect(page.locator(".notice")).to_contain_text(f"{email} invited")
+    token = Mailbox(suite.var_dir).new_link(email, "/confirm-email").split("token=")[1]
+    confirmed = Client(suite.base_url).post("/api/v1/auth/confirm-email", json={"token": token})
+    assert confirmed.status_code == 204, confirmed.text  # no password asked: it was set
+    assert signed_in(suite.base_url, email, "a lantern by the ferry slip").token
