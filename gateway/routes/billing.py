@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from contracts.billing import (
     AccountBillingPage,
+    AccountBillingRow,
     BillingDetails,
     BillingDetailsView,
     BillingMethodView,
@@ -25,6 +26,7 @@ from contracts.billing import (
     PaymentView,
 )
 from contracts.dates import SaneDate
+from contracts.errors import NotFound
 from contracts.vocabulary import Permission
 from gateway.auth import require_permission
 from gateway.bodies import MethodBody
@@ -76,6 +78,19 @@ def billing_status(
              "billing_status": billing_status.value if billing_status else None,
              "as_of": as_of.isoformat() if as_of else None, "page": page, "page_size": page_size}
     return billing_status_page(rpc, query, partner_id)
+
+
+@router.get("/accounts/{account_id}", response_model=AccountBillingRow,
+            summary="One account's billing summary: status, subscription, renewal date, amount due, forecast",
+            responses={404: {"description": "`not_found`: no such account among yours"}})
+def account_billing(account_id: uuid.UUID, rpc: Rpc,
+                    as_of: Annotated[SaneDate | None, Query(description="judge Due/Overdue on this day")] = None,
+                    ) -> AccountBillingRow:
+    query = {"account_ids": [str(account_id)], "as_of": as_of.isoformat() if as_of else None, "page_size": 1}
+    rows = billing_status_page(rpc, query, None).items
+    if not rows:
+        raise NotFound("account not found", {"field": "account_id"})
+    return rows[0]
 
 
 @router.get("/history", response_model=HistoryPage, summary="Bills, newest first")

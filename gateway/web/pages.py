@@ -239,6 +239,14 @@ async def billing(request: Request) -> Response:
                     notice=q.get("notice"))
 
 
+@router.get("/billing/accounts/{account_id}")
+async def billing_account(request: Request, account_id: uuid.UUID) -> Response:
+    """One account's billing summary (the account's name on Billing status opens it)."""
+    ctx = await console(request)
+    summary = await ctx.api.get(f"/billing/accounts/{account_id}")
+    return ctx.page("billing_account.html", summary=summary)
+
+
 @router.post("/billing/method")
 async def billing_method(request: Request) -> Response:
     ctx = await console(request)

@@ -266,6 +266,14 @@ def test_an_unpaid_bill_is_due_overdue_the_day_after_and_current_once_paid(world
 
     current = alpine_status(world, accounts, "2026-12-02")
     assert (current["billing_status"], current["amount_due"]) == ("current", "0.00")
+    summary = world.admin.get(f"/api/v1/billing/accounts/{accounts['alpine']}", params={"as_of": "2026-12-02"})
+    assert summary.status_code == 200 and summary.json() == current  # the account's billing summary
+    assert world.admin.get(f"/api/v1/billing/accounts/{uuid.uuid4()}").status_code == 404
+    page = world.admin.get(f"/billing/accounts/{accounts['alpine']}",
+                           headers={"Cookie": f"portal_session={world.admin.token}"})
+    assert page.status_code == 200 and 'data-billing-status>Current<' in page.text
+    listing = world.admin.get("/billing", headers={"Cookie": f"portal_session={world.admin.token}"})
+    assert f'href="/billing/accounts/{accounts["alpine"]}"' in listing.text  # the name opens the summary
     assert consolidated(world.admin)["paid"] is True
 
 
@@ -341,6 +349,7 @@ BILLING_ROUTES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("GET", "/api/v1/billing/method"): None,
     ("PUT", "/api/v1/billing/method"): {"method": "invoice"},
     ("GET", "/api/v1/billing/status"): None,
+    ("GET", "/api/v1/billing/accounts/{account_id}"): None,
     ("GET", "/api/v1/billing/history"): None,
     ("GET", "/api/v1/billing/invoices/{reference}.pdf"): None,
     ("GET", "/api/v1/billing/invoices/{reference}.csv"): None,
@@ -368,7 +377,8 @@ def described_billing_routes(client: Client) -> set[tuple[str, str]]:
 
 
 def billing_routes(world: World, reference: str) -> list[tuple[str, str, dict[str, Any] | None]]:
-    values = {"reference": reference, "card_id": str(uuid.uuid4()), "distributor_id": str(world.distributor)}
+    values = {"reference": reference, "card_id": str(uuid.uuid4()), "distributor_id": str(world.distributor),
+              "account_id": str(uuid.uuid4())}
     fill = lambda text: text.format(**values) if isinstance(text, str) else text  # noqa: E731
     return [(method, fill(path), {key: fill(value) for key, value in body.items()} if body is not None else None)
             for (method, path), body in BILLING_ROUTES.items()]

@@ -200,6 +200,7 @@ ROUTES: dict[tuple[str, str], list[Probe]] = {
         own("the caller's own subtree's trail, as CSV", query=lambda t: {"account": t.account} if t.account else {})],
     ("GET", "/api/v1/billing/method"): [own("the caller's own distributor's method")],
     ("PUT", "/api/v1/billing/method"): [untried(OWN_TENANT + " (and it may be chosen once)")],
+    ("GET", "/api/v1/billing/accounts/{account_id}"): [foreign("account", path=account)],
     ("GET", "/api/v1/billing/status"): [
         own("the caller's own accounts"),
         # A partner the caller cannot see does not exist for it (tenancy says so beside billing).
