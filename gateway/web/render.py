@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import unicodedata
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+import pycountry
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -18,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from contracts.vocabulary import Permission, TenantKind
 from gateway.auth import CSRF_HEADER, SESSION_COOKIE, csrf_matches, csrf_token_for
 from gateway.web.client import ApiClient, ApiError
+from gateway.web.menu import Group, menu
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -71,12 +74,30 @@ LABELS = {
 }
 
 
+# Form labels in plain words (the API's field names are for programs).
+FIELD_LABELS = {
+    "title": "Title", "first_name": "First name", "last_name": "Last name", "billing_email": "Billing email",
+    "company": "Company", "company_tax_id": "Company tax ID", "address_line1": "Address line 1",
+    "address_line2": "Address line 2", "address_line3": "Address line 3", "city": "City",
+    "state": "State or region", "zip": "ZIP or postal code", "country": "Country", "phone": "Phone",
+    "currency": "Currency", "payment_day": "Card payment day (1 to 28)", "invoice_delivery": "Email invoices as",
+}
+
+
+@functools.cache
+def countries() -> list[tuple[str, str]]:
+    """(ISO 3166 code, name) of every country, by name: the country pickers' list."""
+    return sorted(((c.alpha_2, getattr(c, "common_name", None) or c.name) for c in pycountry.countries),
+                  key=lambda pair: pair[1])
+
+
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(bytes=human_bytes, money=money, label=label, urlquote=lambda v: quote(str(v), safe=""))
     # Templates name permissions and tenant kinds as contracts' members: console.can(Permission.VIEW_BILLING).
-    env.globals.update(Permission=Permission, TenantKind=TenantKind)
+    env.globals.update(Permission=Permission, TenantKind=TenantKind, FIELD_LABELS=FIELD_LABELS,
+                       countries=countries)
     return env
 
 
@@ -220,6 +241,10 @@ class Console:
     def sees_money(self) -> bool:
         kind = self.me.get("tenant_kind")
         return kind in (TenantKind.DISTRIBUTOR, TenantKind.OPERATOR) and self.can(Permission.VIEW_BILLING)
+
+    def menu(self) -> list[Group]:
+        """The menu groups for this page (gateway.web.menu)."""
+        return menu(self, self.request.url.path)
 
     def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         return render(self.request, template, {"console": self, "me": self.me, "csrf": self.csrf, **context},

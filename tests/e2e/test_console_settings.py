@@ -150,3 +150,22 @@ def test_an_email_user_is_invited_with_a_password_set_now(suite, admin_page):
     confirmed = Client(suite.base_url).post("/api/v1/auth/confirm-email", json={"token": token})
     assert confirmed.status_code == 204, confirmed.text  # no password asked: it was set
     assert signed_in(suite.base_url, email, "a lantern by the ferry slip").token
+
+
+def test_billing_details_use_plain_labels_a_country_by_name_and_an_invoice_choice(suite, admin_page, admin_email):
+    page = admin_page
+    page.goto(suite.base_url + "/billing/payment")
+    for label, value in (("First name", "Dana"), ("Last name", "Reyes"), ("Billing email", "ap@fabrikam.example"),
+                         ("Company", "Fabrikam"), ("Company tax ID", "DE-123456789"),
+                         ("Address line 1", "1 Hafenstrasse"), ("City", "Hamburg"), ("ZIP or postal code", "20457"),
+                         ("Phone", "+49 40 555 0100")):
+        page.get_by_role("textbox", name=label, exact=True).fill(value)
+    expect(page.locator("#countries-country option[value='DE']")).to_have_text("Germany")
+    page.get_by_role("combobox", name="Country").fill("DE")
+    page.get_by_label("An attachment (PDF)").check()
+    page.get_by_role("button", name="Save billing details").click()
+    expect(page.locator(".notice")).to_have_text("Billing details saved.")
+    expect(page.get_by_label("An attachment (PDF)")).to_be_checked()
+    expect(page.get_by_role("combobox", name="Country")).to_have_value("DE")
+    details = signed_in(suite.base_url, admin_email, PASSWORD).get("/api/v1/billing/details").json()["details"]
+    assert (details["country"], details["invoice_delivery"]) == ("DE", "attachment")

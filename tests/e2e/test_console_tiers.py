@@ -90,8 +90,8 @@ def test_a_partner_users_day(tree, browser):
     for absent in ("Add partner", "Add direct account", "Direct Accounts"):
         expect(page.get_by_text(absent)).to_have_count(0)
     expect(page.get_by_text("Billing is not answering")).to_have_count(0)
-    assert not {"Billing status", "History", "Payment details", "Backup Radar"} & set(menu(page))
-    assert {"Users", "Account settings", "Security", "Security audit", "Notifications"} <= set(menu(page))
+    assert not {"Status", "History", "Payment details", "Integrations"} & set(menu(page))
+    assert {"Users", "Account", "Security", "Security audit", "Notifications"} <= set(menu(page))
 
     page.get_by_role("link", name="Add account").click()
     page.get_by_label("Account (company) name").fill(f"Quay Clinic {tree.tag}")
@@ -116,7 +116,7 @@ def test_a_customer_users_day(tree, browser):
     page = console_as(browser, tree.suite, tree.customer_email)
     expect(page.get_by_role("heading", name=f"Lighthouse Dental {tree.tag}")).to_be_visible()
     assert menu(page)[0] == "Backups"
-    assert not {"Notifications", "Billing status", "Backup Radar"} & set(menu(page))
+    assert not {"Notifications", "Status", "Integrations"} & set(menu(page))
     expect(page.get_by_text("Remove account")).to_have_count(0)
     expect(page.get_by_text("Delete trial")).to_have_count(0)
 
@@ -127,7 +127,7 @@ def test_a_customer_users_day(tree, browser):
     task.get_by_role("button", name="Activate").click()
     expect(page.locator("tr[data-task='Front desk mailboxes']")).to_contain_text("Active")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account settings").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account", exact=True).click()
     expect(page.get_by_role("heading", name="Account settings")).to_be_visible()
     expect(page.get_by_label("Default subscription of new accounts")).to_have_count(0)
     page.get_by_label("Phone").fill("+1 555 0100")
@@ -172,7 +172,7 @@ def test_account_operation_permissions_hide_pages_and_refuse_them(tree, browser)
     allowed = tree.custom_user(tree.customer, ["view_dashboard", "account_view_settings", "account_view_support"])
 
     page = console_as(browser, tree.suite, limited)
-    assert not {"Account settings", "Support"} & set(menu(page))
+    assert not {"Account", "Support"} & set(menu(page))
     expect(page.get_by_role("heading", name="Backup tasks")).to_be_visible()
     expect(page.get_by_text("Subscription", exact=True)).to_have_count(0)  # "View billing page" is not granted
     for path in ("/settings/account", "/support"):
@@ -190,9 +190,29 @@ def test_account_operation_permissions_hide_pages_and_refuse_them(tree, browser)
     page.context.close()
 
     page = console_as(browser, tree.suite, allowed)
-    assert {"Account settings", "Support"} <= set(menu(page))
+    assert {"Account", "Support"} <= set(menu(page))
     expect(page.get_by_text("Subscription", exact=True)).to_have_count(0)  # still not granted
     page.goto(tree.suite.base_url + "/settings/account")
     expect(page.get_by_role("heading", name="Account settings")).to_be_visible()
     page.context.close()
     assert signed_in(tree.suite.base_url, allowed, PASSWORD).get("/api/v1/settings/account").status_code == 200
+
+
+PAGES_OF_A_DISTRIBUTOR = ["/", "/billing", "/billing/history", "/billing/payment", "/audit", "/settings/account",
+                          "/settings/users", "/settings/security", "/notifications", "/integrations/backup-radar",
+                          "/learning", "/support"]
+
+
+def test_the_menu_is_grouped_and_marks_exactly_one_page_as_current(tree, browser):
+    page = console_as(browser, tree.suite, tree.distributor_email)
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("list", name="Billing").get_by_role("link")).to_have_text(
+        ["Status", "History", "Payment details"])
+    expect(nav.get_by_role("list", name="Settings").get_by_role("link")).to_have_text(
+        ["Account", "Users", "Security", "Notifications", "Integrations"])
+    for path in PAGES_OF_A_DISTRIBUTOR:
+        page.goto(tree.suite.base_url + path)
+        current = nav.locator("[aria-current=page]")
+        expect(current).to_have_count(1)
+        assert current.get_attribute("href") == path, (path, current.get_attribute("href"))
+    page.context.close()
