@@ -33,6 +33,7 @@ from gateway.web.sso_views import configured_providers
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
+BILLING_STATUSES = ["none", "current", "due", "overdue"]
 DATA_CENTERS = [(dc.value, text) for dc, text in DATA_CENTER_LABELS.items()]
 SUBSCRIPTIONS = [s.value for s in DefaultSubscription]
 
@@ -171,9 +172,9 @@ async def dashboard(request: Request) -> Response:
     q = request.query_params
     filters = {"search": q.get("search", "").strip(), "task_status": q.get("task_status", ""),
                "billing_status": q.get("billing_status", "")}
-    page = page_number(q.get("page"))
+    page, sort = page_number(q.get("page")), sort_of(ctx)
     try:
-        data = await ctx.api.get("/dashboard", page=page, page_size=PAGE_SIZE, **filters)
+        data = await ctx.api.get("/dashboard", page=page, page_size=PAGE_SIZE, sort=sort, **filters)
     except ApiError as error:
         if error.status != 422:
             raise
@@ -182,22 +183,40 @@ async def dashboard(request: Request) -> Response:
         filters["error"] = error.message
     return ctx.page("dashboard.html", data=data, filters=filters, paging=paging(page, PAGE_SIZE, data["total"]),
                     query=query_without(request, "page"), task_statuses=[s.value for s in TaskStatus],
+                    sort=sort, sort_query=query_without(request, "page", "sort"),
                     billing_statuses=["on_track", "with_exceptions"])
 
 
 # ---- partners and accounts ------------------------------------------------------------------------
 
 
+SORT_KEYS = ("name", "size", "amount")
+
+
+def sort_of(ctx: Console) -> str:
+    """The list's order from the address: a known key, descending with ``-``; amounts only for
+    users who see money (anything else: by name)."""
+    sort = ctx.request.query_params.get("sort", "name")
+    key = sort.removeprefix("-")
+    if key not in SORT_KEYS or (key == "amount" and not ctx.sees_money):
+        return "name"
+    return sort
+
+
 async def _accounts_page(ctx: Console, owner: dict[str, Any], path: str, partner_id: str | None) -> Response:
     q = ctx.request.query_params
     filters = {"search": q.get("search", "").strip(), "account_status": q.get("account_status", ""),
                "backup_status": q.get("backup_status", "")}
-    page = page_number(q.get("page"))
-    data = await ctx.api.get(path, page=page, page_size=PAGE_SIZE, **filters)
-    return ctx.page("accounts.html", owner=owner, data=data, filters=filters, partner_id=partner_id,
+    if ctx.sees_money:
+        filters["billing_status"] = q.get("billing_status", "")
+    page, sort = page_number(q.get("page")), sort_of(ctx)
+    data = await ctx.api.get(path, page=page, page_size=PAGE_SIZE, sort=sort, **filters)
+    return ctx.page("accounts.html", owner=owner, data=data, filters=filters, partner_id=partner_id, sort=sort,
                     paging=paging(page, PAGE_SIZE, data["total"]), query=query_without(ctx.request, "page"),
+                    sort_query=query_without(ctx.request, "page", "sort"),
                     account_statuses=[s.value for s in AccountStatus if s != AccountStatus.REMOVED],
-                    backup_statuses=[s.value for s in BackupStatus], notice=q.get("notice"))
+                    backup_statuses=[s.value for s in BackupStatus], billing_statuses=BILLING_STATUSES,
+                    notice=q.get("notice"))
 
 
 @router.get("/partners/new")
@@ -300,6 +319,14 @@ async def account_view(request: Request, account_id: uuid.UUID) -> Response:
 async def _account_page(ctx: Console, account_id: str) -> Response:
     account = await ctx.api.get(f"/accounts/{account_id}")
     return ctx.page("account.html", account=account, errors={}, notice=ctx.request.query_params.get("notice"))
+
+
+@router.get("/accounts/{account_id}/delete")
+async def account_delete_confirm(request: Request, account_id: uuid.UUID) -> Response:
+    """Without JavaScript, a list's "Delete trial" asks here (with it, in a dialog on the list)."""
+    ctx = await console(request)
+    account = await ctx.api.get(f"/accounts/{account_id}")
+    return ctx.page("account_delete.html", account=account, back=same_site_path(request.query_params.get("back")))
 
 
 @router.post("/accounts/{account_id}/delete")

@@ -32,6 +32,16 @@
     }, 0);
   });
 
+  // A row action with a dialog of its own (data-dialog): ask there instead of on a page of its own.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-dialog]");
+    if (!link) { return; }
+    var dialog = document.getElementById(link.getAttribute("data-dialog"));
+    if (!dialog || typeof dialog.showModal !== "function") { return; }
+    event.preventDefault();
+    dialog.showModal();
+  });
+
   document.addEventListener("DOMContentLoaded", function () { localise(document); });
   document.addEventListener("htmx:afterSwap", function (event) { localise(event.target); });
 })();
