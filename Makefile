@@ -40,8 +40,11 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml tests/e2e/axe/package-lock.json | $(BIN)/python
 	$(BIN)/pip install -e '.[dev]'
+	@# axe-core for the console's accessibility test (Node's npm; the test says so if it is missing)
+	@if command -v npm >/dev/null; then npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent; \
+	else echo "npm not found: tests/e2e/test_console_accessibility.py will be skipped (fails when CI=true)"; fi
 	@touch $@
 
 install: $(STAMP)
