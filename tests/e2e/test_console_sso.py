@@ -183,7 +183,7 @@ def test_an_administrator_invites_a_microsoft_user_who_then_signs_in_with_micros
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     page.goto(tenant.suite.base_url + "/settings/users")
     email = f"invited-{uuid.uuid4().hex[:8]}@sso-e2e.example"
-    page.get_by_label("Email").fill(email)
+    page.locator("#f-email").fill(email)
     page.get_by_label("Signs in with").select_option(label="Microsoft")
     page.get_by_role("button", name="Invite").click()
     row = page.get_by_role("row").filter(has_text=email)
