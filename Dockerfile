@@ -1,4 +1,4 @@
-# One image for the five services and the gateway; docker-compose.yml picks the command.
+# One image for the five services, the gateway and the test processor; docker-compose.yml picks the command.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,6 +19,7 @@ COPY contracts ./contracts
 COPY servicekit ./servicekit
 COPY services ./services
 COPY gateway ./gateway
+COPY testprocessor ./testprocessor
 COPY config ./config
 RUN pip install --no-deps . \
     && useradd --system --home-dir /app --shell /usr/sbin/nologin portal \

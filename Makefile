@@ -73,7 +73,7 @@ test-calendar: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy contracts servicekit services gateway
+	$(BIN)/mypy contracts servicekit services gateway testprocessor
 	$(BIN)/lint-imports --no-cache
 
 # The suite at scale through HTTP, with the messaging ceiling and a direct-SQL baseline in the

@@ -29,6 +29,9 @@ class GatewaySettings(BaseSettings):
     )
     amqp_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     public_base_url: str = "http://localhost:8000"
+    # The payment processor's hosted card form, framed by Billing > Payment details: card
+    # numbers are typed there, on the processor's origin, and only its token comes back.
+    card_form_url: str = Field(default="http://127.0.0.1:8790/card-form", pattern=r"^https?://[^/?#]+/[^?#]*$")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="larger request bodies get 413")

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # PORTAL_SUPERVISOR_CONFIG: another supervisord file (the scale-out test runs two instances
 # of every service from one generated from this one).
 CONFIG = Path(os.environ.get("PORTAL_SUPERVISOR_CONFIG") or ROOT / "config" / "supervisord.conf")
-PROGRAMS = ("identity", "tenancy", "billing", "audit", "notify", "gateway")
+PROGRAMS = ("identity", "tenancy", "billing", "audit", "notify", "gateway", "processor")
 PR_SET_PDEATHSIG = 1
 
 
@@ -56,6 +56,11 @@ def suite_environment() -> dict[str, str]:
     public_url = f"http://localhost:{env['PORTAL_GATEWAY_PORT']}"
     env.setdefault("GATEWAY_PUBLIC_BASE_URL", public_url)
     env.setdefault("PORTAL_PUBLIC_BASE_URL", public_url)  # links in mails
+    # The test payment processor's card form, on an origin of its own, framed by the console.
+    env.setdefault("PROCESSOR_PORT", "8790")
+    env.setdefault("PROCESSOR_ALLOWED_ORIGINS", ",".join(
+        sorted({public_url, env["GATEWAY_PUBLIC_BASE_URL"], f"http://127.0.0.1:{env['PORTAL_GATEWAY_PORT']}"})))
+    env.setdefault("GATEWAY_CARD_FORM_URL", f"http://127.0.0.1:{env['PROCESSOR_PORT']}/card-form")
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -276,7 +276,8 @@ async def payment(request: Request) -> Response:
     details = await ctx.api.get("/billing/details")
     cards = await ctx.api.get("/billing/cards")
     return ctx.page("payment.html", details=details, values=(details or {}).get("details") or {}, cards=cards,
-                    errors={}, fields=DETAIL_FIELDS, notice=request.query_params.get("notice"))
+                    errors={}, fields=DETAIL_FIELDS, notice=request.query_params.get("notice"),
+                    card_form_url=request.app.state.settings.card_form_url)
 
 
 @router.post("/billing/payment")
@@ -288,7 +289,8 @@ async def payment_save(request: Request) -> Response:
     except ApiError as error:
         cards = await ctx.api.get("/billing/cards")
         return ctx.page("payment.html", status=error.status, details=None, values=values, cards=cards,
-                        errors=error.fields, error=error.message, fields=DETAIL_FIELDS)
+                        errors=error.fields, error=error.message, fields=DETAIL_FIELDS,
+                        card_form_url=request.app.state.settings.card_form_url)
     return redirect(request, _back("/billing/payment", "Billing details saved."))
 
 
@@ -647,6 +649,18 @@ async def _act(request: Request, method: str, path: str, back: str, done: str, b
     except ApiError as error:
         return redirect(request, _back(back, f"Not done: {error.message}"))
     return redirect(request, _back(back, done))
+
+
+@router.post("/billing/cards/add")
+async def card_add(request: Request) -> Response:
+    """The processor's token (the card form posted it to this page's script), never a card number."""
+    ctx = await console(request)
+    body = {"token": ctx.value("token"), "activate": ctx.value("activate") == "yes"}
+    try:
+        card = await ctx.api.post("/billing/cards", body)
+    except ApiError as error:
+        return redirect(request, _back("/billing/payment", f"Card not saved: {error.message}"))
+    return redirect(request, _back("/billing/payment", f"Card saved: {card['brand']} ending {card['last4']}."))
 
 
 @router.post("/billing/cards/{card_id}/activate")

@@ -60,3 +60,14 @@ def browser_context(browser: Any, ip: str | None = None) -> Any:
                                   viewport={"width": 1366, "height": 900}, locale="en-US", accept_downloads=True)
     context.set_default_timeout(TIMEOUT_MS)
     return context
+
+
+def signed_in_page(browser: Any, base_url: str, email: str, password: str) -> Any:
+    """A page of a fresh browser session, signed in with a password (no 2FA) on the home page."""
+    page = browser_context(browser).new_page()
+    page.goto(base_url + "/sign-in")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(base_url + "/")
+    return page

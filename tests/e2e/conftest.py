@@ -73,7 +73,7 @@ class Suite:
 
     @property
     def log_paths(self) -> dict[str, Path]:
-        return {name: self.log_path(name) for name in (*SERVICES, "gateway")}
+        return {name: self.log_path(name) for name in (*SERVICES, "gateway", "processor")}
 
     def get(self, path: str, timeout: float = 10, **kwargs: Any) -> requests.Response:
         return requests.get(self.base_url + path, timeout=timeout, **kwargs)
@@ -132,6 +132,7 @@ def _suite_environment(amqp_uri: str, database_url: Callable[[str], str], var_di
         GATEWAY_TRUSTED_PROXIES="127.0.0.1",
         PORTAL_OPERATOR_EMAIL="operator@e2e.example",
         PORTAL_OPERATOR_PASSWORD="operator-e2e-password",
+        PROCESSOR_PORT=str(free_port()),
     )
     for service in SERVICES:
         env[f"{service.upper()}_DATABASE_URL"] = database_url(service)

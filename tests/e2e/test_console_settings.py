@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import browser_context
+from tests.e2e.browser import signed_in_page
 from tests.e2e.identity_client import OPERATOR, Client, Mailbox, new_distributor_admin, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -25,16 +25,9 @@ def admin_email(suite: Any) -> str:
 
 @pytest.fixture(scope="module")
 def admin_page(suite: Any, browser: Any, admin_email: str) -> Any:
-    email = admin_email
-    context = browser_context(browser)
-    page = context.new_page()
-    page.goto(suite.base_url + "/sign-in")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(suite.base_url + "/")
+    page = signed_in_page(browser, suite.base_url, admin_email, PASSWORD)
     yield page
-    context.close()
+    page.context.close()
 
 
 def test_an_ip_entry_needs_no_description_and_is_edited_in_place(suite, admin_page):

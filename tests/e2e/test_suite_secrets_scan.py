@@ -13,31 +13,14 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-import sqlalchemy as sa
 
-from servicekit.settings import normalise_database_url
+from tests.e2e.database_scan import database_text
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, signed_in
 from tests.support.fixtures import wait_for
 
 pytestmark = pytest.mark.e2e
 
 SERVICES = ("identity", "tenancy", "billing", "audit", "notify")
-
-
-def database_text(url: str) -> str:
-    """Every row of every table, as text."""
-    engine = sa.create_engine(normalise_database_url(url))
-    try:
-        metadata = sa.MetaData()
-        metadata.reflect(engine)
-        chunks = []
-        with engine.connect() as connection:
-            for table in metadata.sorted_tables:
-                for row in connection.execute(sa.select(table)):
-                    chunks.append(" ".join(str(value) for value in row))
-        return "\n".join(chunks)
-    finally:
-        engine.dispose()
 
 
 def standalone(code: str) -> re.Pattern[str]:

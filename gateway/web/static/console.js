@@ -42,6 +42,31 @@
     dialog.showModal();
   });
 
+  // Add a card: the payment processor's hosted form, in a frame from its own origin. The
+  // card number is typed there; the processor posts back only a token, which this page's
+  // own form (with its CSRF token) sends to the portal.
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#card-add-open")) { return; }
+    var form = document.getElementById("card-add");
+    var holder = document.getElementById("card-frame");
+    var address = new URL(form.getAttribute("data-card-form"));
+    address.searchParams.set("origin", window.location.origin);
+    holder.textContent = "";
+    var frame = document.createElement("iframe");
+    frame.src = address.toString();
+    frame.title = "Card details (payment processor)";
+    holder.appendChild(frame);
+    holder.hidden = false;
+    event.target.closest("#card-add-open").hidden = true;
+    window.addEventListener("message", function (message) {
+      if (message.origin !== address.origin || message.source !== frame.contentWindow) { return; }
+      var data = message.data || {};
+      if (data.type !== "card-token" || typeof data.token !== "string") { return; }
+      form.querySelector("input[name=token]").value = data.token;
+      form.submit();
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () { localise(document); });
   document.addEventListener("htmx:afterSwap", function (event) { localise(event.target); });
 })();

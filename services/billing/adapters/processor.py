@@ -5,8 +5,10 @@ sends the token; billing keeps the token and the display data the processor desc
 (brand, last four digits, expiry, fingerprint), and charges the token with an
 idempotency key — the same key twice is one charge, answered the same way.
 
-:class:`LocalTestProcessor` behaves like a processor's test mode, with its own durable
-store (a SQLite file under ``var/``), so a charge repeated after a crash is recognised:
+:class:`LocalTestProcessor` is the local test-mode processor (``testprocessor``), whose
+hosted card form issues tokens for test card numbers, with its own durable store (a SQLite
+file under ``var/``), so a charge repeated after a crash is recognised. Besides the form's
+tokens it knows the fixed test tokens processors document:
 
 - ``tok_visa``, ``tok_visa_debit``, ``tok_mastercard``, ``tok_amex``, ``tok_discover``:
   cards that charge successfully;
@@ -18,16 +20,12 @@ store (a SQLite file under ``var/``), so a charge repeated after a crash is reco
 
 from __future__ import annotations
 
-import hashlib
-import json
-import sqlite3
-import threading
-import uuid
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
+
+from testprocessor.store import KeyReused, ProcessorStore, UnknownToken
 
 
 @dataclass(frozen=True)
@@ -71,87 +69,34 @@ class PaymentProcessor(Protocol):
         """Charge ``amount`` once per ``idempotency_key``; a decline is a result, not an error."""
 
 
-@dataclass(frozen=True)
-class _TestCard:
-    brand: str
-    last4: str
-    exp_month: int
-    exp_year: int
-    charge_failure: tuple[str, str] | None = None
-    save_failure: tuple[str, str] | None = None
-
-
-TEST_CARDS: dict[str, _TestCard] = {
-    "tok_visa": _TestCard("Visa", "4242", 12, 2034),
-    "tok_visa_debit": _TestCard("Visa", "5556", 6, 2033),
-    "tok_mastercard": _TestCard("Mastercard", "4444", 3, 2035),
-    "tok_amex": _TestCard("American Express", "8431", 9, 2034),
-    "tok_discover": _TestCard("Discover", "1117", 1, 2036),
-    "tok_chargeDeclined": _TestCard("Visa", "0002", 12, 2034,
-                                    charge_failure=("card_declined", "Your card was declined.")),
-    "tok_insufficientFunds": _TestCard("Visa", "9995", 12, 2034,
-                                       charge_failure=("insufficient_funds", "Your card has insufficient funds.")),
-    "tok_expiredCard": _TestCard("Visa", "0069", 1, 2020, save_failure=("expired_card", "Your card has expired.")),
-}
-
-
 class LocalTestProcessor:
-    """A processor in test mode, on this machine; charges persist in ``path``."""
+    """The local test-mode processor (:mod:`testprocessor`), through its store in ``path``.
 
-    name = "local_test"
+    Its hosted card form issues the tokens; this adapter describes and charges them, as a
+    real processor's API would, and speaks billing's types.
+    """
+
+    name = ProcessorStore.name
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self._connect() as connection:
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS charges (idempotency_key TEXT PRIMARY KEY, request TEXT NOT NULL, "
-                "result TEXT NOT NULL, created_at TEXT NOT NULL)"
-            )
-
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30)
-
-    def _card(self, token: str) -> _TestCard:
-        card = TEST_CARDS.get(token)
-        if card is None:
-            raise CardRejected("invalid_token", "No such token: use a token from the payment form.")
-        return card
+        self.store = ProcessorStore(path)
 
     def describe_card(self, token: str) -> CardDetails:
-        card = self._card(token)
-        if card.save_failure:
-            raise CardRejected(*card.save_failure)
-        fingerprint = hashlib.sha256(f"{self.name}:{card.brand}:{card.last4}:{token}".encode()).hexdigest()[:24]
-        return CardDetails(card.brand, card.last4, card.exp_month, card.exp_year, fingerprint)
+        try:
+            card = self.store.card(token)
+        except UnknownToken:
+            raise CardRejected("invalid_token", "No such token: use a token from the payment form.") from None
+        if card.profile.save_failure:
+            raise CardRejected(*card.profile.save_failure)
+        return CardDetails(card.brand, card.last4, card.exp_month, card.exp_year, card.fingerprint)
 
     def charge(self, token: str, amount: Decimal, currency: str, idempotency_key: str,
                description: str) -> ChargeResult:
-        request = json.dumps({"token": token, "amount": str(amount), "currency": currency})
-        with self._lock, self._connect() as connection:
-            row = connection.execute("SELECT request, result FROM charges WHERE idempotency_key = ?",
-                                     (idempotency_key,)).fetchone()
-            if row is not None:
-                if row[0] != request:
-                    raise IdempotencyMismatch("this idempotency key was used for another charge")
-                return ChargeResult(**json.loads(row[1]))
-            result = self._decide(token, amount)
-            connection.execute("INSERT INTO charges VALUES (?, ?, ?, ?)",
-                               (idempotency_key, request, json.dumps(asdict(result)), datetime.now(UTC).isoformat()))
-            return result
-
-    def _decide(self, token: str, amount: Decimal) -> ChargeResult:
         try:
-            card = self._card(token)
-        except CardRejected as rejected:
-            return ChargeResult(False, None, rejected.code, rejected.message)
-        if amount <= 0:
-            return ChargeResult(False, None, "invalid_amount", "The amount must be positive.")
-        if card.charge_failure:
-            return ChargeResult(False, f"ch_{uuid.uuid4().hex[:24]}", *card.charge_failure)
-        return ChargeResult(True, f"ch_{uuid.uuid4().hex[:24]}")
+            charged = self.store.charge(token, amount, currency, idempotency_key)
+        except KeyReused as reused:
+            raise IdempotencyMismatch(str(reused)) from None
+        return ChargeResult(charged.succeeded, charged.charge_id, charged.failure_code, charged.failure_message)
 
     def charges(self) -> int:
-        with self._connect() as connection:
-            return int(connection.execute("SELECT count(*) FROM charges").fetchone()[0])
+        return self.store.charges()
