@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
@@ -83,6 +83,8 @@ class AuditQuery(WireModel):
     page: int = Field(default=1, ge=1, le=10_000)
     page_size: int = Field(default=25, ge=1, le=MAX_PAGE_SIZE)
     cursor: Cursor | None = Field(default=None, description="next_cursor of the previous page; overrides page")
+    sort: Literal["-date", "date"] = Field(default="-date", description="newest first (`-date`) or oldest first; "
+                                           "a cursor continues the order it was made in")
 
 
 class AuditEntryView(WireModel):

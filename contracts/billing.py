@@ -303,6 +303,7 @@ class StatusQuery(CardDataGuard):
     billing_status: BillingStatus | None = None
     as_of: SaneDate | None = Field(default=None, description="the day to judge Due/Overdue on; default today (UTC)")
     distributor_id: uuid.UUID | None = Field(default=None, description="operators: whose accounts")
+    sort: StatusSort = Field(default="name", description="by account name, billing status or amount due")
     page: Page = 1
     page_size: PageSize = 25
 
@@ -434,8 +435,13 @@ class AccountAmountPage(WireModel):
     total: int = Field(description="accounts matching account_status (all given ids without sort)")
 
 
+HistorySort = Literal["-date", "date", "-due", "due", "-amount", "amount"]
+StatusSort = Literal["name", "-name", "status", "-status", "amount", "-amount"]
+
+
 class HistoryQuery(CardDataGuard):
     distributor_id: uuid.UUID | None = None
+    sort: HistorySort = Field(default="-date", description="by issue date (default newest first), due date or amount")
     page: Page = 1
     page_size: PageSize = 25
 

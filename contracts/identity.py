@@ -15,6 +15,8 @@ from contracts.base import SafeText, WireModel
 
 Role = Literal["administrator", "custom"]
 CredentialType = Literal["password", "microsoft", "google"]
+# The orders of Settings > Users (``-`` descending); ties fall back to the email.
+UserSort = Literal["email", "-email", "name", "-name", "role", "-role"]
 DisplayName = Annotated[SafeText, Field(max_length=200)]
 IpDescription = Annotated[SafeText, Field(max_length=200)]
 IpAddresses = Annotated[SafeText, Field(max_length=5000)]

@@ -140,7 +140,9 @@ Phone = Annotated[str, Field(max_length=40, pattern=r"^[0-9+()./ -]{3,40}$")]
 Search = Annotated[SafeText, Field(min_length=1, max_length=200)]
 Page = Annotated[int, Field(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Field(ge=1, le=200)]
-ListSort = Literal["name", "-name", "size", "-size"]
+# ``status``: a partner row's task status, an account's status; ``-`` descending.
+ListSort = Literal["name", "-name", "size", "-size", "status", "-status"]
+AccountListSort = Literal["name", "-name", "size", "-size", "status", "-status", "backup_status", "-backup_status"]
 IdFilter = Annotated[list[uuid.UUID], Field(max_length=10_000)]
 
 # ---- the tree: distributors, partners, Settings > Account ----------------------------------------------
@@ -320,7 +322,7 @@ class AccountListQuery(WireModel):
     account_status: AccountStatus | None = None
     backup_status: BackupStatus | None = None
     ids: IdFilter | None = Field(default=None, description="only these accounts (e.g. billing's status filter)")
-    sort: ListSort = "name"
+    sort: AccountListSort = "name"
     page: Page = 1
     page_size: PageSize = 25
 

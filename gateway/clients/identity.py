@@ -74,9 +74,10 @@ class IdentityClient(ServiceClient):
         return CourseList.from_wire(self._call("list_courses", search, timeout=timeout))
 
     def list_users(
-        self, page: int = 1, page_size: int = 25, search: str | None = None, *, timeout: float | None = None
+        self, page: int = 1, page_size: int = 25, search: str | None = None, sort: str = "email", *,
+        timeout: float | None = None,
     ) -> UserPage:
-        return UserPage.from_wire(self._call("list_users", page, page_size, search, timeout=timeout))
+        return UserPage.from_wire(self._call("list_users", page, page_size, search, sort, timeout=timeout))
 
     def record_course_progress(
         self, course_id: uuid.UUID | str, request: Wire, *, timeout: float | None = None

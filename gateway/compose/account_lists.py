@@ -29,7 +29,8 @@ from gateway.compose.billing_columns import (
 )
 from gateway.deps import Rpc
 
-AccountSort = Literal["name", "-name", "size", "-size", "amount", "-amount"]
+AccountSort = Literal["name", "-name", "size", "-size", "amount", "-amount", "status", "-status", "backup_status",
+                      "-backup_status"]
 
 
 class AccountListRow(AccountRow):

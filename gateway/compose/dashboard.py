@@ -37,7 +37,7 @@ from gateway.compose.billing_columns import (
 )
 from gateway.deps import Rpc
 
-DashboardSort = Literal["name", "-name", "size", "-size", "amount", "-amount"]
+DashboardSort = Literal["name", "-name", "size", "-size", "amount", "-amount", "status", "-status"]
 
 
 class DashboardRow(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -87,7 +87,7 @@ Filters = Annotated[AuditFilters, Depends(audit_filters)]
     "",
     response_model=AuditPage,
     dependencies=[can_view_audit],
-    summary="The security audit of the caller's tenant and every tenant below it, newest first",
+    summary="The security audit of the caller's tenant and every tenant below it, newest first (or oldest)",
     description="Page by number (`page`, `page_size`) or, for deep paging, pass the previous page's "
                 "`next_cursor` as `cursor`. `total` counts at most 10,000 entries (`total_capped`).",
 )
@@ -97,9 +97,10 @@ def search_audit(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Annotated[Literal["-date", "date"], Query(description="`-date` newest first, `date` oldest first")] = "-date",
 ) -> AuditPage:
     query = parse(AuditQuery, {"filters": filters.to_wire(), "page": page, "page_size": page_size,
-                               "cursor": cursor})
+                               "cursor": cursor, "sort": sort})
     return rpc.audit.search(query.to_wire())
 
 

@@ -23,7 +23,9 @@ from contracts.billing import (
     CardView,
     DocumentFormat,
     HistoryPage,
+    HistorySort,
     PaymentView,
+    StatusSort,
 )
 from contracts.dates import SaneDate
 from contracts.errors import NotFound
@@ -71,12 +73,14 @@ def billing_status(
     billing_status: BillingStatus | None = None,
     as_of: Annotated[SaneDate | None, Query(description="judge Due/Overdue on this day (default today); "
                                                          "2000-01-01..2100-12-31")] = None,
+    sort: Annotated[StatusSort, Query(description="account name, billing status or amount due; `-` descending")]
+    = "name",
     page: Page = 1,
     page_size: PageSize = 25,
 ) -> AccountBillingPage:
     query = {"partner_id": str(partner_id) if partner_id else None, "direct": direct,
              "billing_status": billing_status.value if billing_status else None,
-             "as_of": as_of.isoformat() if as_of else None, "page": page, "page_size": page_size}
+             "as_of": as_of.isoformat() if as_of else None, "sort": sort, "page": page, "page_size": page_size}
     return billing_status_page(rpc, query, partner_id)
 
 
@@ -93,9 +97,15 @@ def account_billing(account_id: uuid.UUID, rpc: Rpc,
     return rows[0]
 
 
-@router.get("/history", response_model=HistoryPage, summary="Bills, newest first")
-def billing_history(rpc: Rpc, page: Page = 1, page_size: PageSize = 25) -> HistoryPage:
-    return rpc.billing.billing_history({"page": page, "page_size": page_size})
+@router.get("/history", response_model=HistoryPage, summary="Bills, newest first (or by due date or amount)")
+def billing_history(
+    rpc: Rpc,
+    page: Page = 1,
+    page_size: PageSize = 25,
+    sort: Annotated[HistorySort, Query(description="issue date (`-date`, the default), due date or amount; "
+                                                   "`-` descending")] = "-date",
+) -> HistoryPage:
+    return rpc.billing.billing_history({"page": page, "page_size": page_size, "sort": sort})
 
 
 def _document(rpc: Rpc, reference: str, fmt: DocumentFormat) -> Response:

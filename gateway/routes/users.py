@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel
 
-from contracts.identity import CreateUserRequest, UpdateUserRequest, UserPage, UserView
+from contracts.identity import CreateUserRequest, UpdateUserRequest, UserPage, UserSort, UserView
 from gateway.auth import Administrator, revoking
 from gateway.deps import IdempotencyKey, Rpc
 
@@ -26,8 +26,9 @@ def list_users(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 25,
     search: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Annotated[UserSort, Query(description="email, name or role; `-` for descending")] = "email",
 ) -> UserPage:
-    return rpc.identity.list_users(page, page_size, search)
+    return rpc.identity.list_users(page, page_size, search, sort)
 
 
 @router.post(

@@ -19,7 +19,7 @@ from contracts.vocabulary import Permission, TenantKind
 from gateway.web.client import ApiError
 from gateway.web.qr import qr_svg
 from gateway.web.render import Console, console, redirect
-from gateway.web.views import PAGE_SIZE, SUBSCRIPTIONS, page_number, paging, query_without
+from gateway.web.views import PAGE_SIZE, SUBSCRIPTIONS, page_number, paging, query_without, sort_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -195,10 +195,10 @@ async def audit(request: Request) -> Response:
     ctx = await console(request)
     q = request.query_params
     filters = {name: q.get(name, "").strip() for name in AUDIT_FILTERS}
-    page = page_number(q.get("page"))
+    page, sort = page_number(q.get("page")), sort_of(ctx, ("date",), "-date")
     error = None
     try:
-        data = await ctx.api.get("/audit", page=page, page_size=PAGE_SIZE, **filters)
+        data = await ctx.api.get("/audit", page=page, page_size=PAGE_SIZE, sort=sort, **filters)
     except ApiError as failure:
         if failure.status != 422:
             raise
@@ -206,7 +206,8 @@ async def audit(request: Request) -> Response:
     export = urlencode({k: v for k, v in filters.items() if v})
     options = await _account_options(ctx)
     return ctx.page("audit.html", data=data, filters=filters, account_options=options,
-                    paging=paging(page, PAGE_SIZE, data["total"]),
+                    paging=paging(page, PAGE_SIZE, data["total"]), sort=sort,
+                    sort_query=query_without(request, "page", "sort"),
                     query=query_without(request, "page"), activities=[a.value for a in Activity],
                     export_url="/api/v1/audit/export.csv" + (f"?{export}" if export else ""),
                     errors=error.fields if error else {}, error=error.message if error else None)
@@ -230,13 +231,13 @@ async def _account_options(ctx: Console) -> list[dict[str, Any]]:
 async def billing(request: Request) -> Response:
     ctx = await console(request)
     q = request.query_params
-    page = page_number(q.get("page"))
+    page, sort = page_number(q.get("page")), sort_of(ctx, ("name", "status", "amount"))
     method = await ctx.api.get("/billing/method")
-    rows = await ctx.api.get("/billing/status", page=page, page_size=PAGE_SIZE,
+    rows = await ctx.api.get("/billing/status", page=page, page_size=PAGE_SIZE, sort=sort,
                              billing_status=q.get("billing_status") or None)
     return ctx.page("billing.html", method=method, rows=rows, paging=paging(page, PAGE_SIZE, rows["total"]),
                     query=query_without(request, "page"), billing_status=q.get("billing_status", ""),
-                    notice=q.get("notice"))
+                    sort=sort, sort_query=query_without(request, "page", "sort"), notice=q.get("notice"))
 
 
 @router.get("/billing/accounts/{account_id}")
@@ -260,9 +261,10 @@ async def billing_method(request: Request) -> Response:
 @router.get("/billing/history")
 async def billing_history(request: Request) -> Response:
     ctx = await console(request)
-    page = page_number(request.query_params.get("page"))
-    history = await ctx.api.get("/billing/history", page=page, page_size=PAGE_SIZE)
-    return ctx.page("history.html", history=history, paging=paging(page, PAGE_SIZE, history["total"]), query="")
+    page, sort = page_number(request.query_params.get("page")), sort_of(ctx, ("date", "due", "amount"), "-date")
+    history = await ctx.api.get("/billing/history", page=page, page_size=PAGE_SIZE, sort=sort)
+    return ctx.page("history.html", history=history, paging=paging(page, PAGE_SIZE, history["total"]), sort=sort,
+                    query=query_without(request, "page"), sort_query=query_without(request, "page", "sort"))
 
 
 DETAIL_FIELDS = ("title", "first_name", "last_name", "billing_email", "company", "company_tax_id", "address_line1",
@@ -371,11 +373,14 @@ TENANT_KINDS: dict[str, str] = {TenantKind.OPERATOR: "operator", TenantKind.DIST
 
 
 async def _users(ctx: Console, status: int = 200, page: int = 1, **extra: Any) -> Response:
-    data = await ctx.api.get("/users", page=page, page_size=PAGE_SIZE)
+    sort = sort_of(ctx, ("email", "name", "role"), "email")
+    data = await ctx.api.get("/users", page=page, page_size=PAGE_SIZE, sort=sort)
     own: dict[str, Any] = {}
     with contextlib.suppress(ApiError):  # only its name is shown: the invitation works without it
         own = await ctx.api.get("/settings/account")
-    context: dict[str, Any] = {"data": data, "paging": paging(page, PAGE_SIZE, data["total"]), "query": "",
+    context: dict[str, Any] = {"data": data, "paging": paging(page, PAGE_SIZE, data["total"]), "sort": sort,
+                               "query": query_without(ctx.request, "page"),
+                               "sort_query": query_without(ctx.request, "page", "sort"),
                                "own_tenant": own, "permissions": PERMISSIONS, "errors": {},
                                "values": {"role": "administrator", "access": "all"},
                                "notice": ctx.request.query_params.get("notice")}

@@ -190,16 +190,17 @@ async def dashboard(request: Request) -> Response:
 # ---- partners and accounts ------------------------------------------------------------------------
 
 
-SORT_KEYS = ("name", "size", "amount")
+DASHBOARD_SORTS = ("name", "size", "amount", "status")
+ACCOUNT_SORTS = (*DASHBOARD_SORTS, "backup_status")
 
 
-def sort_of(ctx: Console) -> str:
-    """The list's order from the address: a known key, descending with ``-``; amounts only for
-    users who see money (anything else: by name)."""
-    sort = ctx.request.query_params.get("sort", "name")
+def sort_of(ctx: Console, keys: tuple[str, ...] = DASHBOARD_SORTS, default: str = "name") -> str:
+    """The list's order from the address: one of ``keys``, descending with ``-``; amounts only
+    for users who see money (anything else: ``default``)."""
+    sort = ctx.request.query_params.get("sort", default)
     key = sort.removeprefix("-")
-    if key not in SORT_KEYS or (key == "amount" and not ctx.sees_money):
-        return "name"
+    if key not in keys or (key == "amount" and not ctx.sees_money):
+        return default
     return sort
 
 
@@ -209,7 +210,7 @@ async def _accounts_page(ctx: Console, owner: dict[str, Any], path: str, partner
                "backup_status": q.get("backup_status", "")}
     if ctx.sees_money:
         filters["billing_status"] = q.get("billing_status", "")
-    page, sort = page_number(q.get("page")), sort_of(ctx)
+    page, sort = page_number(q.get("page")), sort_of(ctx, ACCOUNT_SORTS)
     data = await ctx.api.get(path, page=page, page_size=PAGE_SIZE, sort=sort, **filters)
     return ctx.page("accounts.html", owner=owner, data=data, filters=filters, partner_id=partner_id, sort=sort,
                     paging=paging(page, PAGE_SIZE, data["total"]), query=query_without(ctx.request, "page"),

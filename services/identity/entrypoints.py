@@ -229,9 +229,12 @@ class IdentityService(ServiceBase):
     # ---- user management ---------------------------------------------------------------
 
     @rpc
-    def list_users(self, page: int = 1, page_size: int = 25, search: str | None = None) -> dict[str, Any]:
+    def list_users(self, page: int = 1, page_size: int = 25, search: str | None = None,
+                   sort: str = "email") -> dict[str, Any]:
         page, page_size = _page(page, page_size)
-        return users.list_users(self.db, self.context, page, page_size, search).to_wire()
+        if sort not in users.USER_ORDERS:
+            raise ValidationFailed.for_field("sort", f"one of {', '.join(users.USER_ORDERS)}")
+        return users.list_users(self.db, self.context, page, page_size, search, sort).to_wire()  # type: ignore[arg-type]  # checked above
 
     @rpc
     def list_password_expiring(self, query: dict[str, Any]) -> dict[str, Any]:

@@ -77,11 +77,16 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(suite, browse
         page.goto(suite.base_url + path)
         found[path] = violations(page, axe_source)
     sign_in(page, suite.base_url, distributor["email"])
+    titles = {}
     for path in [*SIGNED_IN, f"/partners/{distributor['partner']}", f"/accounts/{distributor['account']}"]:
         page.goto(suite.base_url + path)
         found[path] = violations(page, axe_source)
+        titles[path] = page.title()
     context.close()
     assert {path: problems for path, problems in found.items() if problems} == {}
+    # A title is plain words ending in the product's name (no markup leaked into it).
+    assert {path: title for path, title in titles.items()
+            if "<" in title or not title.endswith(" · Backup Portal")} == {}
 
 
 def test_the_main_flow_works_by_keyboard_only(suite, browser, distributor):

@@ -124,3 +124,64 @@ def test_a_trial_is_deleted_from_its_row_after_the_dialog_asks(lists, browser):
     expect(page.locator(".notice")).to_have_text(f"Trial account Cove Bakery {lists.tag} deleted.")
     expect(page.locator(f"tr[data-account='Cove Bakery {lists.tag}']")).to_have_count(0)
     page.context.close()
+
+
+def header(page: Any, name: str) -> Any:
+    return page.get_by_role("columnheader", name=re.compile(f"^{name}"))
+
+
+def test_every_list_sorts_from_its_headers_both_ways(lists, browser):
+    admin = signed_in(lists.suite.base_url, lists.admin_email, PASSWORD)
+    found = admin.get(f"/api/v1/partners/{lists.partner_id}/accounts", params={"search": "Anchor"}).json()["items"]
+    subscribed = admin.post("/api/v1/accounts/subscribe-trials", json={
+        "plan": "monthly", "scope": "partner", "partner_id": lists.partner_id, "account_ids": [found[0]["id"]]})
+    assert subscribed.status_code == 200, subscribed.text
+    made = admin.post("/api/v1/users", json={"email": f"zz-{lists.tag}@lists-e2e.example", "display_name": "Zoe",
+                                             "permissions": ["view_dashboard"]})
+    assert made.status_code == 201, made.text
+    page = lists.page_as(browser, lists.admin_email)
+
+    # Accounts by status (subscribed before trial), then the other way.
+    page.goto(f"{lists.suite.base_url}/partners/{lists.partner_id}")
+    header(page, "Account status").get_by_role("link").click()
+    expect(header(page, "Account status")).to_have_attribute("aria-sort", "ascending")
+    assert names(page)[0] == "Anchor Dental"
+    header(page, "Account status").get_by_role("link").click()
+    expect(header(page, "Account status")).to_have_attribute("aria-sort", "descending")
+    assert names(page)[-1] == "Anchor Dental"
+    header(page, "Backup status").get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"sort=backup_status"))
+
+    # The dashboard by task status.
+    page.goto(lists.suite.base_url + "/")
+    header(page, "Task status").get_by_role("link").click()
+    expect(header(page, "Task status")).to_have_attribute("aria-sort", "ascending")
+
+    # Users: by email (the default), then the other way.
+    page.goto(lists.suite.base_url + "/settings/users")
+    expect(header(page, "Email")).to_have_attribute("aria-sort", "ascending")
+    emails = page.locator("table.grid tbody tr td:first-child")
+    expect(emails.last).to_have_text(f"zz-{lists.tag}@lists-e2e.example")
+    header(page, "Email").get_by_role("link").click()
+    expect(header(page, "Email")).to_have_attribute("aria-sort", "descending")
+    expect(emails.first).to_have_text(f"zz-{lists.tag}@lists-e2e.example")
+
+    # The security audit: newest first by default, oldest first from the Date header.
+    page.goto(lists.suite.base_url + "/audit")
+    expect(header(page, "Date")).to_have_attribute("aria-sort", "descending")
+    header(page, "Date").get_by_role("link").click()
+    expect(header(page, "Date")).to_have_attribute("aria-sort", "ascending")
+    times = page.locator("#results tbody time").evaluate_all("els => els.map(e => e.getAttribute('datetime'))")
+    assert len(times) > 1 and times == sorted(times)
+
+    # Billing status and billing history.
+    page.goto(lists.suite.base_url + "/billing")
+    header(page, "Amount due").get_by_role("link").click()
+    expect(header(page, "Amount due")).to_have_attribute("aria-sort", "ascending")
+    header(page, "Billing status").get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"sort=status"))
+    page.goto(lists.suite.base_url + "/billing/history")
+    expect(header(page, "Issued")).to_have_attribute("aria-sort", "descending")
+    header(page, "Amount").get_by_role("link").click()
+    expect(header(page, "Amount")).to_have_attribute("aria-sort", "ascending")
+    page.context.close()

@@ -258,6 +258,23 @@ def test_paging_by_number_and_by_cursor_agree(audit_db):
     assert len(last.items) == 6 and last.next_cursor is None
 
 
+def test_oldest_first_pages_by_number_and_cursor_the_other_way_round(audit_db):
+    seeded_history(audit_db)
+    who = reader(PARTNER)
+    uow = audit_db.unit_of_work(who)
+    filters = AuditFilters(activity=[Activity.SIGN_IN])
+
+    newest = search.search(uow, uow.context, AuditQuery(filters=filters, page_size=30)).items
+    first = search.search(uow, uow.context, AuditQuery(filters=filters, page_size=12, sort="date"))
+    by_cursor = search.search(uow, uow.context, AuditQuery(filters=filters, page_size=12, sort="date",
+                                                           cursor=first.next_cursor))
+    second = search.search(uow, uow.context, AuditQuery(filters=filters, page=2, page_size=12, sort="date"))
+
+    oldest = [i.id for i in reversed(newest)]
+    assert [i.id for i in first.items] == oldest[:12]
+    assert [i.id for i in by_cursor.items] == [i.id for i in second.items] == oldest[12:24]
+
+
 def test_a_cursor_that_was_not_given_out_is_refused(audit_db):
     uow = audit_db.unit_of_work(reader(DISTRIBUTOR))
 

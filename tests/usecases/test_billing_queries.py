@@ -8,11 +8,13 @@ import uuid
 from datetime import date
 from decimal import Decimal
 
-from contracts.billing import AccountAmountRequest, OwnerPageRequest, RollupQuery
+from contracts.billing import AccountAmountRequest, HistoryQuery, OwnerPageRequest, RollupQuery, StatusQuery
+from contracts.tenancy import BackupService, Plan
 from services.billing.usecases import queries
 from services.billing.usecases.access import billing_scope
 from tests.support import billing_simulation as simulate
 from tests.usecases.test_billing_runs import (  # noqa: F401  (fixtures)
+    BOOK,
     Tree,
     billing_db,
     feed,
@@ -125,3 +127,38 @@ def test_another_distributors_accounts_get_no_row(billing_db, tree, processor):
     page = amounts(tree, ids=[ids["alpine"], theirs])
 
     assert [r.account_id for r in page.items] == [ids["alpine"]]
+
+
+def status_names(tree: Tree, today: date, sort: str, **query) -> list[str]:
+    page = queries.account_status_page(tree.db.unit_of_work(), tree.scope(), StatusQuery(sort=sort, **query), BOOK,
+                                       today)
+    return [row.account_name for row in page.items]
+
+
+def test_billing_status_sorts_by_name_status_and_amount_due_with_the_name_breaking_ties(billing_db, tree, processor):
+    billed(tree, billing_db, processor)
+
+    assert status_names(tree, ON_TIME, "name") == ["Alpine Dental", "Birch Legal", "Dune Studio", "Elm Trial"]
+    assert status_names(tree, ON_TIME, "-name") == ["Elm Trial", "Dune Studio", "Birch Legal", "Alpine Dental"]
+    # 45.00, 8.75, 0.68 and the trial's nothing
+    assert status_names(tree, ON_TIME, "-amount") == ["Alpine Dental", "Birch Legal", "Dune Studio", "Elm Trial"]
+    assert status_names(tree, ON_TIME, "amount", page_size=1, page=4) == ["Alpine Dental"]
+    # None (the trial) before Due; the three Due bills by name, either way round
+    assert status_names(tree, ON_TIME, "status") == ["Elm Trial", "Alpine Dental", "Birch Legal", "Dune Studio"]
+    assert status_names(tree, ON_TIME, "-status") == ["Alpine Dental", "Birch Legal", "Dune Studio", "Elm Trial"]
+
+
+def test_billing_history_sorts_by_issue_date_due_date_and_amount(billing_db, tree, processor):
+    november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+    tree.account("Laurel", Plan.ANNUAL, date(2026, 12, 3), {BackupService.GMAIL: 2}, [date(2026, 12, 3)])
+    run(billing_db, processor, as_of=date(2026, 12, 3))
+
+    def references(sort: str) -> list[str]:
+        page = queries.history(billing_db.unit_of_work(), tree.scope(), HistoryQuery(sort=sort))
+        return [row.reference for row in page.items]
+
+    assert references("-date") == ["INV-2026-000002", "INV-2026-000001"]
+    assert references("date") == ["INV-2026-000001", "INV-2026-000002"]
+    assert references("-amount") == ["INV-2026-000001", "INV-2026-000002"]  # 54.43 before 54.00
+    assert references("amount") == ["INV-2026-000002", "INV-2026-000001"]

@@ -50,3 +50,17 @@ def test_an_underscore_in_the_search_matches_an_underscore_not_any_character(ide
     assert searched(identity_db, admin, "n_l") == ["ann_lee@harbour.example"]
     assert searched(identity_db, admin, "100%") == ["ops@harbour.example"]
     assert searched(identity_db, admin, "ANN") == ["ann_lee@harbour.example", "annalee@harbour.example"]
+
+
+def test_users_sort_by_email_name_and_role(identity_db, admin, people):
+    def emails(sort: str) -> list[str]:
+        return [u.email for u in users.list_users(identity_db.unit_of_work(), _ctx(identity_db, admin), 1, 50, None,
+                                                  sort).items]
+
+    by_email = emails("email")
+    assert by_email == sorted(by_email) and emails("-email") == by_email[::-1]
+    # Ann Lee, Anna Lee, Back\\slash, (the administrator's name), Ops 100% on call
+    assert emails("name") == ["ann_lee@harbour.example", "annalee@harbour.example", "backslash@harbour.example",
+                              ADMIN_EMAIL, "ops@harbour.example"]
+    assert emails("-name") == emails("name")[::-1]
+    assert emails("role")[0] == ADMIN_EMAIL and emails("-role")[-1] == ADMIN_EMAIL  # administrator < custom

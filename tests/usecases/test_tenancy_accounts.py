@@ -118,6 +118,22 @@ def test_the_account_list_counts_trials_and_backups_and_says_n_of_m(world):
     assert [row.name for row in failing.items] == ["Annual"]
 
 
+def test_accounts_sort_by_status_and_backup_status_with_the_name_breaking_ties(world):
+    partner = world.add_partner("Contoso")
+    world.add_account("Zed Trial", partner)
+    world.add_account("Able Trial", partner)
+    world.add_account("Monthly", partner, subscription="subscribe_monthly")
+    world.ingest(run(world.add_task(world.add_account("Failing", partner)), "failure"))
+
+    def names(sort: str) -> list[str]:
+        return [row.name for row in list_accounts(world, partner_id=partner.id, sort=sort).items]
+
+    assert names("status") == ["Monthly", "Able Trial", "Failing", "Zed Trial"]  # subscribed < trial
+    assert names("-status") == ["Able Trial", "Failing", "Zed Trial", "Monthly"]
+    assert names("-backup_status") == ["Able Trial", "Monthly", "Zed Trial", "Failing"]  # no_backup > failed
+    assert names("backup_status") == ["Failing", "Able Trial", "Monthly", "Zed Trial"]
+
+
 def test_each_account_status_filter_agrees_with_the_rows_status(world):
     partner = world.add_partner("Contoso")
     for name, subscription, days_ago in [("a", "trial_expiring", 0), ("b", "trial_expiring", 12),

@@ -220,6 +220,19 @@ def test_the_partner_list_searches_filters_sorts_and_pages(world):
     assert [row.name for row in second_page.items] == ["Partner 4"]
 
 
+def test_partners_sort_by_task_status_with_the_name_breaking_ties(world):
+    quiet, busy = world.add_partner("Quiet", "q@msp.example"), world.add_partner("Busy", "b@msp.example")
+    world.add_partner("Empty", "e@msp.example")
+    world.add_account("Idle", quiet)
+    world.ingest(run(world.add_task(world.add_account("Broken", busy)), "failure"))
+
+    by_status = [row.name for row in list_partners(world, sort="status").items]
+    backwards = [row.name for row in list_partners(world, sort="-status").items]
+
+    assert by_status == ["Busy", "Empty", "Quiet"]  # failures < no_accounts_yet < no_tasks_yet
+    assert backwards == ["Quiet", "Empty", "Busy"]
+
+
 def test_the_direct_accounts_row_is_there_only_when_it_matches_the_search_and_task_status(world):
     world.add_partner("Contoso", "msp@contoso.example")
     world.ingest(run(world.add_task(world.add_account("Direct One")), "failure"))

@@ -24,6 +24,7 @@ from services.audit.domain.access import decode_cursor, encode_cursor, sees_ever
 
 E = AuditEntry
 NEWEST_FIRST = (E.occurred_at.desc(), E.id.desc())
+OLDEST_FIRST = (E.occurred_at, E.id)
 
 
 def scope_clauses(session: Session, caller: Caller) -> list[Any]:
@@ -83,13 +84,14 @@ def filter_clauses(filters: AuditFilters) -> list[Any]:
     return clauses
 
 
-def after(cursor: str | None) -> list[Any]:
+def after(cursor: str | None, oldest_first: bool = False) -> list[Any]:
     if cursor is None:
         return []
     occurred_at, entry_id = decode_cursor(cursor)
     # Typed binds: the time must be written the way the column stores it (SQLite compares text).
-    return [sa.tuple_(E.occurred_at, E.id) < sa.tuple_(sa.literal(occurred_at, UtcDateTime()),
-                                                       sa.literal(entry_id, sa.BigInteger()))]
+    position = sa.tuple_(sa.literal(occurred_at, UtcDateTime()), sa.literal(entry_id, sa.BigInteger()))
+    key = sa.tuple_(E.occurred_at, E.id)
+    return [key > position if oldest_first else key < position]
 
 
 # Plain rows, not ORM objects: an export reads 5,000 at a time.
@@ -106,10 +108,12 @@ def entry_view(row: Any) -> AuditEntryView:
     )
 
 
-def page_of(session: Session, where: list[Any], limit: int, offset: int = 0) -> tuple[list[Any], str | None]:
+def page_of(session: Session, where: list[Any], limit: int, offset: int = 0,
+            oldest_first: bool = False) -> tuple[list[Any], str | None]:
     """Up to ``limit`` entries and the cursor of the next page (None when there is none)."""
+    order = OLDEST_FIRST if oldest_first else NEWEST_FIRST
     rows = list(session.execute(
-        sa.select(*VIEW_COLUMNS).where(*where).order_by(*NEWEST_FIRST).offset(offset).limit(limit + 1)
+        sa.select(*VIEW_COLUMNS).where(*where).order_by(*order).offset(offset).limit(limit + 1)
     ))
     more = len(rows) > limit
     rows = rows[:limit]

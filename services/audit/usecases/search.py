@@ -32,7 +32,9 @@ def search(uow: UnitOfWork, ctx: CallContext, query: AuditQuery) -> AuditPage:
     authorise_reader(ctx.caller)
     where = [*scope_clauses(session, ctx.caller), *filter_clauses(query.filters)]
     offset = 0 if query.cursor else (query.page - 1) * query.page_size
-    rows, next_cursor = page_of(session, [*where, *after(query.cursor)], query.page_size, offset)
+    oldest_first = query.sort == "date"
+    rows, next_cursor = page_of(session, [*where, *after(query.cursor, oldest_first)], query.page_size, offset,
+                                oldest_first)
     total = capped_total(session, where)
     uow.rollback()
     return AuditPage(items=[entry_view(row) for row in rows], page=query.page, page_size=query.page_size,

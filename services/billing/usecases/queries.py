@@ -22,6 +22,7 @@ from contracts.billing import (
     AccountBillingRow,
     BillingFilterReply,
     BillingFilterRequest,
+    BillingStatus,
     DocumentFormat,
     DocumentReply,
     HistoryPage,
@@ -183,6 +184,19 @@ def _renewal(account: Account, today: date) -> date | None:
     return renewal_date(account.plan == Plan.ANNUAL.value, account.subscribed_on, today)
 
 
+STATUS_ORDER = {state: rank for rank, state in enumerate(BillingStatus)}
+
+
+def _sorted_status_rows(rows: list[tuple[Account, status.AccountBills, BillingStatus]],
+                        sort: str) -> list[tuple[Account, status.AccountBills, BillingStatus]]:
+    """Billing Status in the order asked; the name (then the id) breaks ties, so pages are stable."""
+    by_name = sorted(rows, key=lambda row: (row[0].name.lower(), str(row[0].id)), reverse=sort == "-name")
+    if sort.lstrip("-") == "name":
+        return by_name
+    key = (lambda row: STATUS_ORDER[row[2]]) if sort.lstrip("-") == "status" else (lambda row: row[1].unpaid_amount)
+    return sorted(by_name, key=key, reverse=sort.startswith("-"))
+
+
 def account_status_page(uow: UnitOfWork, scope: BillingScope, query: StatusQuery, book: PriceBook,
                         today: date) -> AccountBillingPage:
     currency = profile_of(uow, scope.distributor_id).currency
@@ -193,6 +207,7 @@ def account_status_page(uow: UnitOfWork, scope: BillingScope, query: StatusQuery
         state = status.account_status(summary, today)
         if _shown(account, summary) and (query.billing_status is None or state is query.billing_status):
             rows.append((account, summary, state))
+    rows = _sorted_status_rows(rows, query.sort)
     page = rows[(query.page - 1) * query.page_size:query.page * query.page_size]
     usage = _usage(uow, [account.id for account, _, _ in page], today)
     items = [
@@ -422,8 +437,10 @@ def history(uow: UnitOfWork, scope: BillingScope, query: HistoryQuery) -> Histor
         base = base.where(Invoice.kind == InvoiceKind.ANNUAL.value,
                           Invoice.account_id.in_(sorted(scope.accessible_accounts)))
     total = int(uow.session.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one())
+    column = {"date": Invoice.issue_date, "due": Invoice.due_date, "amount": Invoice.total}[query.sort.lstrip("-")]
+    order = (column.desc(), Invoice.reference.desc()) if query.sort.startswith("-") else (column, Invoice.reference)
     invoices = list(uow.session.execute(
-        base.order_by(Invoice.issue_date.desc(), Invoice.reference.desc())
+        base.order_by(*order)
         .offset((query.page - 1) * query.page_size).limit(query.page_size)
     ).scalars())
     annual = [i.id for i in invoices if i.kind == InvoiceKind.ANNUAL.value]

@@ -11,7 +11,14 @@ import sqlalchemy as sa
 
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.events import IdentityEvent
-from contracts.identity import ChangePasswordRequest, CreateUserRequest, UpdateUserRequest, UserPage, UserView
+from contracts.identity import (
+    ChangePasswordRequest,
+    CreateUserRequest,
+    UpdateUserRequest,
+    UserPage,
+    UserSort,
+    UserView,
+)
 from contracts.notify import SendMailRequest
 from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
@@ -233,14 +240,25 @@ def resend_confirmation(
     return _send_confirmation(mailer, user, token, row, settings)
 
 
-def list_users(uow: UnitOfWork, ctx: CallContext, page: int, page_size: int, search: str | None) -> UserPage:
+USER_ORDERS = {
+    "email": (User.email_normalised,),
+    "-email": (User.email_normalised.desc(),),
+    "name": (sa.func.lower(sa.func.coalesce(User.display_name, "")), User.email_normalised),
+    "-name": (sa.func.lower(sa.func.coalesce(User.display_name, "")).desc(), User.email_normalised.desc()),
+    "role": (User.role, User.email_normalised),
+    "-role": (User.role.desc(), User.email_normalised.desc()),
+}
+
+
+def list_users(uow: UnitOfWork, ctx: CallContext, page: int, page_size: int, search: str | None,
+               sort: UserSort = "email") -> UserPage:
     admin = require_administrator(uow, ctx)
     query = sa.select(User).where(User.tenant_id == admin.tenant_id)
     if search:
         query = query.where(contains_text(search, User.email_normalised, User.display_name))
     total = uow.session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
     rows = uow.session.execute(
-        query.order_by(User.email_normalised).offset((page - 1) * page_size).limit(page_size)
+        query.order_by(*USER_ORDERS[sort]).offset((page - 1) * page_size).limit(page_size)
     ).scalars()
     return UserPage(items=[user_view(u) for u in rows], page=page, page_size=page_size, total=total)
 

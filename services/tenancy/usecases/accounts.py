@@ -251,6 +251,10 @@ def list_accounts(uow: UnitOfWork, ctx: CallContext, query: AccountListQuery,
         "-name": (sa.func.lower(Tenant.name).desc(), Tenant.id.desc()),
         "size": (Account.size_bytes, Account.id),
         "-size": (Account.size_bytes.desc(), Account.id.desc()),
+        "status": (Account.status, sa.func.lower(Tenant.name), Tenant.id),
+        "-status": (Account.status.desc(), sa.func.lower(Tenant.name), Tenant.id),
+        "backup_status": (Account.backup_status, sa.func.lower(Tenant.name), Tenant.id),
+        "-backup_status": (Account.backup_status.desc(), sa.func.lower(Tenant.name), Tenant.id),
     }[query.sort]
     rows, total = page_of(uow.session, filtered.order_by(*order), query.page, query.page_size)
     return AccountPage(

@@ -183,6 +183,7 @@ class _PartnerListing:
     rollup: Any
     base: sa.Select[Any]  # every partner in the list (the M of "N of M")
     filtered: sa.Select[Any]  # those matching the search and filters
+    status: Any  # the row's task status (an expression over the roll-up), to sort by
 
 
 def _partner_listing(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> _PartnerListing:
@@ -206,7 +207,7 @@ def _partner_listing(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery)
         filtered = filtered.where(status == query.task_status.value)
     if query.ids is not None:
         filtered = filtered.where(Tenant.id.in_(query.ids))
-    return _PartnerListing(distributor, rollup, base, filtered)
+    return _PartnerListing(distributor, rollup, base, filtered, status)
 
 
 def partner_ids(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> IdList:
@@ -231,6 +232,8 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
         "-name": (sa.func.lower(Tenant.name).desc(), Tenant.id.desc()),
         "size": (rollup.c.size_bytes, Tenant.id),
         "-size": (rollup.c.size_bytes.desc(), Tenant.id.desc()),
+        "status": (listing.status, sa.func.lower(Tenant.name), Tenant.id),
+        "-status": (listing.status.desc(), sa.func.lower(Tenant.name), Tenant.id),
     }[query.sort]
     rows, total = page_of(session, filtered.order_by(*order), query.page, query.page_size)
     direct = _direct_row(uow, rollup, distributor) if distributor is not None else None
