@@ -47,6 +47,7 @@ class TenancyEvent(StrEnum):
     BACKUP_TASK_CHANGED = "backup_task_changed"
     BACKUP_RUNS_RECORDED = "backup_runs_recorded"
     ACCOUNT_ACCESSED = "account_accessed"
+    SITE_CONTENT_CHANGED = "site_content_changed"
 
 
 class BillingEvent(StrEnum):

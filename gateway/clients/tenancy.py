@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from contracts.site_content import SiteContentView
 from contracts.tenancy import (
     AccountPage,
     AccountPickPage,
@@ -55,6 +56,12 @@ class TenancyClient(ServiceClient):
         self, request: Wire, *, idempotency_key: str | None = None, timeout: float | None = None
     ) -> TenantProfile:
         return TenantProfile.from_wire(self._call("create_partner", request, **keyed(idempotency_key), timeout=timeout))
+
+    def get_site_content(self, *, timeout: float | None = None) -> SiteContentView:
+        return SiteContentView.from_wire(self._call("get_site_content", timeout=timeout))
+
+    def update_site_content(self, content: Wire, *, timeout: float | None = None) -> SiteContentView:
+        return SiteContentView.from_wire(self._call("update_site_content", content, timeout=timeout))
 
     def delete_distributor(self, distributor_id: uuid.UUID | str, *, timeout: float | None = None) -> None:
         self._call("delete_distributor", as_text(distributor_id), timeout=timeout)

@@ -22,6 +22,7 @@ from gateway.routes import (
     ping,
     security,
     settings,
+    site_content,
     users,
 )
 
@@ -31,6 +32,6 @@ API_ROUTERS: tuple[APIRouter, ...] = (auth.router, security.router, users.router
                                       partners.router, accounts.router, settings.router, ingest.router,
                                       operator_tenancy.router, audit.router, billing.router,
                                       operator_billing.router, notifications.router, integrations.router,
-                                      dashboard.router, ping.router, learning.router)
+                                      dashboard.router, ping.router, learning.router, site_content.router)
 """Routers of the v1 API (paths relative to ``/api/v1``), in the order they are mounted:
 import a capability's module here and add its ``router``."""

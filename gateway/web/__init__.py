@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from gateway.web import mail_links, pages, sso_views, views
+from gateway.web import content_pages, mail_links, pages, sso_views, views
 from gateway.web.client import ApiError
 from gateway.web.render import STATIC_DIR, Redirect, redirect, render, sign_in_url
 
@@ -39,6 +39,7 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(views.router)
     app.include_router(sso_views.router)
     app.include_router(pages.router)
+    app.include_router(content_pages.router)
     app.include_router(mail_links.router)
     app.add_exception_handler(Redirect, _redirect)
     app.add_exception_handler(ApiError, _api_error)

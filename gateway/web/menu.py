@@ -11,6 +11,8 @@ from contracts.vocabulary import Permission, TenantKind
 if TYPE_CHECKING:
     from gateway.web.render import Console
 
+# Partner Zone: documents and links for those who resell (not a customer account's users).
+PARTNER_ZONE_TIERS = (TenantKind.OPERATOR, TenantKind.DISTRIBUTOR, TenantKind.PARTNER)
 HOME_LABELS: dict[str, str] = {TenantKind.PARTNER: "Customer accounts", TenantKind.ACCOUNT: "Backups"}
 
 
@@ -47,8 +49,12 @@ def menu(console: Console, path: str) -> list[Group]:
              tier != TenantKind.ACCOUNT and console.can(Permission.MANAGE_NOTIFICATIONS)),
             ("/integrations/backup-radar", "Integrations",
              tier == TenantKind.DISTRIBUTOR and console.can(Permission.MANAGE_NOTIFICATIONS)),
+            ("/settings/site-content", "Site content", tier == TenantKind.OPERATOR),
         ]),
-        (None, [("/learning", "Learning hub", True), ("/support", "Support", console.can_open_support)]),
+        (None, [("/learning", "Learning hub", True),
+                ("/partner-zone", "Partner Zone", tier in PARTNER_ZONE_TIERS),
+                ("/resources", "Resources", True),
+                ("/support", "Support", console.can_open_support)]),
     ]
     shown = [(label, [(href, text) for href, text, visible in items if visible]) for label, items in wanted]
     hrefs = [href for _, items in shown for href, _ in items if _matches(path, href)]

@@ -606,7 +606,7 @@ async def backup_radar_test(request: Request) -> Response:
                       "Test event queued: its delivery shows below.")
 
 
-# ---- learning hub and support ---------------------------------------------------------------------------
+# ---- learning hub ---------------------------------------------------------------------------
 
 
 PROGRESS_STEPS = (0, 25, 50, 75, 100)
@@ -633,13 +633,6 @@ async def learning_progress(request: Request, course_id: uuid.UUID) -> Response:
     except ApiError as error:
         return redirect(request, _back("/learning", f"Not saved: {error.message}"))
     return redirect(request, _back("/learning", "Progress saved."))
-
-
-@router.get("/support")
-async def support(request: Request) -> Response:
-    ctx = await console(request)
-    ctx.require(ctx.can_open_support)
-    return ctx.page("support.html")
 
 
 # ---- smaller actions: cards, users, deliveries, backup tasks ----------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.events import EngineEvent
+from contracts.site_content import SiteContent
 from contracts.tenancy import (
     AccountCreateRequest,
     AccountListQuery,
@@ -44,7 +45,7 @@ from services.tenancy.adapters.identity_users import IdentityUsers
 from services.tenancy.adapters.models import request_keys
 from services.tenancy.domain.engine_messages import parse_runs
 from services.tenancy.settings import TenancySettings
-from services.tenancy.usecases import accounts, backups, demo, partners, profiles, tenants, trials
+from services.tenancy.usecases import accounts, backups, demo, partners, profiles, site_content, tenants, trials
 from services.tenancy.usecases import backup_run_history as runs
 from services.tenancy.usecases.tenant_creation import ensure_operator_root
 
@@ -66,6 +67,14 @@ class TenancyService(ServiceBase):
     identity = DeadlineRpcProxy("identity", timeout=lambda: TenancySettings().identity_timeout_seconds)
 
     # ---- the tree ------------------------------------------------------------------------
+
+    @rpc
+    def get_site_content(self) -> dict[str, Any]:
+        return site_content.get_site_content(self.db, self.context).to_wire()
+
+    @rpc
+    def update_site_content(self, content: dict[str, Any]) -> dict[str, Any]:
+        return site_content.update_site_content(self.db, self.context, parse(SiteContent, content)).to_wire()
 
     @rpc
     def get_tenant(self, tenant_id: str) -> dict[str, Any]:

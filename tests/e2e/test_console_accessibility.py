@@ -25,7 +25,7 @@ PUBLIC = ["/sign-in", "/forgot-password", "/reset-password?token=" + "x" * 43, "
           "/access-denied"]
 SIGNED_IN = ["/", "/partners/new", "/accounts/new", "/direct-accounts", "/billing", "/billing/history",
              "/billing/payment", "/audit", "/settings/account", "/settings/users", "/settings/security",
-             "/notifications", "/integrations/backup-radar", "/learning", "/support"]
+             "/notifications", "/integrations/backup-radar", "/learning", "/partner-zone", "/resources", "/support"]
 
 
 @pytest.fixture(scope="module")

@@ -202,7 +202,7 @@ def test_account_operation_permissions_hide_pages_and_refuse_them(tree, browser)
 
 PAGES_OF_A_DISTRIBUTOR = ["/", "/billing", "/billing/history", "/billing/payment", "/audit", "/settings/account",
                           "/settings/users", "/settings/security", "/notifications", "/integrations/backup-radar",
-                          "/learning", "/support"]
+                          "/learning", "/partner-zone", "/resources", "/support"]
 
 
 def test_the_menu_is_grouped_and_marks_exactly_one_page_as_current(tree, browser):

@@ -256,6 +256,8 @@ ROUTES: dict[tuple[str, str], list[Probe]] = {
         foreign("distributor", query=lambda t: {"distributor_id": t.distributor})],
     ("GET", "/api/v1/dashboard"): [own("the caller's own partners and direct accounts")],
     ("GET", "/api/v1/learning-hub/courses"): [own("the catalogue is the portal's, the progress the caller's own")],
+    ("GET", "/api/v1/site-content"): [own("the operator's published content: the same for every signed-in user")],
+    ("PUT", "/api/v1/operator/site-content"): [foreign(body=lambda t: {"support_phones": []}, expect=OPERATOR_ONLY)],
     ("PUT", "/api/v1/learning-hub/courses/{course_id}/progress"): [
         untried("records the caller's own progress; a course belongs to no tenant")],
 }

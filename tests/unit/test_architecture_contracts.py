@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-PACKAGES = ("contracts", "servicekit", "services", "gateway")
+PACKAGES = ("contracts", "servicekit", "services", "gateway", "testprocessor")
 
 # contract id -> (the module written into the copy, the import that breaks the contract)
 BREAKS = {
@@ -27,6 +27,7 @@ BREAKS = {
     "contracts-without-runtime": ("contracts/with_a_database.py", "import sqlalchemy\n"),
     "kit-knows-no-service": ("servicekit/knows_billing.py", "import services.billing.adapters\n"),
     "domain-is-pure": ("services/tenancy/domain/with_a_database.py", "import sqlalchemy\n"),
+    "processor-stands-alone": ("testprocessor/knows_billing.py", "import services.billing.adapters.models\n"),
 }
 # The domain is pure of the kit's I/O too, not only of third-party I/O.
 MORE_BREAKS = [
@@ -34,6 +35,7 @@ MORE_BREAKS = [
     ("domain-is-pure", "services/notify/domain/with_nameko.py", "import nameko.rpc\n"),
     ("domain-is-pure", "services/billing/domain/with_an_adapter.py", "import services.billing.adapters.models\n"),
     ("contracts-without-runtime", "contracts/with_the_kit.py", "import servicekit.db\n"),
+    ("gateway-without-services", "gateway/frames_the_processor.py", "import testprocessor.store\n"),
 ]
 
 

@@ -42,7 +42,7 @@ def test_filters_and_paging_reach_the_audit_service():
     response = client.get("/api/v1/audit", headers=AUTH, params=[
         ("from", "2026-11-01"), ("to", "2026-11-30"), ("activity", "sign_in,permissions_changed"),
         ("activity", "sign_in"), ("status", "failed"), ("account", "Coho"), ("performed_by", "dana@x.example"),
-        ("page", "2"), ("page_size", "50")])
+        ("page", "2"), ("page_size", "50"), ("sort", "date")])
 
     assert response.status_code == 200 and response.json()["total"] == 0
     [call] = audit_calls(fake)
@@ -51,7 +51,7 @@ def test_filters_and_paging_reach_the_audit_service():
         "filters": {"date_from": "2026-11-01T00:00:00Z", "date_to": "2026-12-01T00:00:00Z",
                     "activity": ["sign_in", "permissions_changed"], "status": "failed", "account": "Coho",
                     "performed_by": "dana@x.example"},
-        "page": 2, "page_size": 50, "cursor": None}
+        "page": 2, "page_size": 50, "cursor": None, "sort": "date"}
 
 
 def test_a_time_without_an_offset_is_utc_and_a_cursor_is_passed_on():

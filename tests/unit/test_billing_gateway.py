@@ -143,11 +143,11 @@ def test_the_status_filters_travel_to_billing():
     partner = uuid.uuid4()
 
     client.get(f"/api/v1/billing/status?partner_id={partner}&billing_status=overdue&as_of=2027-01-01&page=2"
-               "&page_size=10", headers=AUTH)
+               "&page_size=10&sort=-amount", headers=AUTH)
 
     assert billing_calls(fake)[0].args[0] == {"partner_id": str(partner), "direct": False,
                                               "billing_status": "overdue", "as_of": "2027-01-01", "page": 2,
-                                              "page_size": 10}
+                                              "page_size": 10, "sort": "-amount"}
 
 
 EMPTY_PAGE = {"items": [], "page": 1, "page_size": 25, "total": 0}

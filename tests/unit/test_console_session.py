@@ -162,6 +162,7 @@ def _answers() -> dict:
     from contracts.identity import IpRestrictionsView, PasswordPolicyView, UserPage
     from contracts.learning import CourseList
     from contracts.notify import BackupRadarView, DeliveryPage, NotificationSettings, RecipientPage
+    from contracts.site_content import SiteContentView
     from contracts.tenancy import AccountPage, AccountView, PartnerPage, TenantProfile
     from tests.unit.test_contracts import EXAMPLES
 
@@ -182,13 +183,14 @@ def _answers() -> dict:
         ("notify", "get_notification_settings"): wire(NotificationSettings),
         ("notify", "get_backup_radar"): wire(BackupRadarView),
         ("notify", "list_webhook_deliveries"): wire(DeliveryPage), ("identity", "list_courses"): wire(CourseList),
+        ("tenancy", "get_site_content"): wire(SiteContentView),
     }
 
 
 PAGES = ["/", f"/partners/{uuid.uuid4()}", "/direct-accounts", "/partners/new", "/accounts/new",
          f"/accounts/{uuid.uuid4()}", "/billing", "/billing/history", "/billing/payment", "/settings/account",
          "/settings/users", "/settings/security", "/audit", "/notifications", "/integrations/backup-radar",
-         "/learning", "/support"]
+         "/learning", "/support", "/partner-zone", "/resources"]
 
 
 def test_every_page_renders_from_the_apis_answers():

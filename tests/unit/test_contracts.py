@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from kombu.serialization import dumps, loads
 from nameko.exceptions import deserialize, serialize
+from pydantic import ValidationError
 
 import contracts
 import servicekit.rpc  # noqa: F401  (registers the boundary errors)
@@ -124,6 +125,14 @@ from contracts.notify import (
     ReportSent,
     SendMailReply,
     SendMailRequest,
+)
+from contracts.site_content import (
+    PublishedLink,
+    SiteContent,
+    SiteContentChanged,
+    SiteContentView,
+    SupportEmail,
+    SupportPhone,
 )
 from contracts.tenancy import (
     AccountAccessed,
@@ -245,7 +254,21 @@ COURSE = CourseView(
     updated_at=datetime(2026, 11, 26, tzinfo=UTC),
 )
 
+SUPPORT_PHONE = SupportPhone(region="UK", phone="+44 20 7946 0958")
+SUPPORT_EMAIL = SupportEmail(purpose="Technical support", email="support@portal.example")
+PUBLISHED_LINK = PublishedLink(title="Price list", url="https://portal.example/price-list.pdf",
+                               description="Prices per seat and service")
+SITE_CONTENT = SiteContent(support_phones=[SUPPORT_PHONE], support_emails=[SUPPORT_EMAIL], support_hours="Weekdays",
+                           partner_zone=[PUBLISHED_LINK], resources=[PUBLISHED_LINK])
+
 EXAMPLES: dict[type[WireModel], WireModel] = {
+    SupportPhone: SUPPORT_PHONE,
+    SupportEmail: SUPPORT_EMAIL,
+    PublishedLink: PUBLISHED_LINK,
+    SiteContent: SITE_CONTENT,
+    SiteContentView: SiteContentView(**SITE_CONTENT.model_dump(), version=3,
+                                     updated_at=datetime(2026, 12, 3, 17, 30, tzinfo=UTC)),
+    SiteContentChanged: SiteContentChanged(operator_id=uuid.uuid4(), version=3, sections=["partner_zone"]),
     AuditFilters: AUDIT_FILTERS,
     AuditQuery: AuditQuery(filters=AUDIT_FILTERS, page=2, page_size=50, cursor="MjAyNi0xMS0yNlQxMDowMHwxMg=="),
     AuditEntryView: AUDIT_ENTRY,
@@ -529,3 +552,9 @@ def test_validation_failed_names_the_field():
 
     assert error.details == {"fields": [{"field": "email", "reason": "must be an email address"}]}
     assert error.status == 422
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://portal.example/x", "https://portal.example/a b"])
+def test_a_published_link_must_be_a_web_address(url):
+    with pytest.raises(ValidationError, match="http"):
+        PublishedLink(title="Bad", url=url)

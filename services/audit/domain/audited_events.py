@@ -49,6 +49,7 @@ from services.audit.domain.descriptions import (
     sign_in_failed,
     signed_in,
     signed_out,
+    site_content_changed,
     tenant_created,
     text,
     user_created,
@@ -100,6 +101,7 @@ AUDITED: dict[StrEnum, Rule] = {
     TenancyEvent.ACCOUNT_CREATED: Rule(A.ACCOUNT_CREATED, account_created),
     TenancyEvent.PARTNER_UPDATED: Rule(
         A.SETTINGS_CHANGED, profile_changed("Partner profile changed"), is_rename, (A.ACCOUNT_RENAMED, renamed)),
+    TenancyEvent.SITE_CONTENT_CHANGED: Rule(A.SETTINGS_CHANGED, site_content_changed),
     TenancyEvent.SETTINGS_CHANGED: Rule(
         A.SETTINGS_CHANGED, profile_changed("Account settings changed"), is_rename, (A.ACCOUNT_RENAMED, renamed)),
     TenancyEvent.ACCOUNT_SUBSCRIBED: Rule(A.SUBSCRIBED_TO_PLAN, account_subscribed),

@@ -282,6 +282,15 @@ def notification_change(label: str, name_key: str | None = None) -> Callable[[Ev
     return describe
 
 
+SITE_SECTIONS = {"support_phones": "support phones", "support_emails": "support emails",
+                 "support_hours": "support hours", "partner_zone": "Partner Zone", "resources": "Resources"}
+
+
+def site_content_changed(env: EventEnvelope, p: Payload) -> Draft:
+    sections = [SITE_SECTIONS.get(str(name), str(name)) for name in p.get("sections") or []]
+    return Draft(f"Site content changed: {', '.join(sections) or 'nothing'}")
+
+
 # ---- audit itself -----------------------------------------------------------------------------------------------
 
 FILTER_LABELS = {"date_from": "from", "date_to": "to", "activity": "activity", "status": "status",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -167,7 +168,20 @@ class BackupRun(Base):
     __table_args__ = (sa.Index("ix_backup_runs_task_finished", "task_id", "finished_at"),)
 
 
+class SiteContentRow(Base):
+    """The operator's published content (contracts/site_content.py): one row, a JSON document."""
+
+    __tablename__ = "site_content"
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True)  # always 1
+    document: Mapped[dict[str, Any]] = mapped_column(sa.JSON())
+    version: Mapped[int] = mapped_column(sa.Integer())
+    updated_at: Mapped[datetime] = mapped_column(TZ)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid())
+
+
 metadata = Base.metadata
 
 # Idempotency-Key of create requests (servicekit.request_keys).
 request_keys = request_keys_table(metadata)
+
