@@ -177,6 +177,8 @@ class IpRestrictionsView(WireModel):
     enabled: bool
     your_ip: str | None
     entries: list[IpEntryView]
+    note: str | None = Field(default=None, description="after the first entry: whether that turned restrictions "
+                                                       "on (it trusts your address) or left them off, and why")
 
 
 class UserPage(WireModel):

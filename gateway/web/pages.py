@@ -108,11 +108,12 @@ async def add_ip_entry(request: Request) -> Response:
     ctx = await console(request)
     values = _entry_values(ctx)
     try:
-        await ctx.api.post("/security/ip-restrictions/entries", _entry_body(values))
+        added = await ctx.api.post("/security/ip-restrictions/entries", _entry_body(values))
     except ApiError as error:
         errors = error.fields or {"addresses" if values["kind"] != "range" else "range_from": error.message}
         return await _security(ctx, status=error.status, errors=errors, values=values, ip_error=error.message)
-    return redirect(request, _back("/settings/security", "Trusted address added."))
+    note = f" {added['note']}" if added.get("note") else ""
+    return redirect(request, _back("/settings/security", f"Trusted address added.{note}"))
 
 
 def _entry_values(ctx: Console) -> dict[str, str]:

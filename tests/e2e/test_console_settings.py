@@ -34,8 +34,13 @@ def test_an_ip_entry_needs_no_description_and_is_edited_in_place(suite, admin_pa
     page = admin_page
     page.goto(suite.base_url + "/settings/security")
     page.get_by_label("Addresses (comma-separated)").fill("192.0.2.10")
+    your_ip = page.locator("[data-your-ip]").inner_text()
     page.get_by_role("button", name="Add", exact=True).click()
-    expect(page.locator(".notice")).to_have_text("Trusted address added.")
+    # A first list without the caller's own address leaves restrictions off, and says why.
+    expect(page.locator(".notice")).to_have_text(
+        f"Trusted address added. IP restrictions stay off: the list does not include your address {your_ip}. "
+        "Add it to the list to turn them on.")
+    expect(page.locator("[data-ip-enabled]")).to_have_text("off")
     row = page.get_by_role("row").filter(has_text="192.0.2.10")
     expect(row.get_by_role("cell").first).to_have_text("—")
 

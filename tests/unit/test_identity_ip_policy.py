@@ -8,6 +8,7 @@ from services.identity.domain.ip_policy import (
     IpEntry,
     client_ip,
     ensure_caller_stays_trusted,
+    first_list_toggle,
     is_trusted,
     parse_addresses,
     parse_range,
@@ -190,3 +191,20 @@ def test_a_caller_without_a_known_address_cannot_enable_restrictions():
     with pytest.raises(OwnIpNotTrusted, match="your address unknown would not be trusted"):
         ensure_caller_stays_trusted(True, [OFFICE], "")
 
+
+
+def test_the_first_list_that_trusts_the_callers_address_turns_restrictions_on():
+    enabled, note = first_list_toggle(False, False, [OFFICE, VPN], "198.51.100.20")
+    assert enabled is True and note == "IP restrictions are now on: the list includes your address 198.51.100.20."
+
+
+def test_a_first_list_without_the_callers_address_leaves_restrictions_off_and_says_why():
+    enabled, note = first_list_toggle(False, False, [OFFICE], "203.0.113.99")
+    assert enabled is False
+    assert note is not None and note.startswith("IP restrictions stay off: the list does not include your address "
+                                                "203.0.113.99.")
+
+
+def test_entries_after_the_first_leave_the_toggle_as_it_was():
+    assert first_list_toggle(True, False, [OFFICE, VPN], "198.51.100.20") == (False, None)
+    assert first_list_toggle(True, True, [OFFICE, VPN], "198.51.100.20") == (True, None)

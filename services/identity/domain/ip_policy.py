@@ -129,6 +129,23 @@ def is_trusted(entries: Iterable[IpEntry], ip: str | IpAddress) -> bool:
     return any(entry.contains(ip) for entry in entries)
 
 
+def first_list_toggle(already_listed: bool, enabled: bool, entries: Iterable[IpEntry],
+                      caller_ip: str) -> tuple[bool, str | None]:
+    """Whether restrictions are on once an entry is added, and why, as the user guide has it:
+    the first list that trusts the caller's own address turns them on; a first list without it
+    leaves them off (turning them on would lock the caller out). Later entries change nothing."""
+    if already_listed or enabled:
+        return enabled, None
+    try:
+        shown = str(client_ip(caller_ip))
+    except ValidationFailed:
+        return False, "IP restrictions stay off: your own address is unknown, so it cannot be on the list."
+    if is_trusted(entries, caller_ip):
+        return True, f"IP restrictions are now on: the list includes your address {shown}."
+    return False, (f"IP restrictions stay off: the list does not include your address {shown}. "
+                   "Add it to the list to turn them on.")
+
+
 def ensure_caller_stays_trusted(enabled: bool, entries: Iterable[IpEntry], caller_ip: str) -> None:
     """Refuse a change that would lock the caller out: with restrictions ``enabled``, the
     caller's own address must be trusted by ``entries`` (the list as it would be)."""

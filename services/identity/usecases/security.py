@@ -23,7 +23,7 @@ from services.identity.adapters.models import IpEntryRow, IpPolicy, PasswordPoli
 from services.identity.adapters.secrets_box import SecretBox
 from services.identity.adapters.views import ip_entry_domain, ip_entry_view, ip_rules, password_policy
 from services.identity.domain import totp
-from services.identity.domain.ip_policy import IpEntry, ensure_caller_stays_trusted
+from services.identity.domain.ip_policy import IpEntry, ensure_caller_stays_trusted, first_list_toggle
 from services.identity.settings import IdentitySettings
 from services.identity.usecases.authentication import claim_totp_step, utc_now
 from services.identity.usecases.notices import changed_by, send_notices, tenant_administrators
@@ -147,7 +147,8 @@ def _store(row: IpEntryRow, entry: IpEntry) -> None:
 
 
 def _apply_ip_change(
-    uow: UnitOfWork, ctx: CallContext, admin: User, change: str, mailer: Mailer, enabled: bool | None = None
+    uow: UnitOfWork, ctx: CallContext, admin: User, change: str, mailer: Mailer, enabled: bool | None = None,
+    first_entry: bool = False,
 ) -> IpRestrictionsView:
     """Check the caller stays trusted with the change applied, then announce it."""
     uow.session.flush()
@@ -159,6 +160,10 @@ def _apply_ip_change(
         policy.enabled = enabled
     policy.updated_at = utc_now()
     _, rows = ip_rules(uow.session, admin.tenant_id)
+    note = None
+    if first_entry:
+        policy.enabled, note = first_list_toggle(len(rows) > 1, policy.enabled, [ip_entry_domain(r) for r in rows],
+                                                 ctx.caller.ip or "")
     try:
         ensure_caller_stays_trusted(policy.enabled, [ip_entry_domain(r) for r in rows], ctx.caller.ip or "")
     except Exception:
@@ -169,12 +174,14 @@ def _apply_ip_change(
         {"change": change, "enabled": policy.enabled, "entries": len(rows)},
         tenant_id=admin.tenant_id,
     )
-    view = IpRestrictionsView(enabled=policy.enabled, your_ip=ctx.caller.ip, entries=[ip_entry_view(r) for r in rows])
+    view = IpRestrictionsView(enabled=policy.enabled, your_ip=ctx.caller.ip, entries=[ip_entry_view(r) for r in rows],
+                              note=note)
     administrators = tenant_administrators(uow, admin.tenant_id)
     uow.commit()
     send_notices(
         mailer, administrators, "IP restrictions changed",
-        [change, f"IP restrictions are {'on' if view.enabled else 'off'} with {len(rows)} entries.",
+        [change, *([note] if note else []),
+         f"IP restrictions are {'on' if view.enabled else 'off'} with {len(rows)} entries.",
          changed_by(admin.email, ctx.caller.ip)],
         f"ip-change:{envelope.event_id}", admin.tenant_id,
     )
@@ -187,7 +194,7 @@ def add_ip_entry(uow: UnitOfWork, ctx: CallContext, request: IpEntryRequest, mai
     row = IpEntryRow(id=uuid.uuid4(), tenant_id=admin.tenant_id, created_at=utc_now())
     _store(row, entry)
     uow.session.add(row)
-    return _apply_ip_change(uow, ctx, admin, f"Entry added: {entry.label}", mailer)
+    return _apply_ip_change(uow, ctx, admin, f"Entry added: {entry.label}", mailer, first_entry=True)
 
 
 def update_ip_entry(
