@@ -61,6 +61,14 @@ def violations(page: Any, axe_source: str) -> list[str]:
     return list(found)
 
 
+def developer_words(page: Any) -> list[str]:
+    """Labels, headers, legends, buttons, options and terms that read like code (``snake_case``,
+    ``line1``): every one a person reads should be plain words."""
+    texts = page.evaluate("""() => Array.from(document.querySelectorAll(
+        "label, th, legend, button, option, dt, h1, h2, h3, nav a"), e => e.innerText.trim())""")
+    return [text for text in texts if re.search(r"[a-z]_[a-z]|[a-z]\d\b|\bid\b|\bnull\b", text)]
+
+
 def sign_in(page: Any, base_url: str, email: str) -> None:
     page.goto(base_url + "/sign-in")
     page.get_by_label("Email").fill(email)
@@ -77,16 +85,17 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(suite, browse
         page.goto(suite.base_url + path)
         found[path] = violations(page, axe_source)
     sign_in(page, suite.base_url, distributor["email"])
-    titles = {}
+    titles, wording = {}, {}
     for path in [*SIGNED_IN, f"/partners/{distributor['partner']}", f"/accounts/{distributor['account']}"]:
         page.goto(suite.base_url + path)
         found[path] = violations(page, axe_source)
-        titles[path] = page.title()
+        titles[path], wording[path] = page.title(), developer_words(page)
     context.close()
     assert {path: problems for path, problems in found.items() if problems} == {}
     # A title is plain words ending in the product's name (no markup leaked into it).
     assert {path: title for path, title in titles.items()
             if "<" in title or not title.endswith(" · Backup Portal")} == {}
+    assert {path: words for path, words in wording.items() if words} == {}
 
 
 def test_the_main_flow_works_by_keyboard_only(suite, browser, distributor):
