@@ -123,6 +123,12 @@ def main() -> None:
                 page.get_by_role("button", name="Add backup task").click()
                 page.locator("tr[data-task='Front desk mailboxes']").wait_for()
             shoot(page, name)
+            # The same home page at the two widths of scripts/screenshots_widths.py.
+            for width, viewport in (("1440", {"width": 1440, "height": 900}), ("390", {"width": 390, "height": 844})):
+                page.set_viewport_size(viewport)
+                page.reload()
+                page.get_by_role("navigation", name="Main").wait_for()
+                shoot(page, f"{name}-{width}")
         browser.close()
 
 

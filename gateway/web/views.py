@@ -319,7 +319,13 @@ async def account_view(request: Request, account_id: uuid.UUID) -> Response:
 
 async def _account_page(ctx: Console, account_id: str) -> Response:
     account = await ctx.api.get(f"/accounts/{account_id}")
-    return ctx.page("account.html", account=account, errors={}, notice=ctx.request.query_params.get("notice"))
+    partner_name = None
+    partner_id = account.get("partner_id")
+    if partner_id and str(partner_id) != str(ctx.me.get("tenant_id")):
+        with contextlib.suppress(ApiError):  # the trail then says "Partner"
+            partner_name = (await ctx.api.get(f"/partners/{partner_id}")).get("name")
+    return ctx.page("account.html", account=account, errors={}, notice=ctx.request.query_params.get("notice"),
+                    partner_name=partner_name)
 
 
 @router.get("/accounts/{account_id}/delete")

@@ -142,3 +142,20 @@ def test_a_phone_screen_scrolls_tables_inside_their_box_and_keeps_the_header_on_
     for table in page.locator("table.grid").all():
         assert table.evaluate("t => getComputedStyle(t).overflowX") == "auto"
     context.close()
+
+
+def test_no_page_scrolls_sideways_on_a_phone(suite, browser, distributor):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US",
+                                  extra_http_headers={"X-Forwarded-For": "198.18.77.2"})
+    page = context.new_page()
+    for path in PUBLIC:
+        page.goto(suite.base_url + path)
+    sign_in(page, suite.base_url, distributor["email"])
+    wide = {}
+    for path in [*SIGNED_IN, f"/partners/{distributor['partner']}", f"/accounts/{distributor['account']}"]:
+        page.goto(suite.base_url + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            wide[path] = width
+    context.close()
+    assert wide == {}

@@ -57,7 +57,7 @@
     frame.title = "Card details (payment processor)";
     holder.appendChild(frame);
     holder.hidden = false;
-    event.target.closest("#card-add-open").hidden = true;
+    event.target.closest("#card-add-open").style.display = "none";  // the form is open now
     window.addEventListener("message", function (message) {
       if (message.origin !== address.origin || message.source !== frame.contentWindow) { return; }
       var data = message.data || {};
