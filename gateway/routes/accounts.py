@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from contracts.billing import BillingStatus
-from contracts.errors import PermissionDenied
+from contracts.errors import PermissionDenied, ValidationFailed
 from contracts.identity import Principal
 from contracts.tenancy import (
     AccountCreateRequest,
@@ -115,16 +115,21 @@ def can_pick_accounts(principal: Authorised) -> Principal:
     dependencies=[Depends(can_pick_accounts)],
     summary="Accounts anywhere in your subtree, by name or email and status, in name order (pickers)",
     description="Only the accounts you may see (accessible accounts apply); removed accounts only with "
-                "`account_status=removed`.",
+                "`status=removed`. `status` and `account_status` are the same filter.",
+    responses={422: {"description": "`validation_failed` naming `status` when it and `account_status` differ"}},
 )
 def search_accounts(
     rpc: Rpc,
     search: Annotated[str | None, Query(min_length=1, max_length=200, description="part of name or email")] = None,
+    status_filter: Annotated[AccountStatus | None, Query(
+        alias="status", description="the account status (the same filter as account_status)")] = None,
     account_status: AccountStatus | None = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 25,
 ) -> AccountPickPage:
-    query = {"search": search, "account_status": account_status, "page": page, "page_size": page_size}
+    if status_filter is not None and account_status is not None and status_filter != account_status:
+        raise ValidationFailed.for_field("status", "differs from account_status; give one of them")
+    query = {"search": search, "account_status": status_filter or account_status, "page": page, "page_size": page_size}
     return rpc.tenancy.search_accounts({k: v for k, v in query.items() if v is not None})
 
 

@@ -448,7 +448,7 @@ async def _account_finder(ctx: Console, values: dict[str, Any]) -> dict[str, Any
     found: list[dict[str, Any]] = []
     with contextlib.suppress(ApiError):  # a user without the pickers' permission gets an empty list
         page = await ctx.api.get("/accounts", search=search or None, page_size=FOUND_ACCOUNTS,
-                                 account_status=status if status in ACCOUNT_STATUSES else None)
+                                 status=status if status in ACCOUNT_STATUSES else None)
         found = [a for a in page["items"] if a["id"] not in chosen]
     return {"search": search, "status": status, "found": found, "statuses": ACCOUNT_STATUSES}
 

@@ -48,7 +48,14 @@ def distributor(suite: Any) -> dict[str, str]:
     account = admin.post("/api/v1/accounts", json={"name": "Lighthouse Dental", "partner_id": partner.json()["id"],
                                                    "email": f"it-{uuid.uuid4().hex[:6]}@a11y-e2e.example"})
     assert account.status_code == 201, account.text
-    return {"email": email, "partner": partner.json()["id"], "account": account.json()["id"]}
+    me = admin.get("/api/v1/me").json()
+    return {"email": email, "partner": partner.json()["id"], "account": account.json()["id"],
+            "user": me["id"]}
+
+
+def every_signed_in_page(distributor: dict[str, str]) -> list[str]:
+    return [*SIGNED_IN, f"/partners/{distributor['partner']}", f"/accounts/{distributor['account']}",
+            f"/billing/accounts/{distributor['account']}", f"/settings/users/{distributor['user']}"]
 
 
 def violations(page: Any, axe_source: str) -> list[str]:
@@ -86,7 +93,7 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(suite, browse
         found[path] = violations(page, axe_source)
     sign_in(page, suite.base_url, distributor["email"])
     titles, wording = {}, {}
-    for path in [*SIGNED_IN, f"/partners/{distributor['partner']}", f"/accounts/{distributor['account']}"]:
+    for path in every_signed_in_page(distributor):
         page.goto(suite.base_url + path)
         found[path] = violations(page, axe_source)
         titles[path], wording[path] = page.title(), developer_words(page)
@@ -144,18 +151,26 @@ def test_a_phone_screen_scrolls_tables_inside_their_box_and_keeps_the_header_on_
     context.close()
 
 
-def test_no_page_scrolls_sideways_on_a_phone(suite, browser, distributor):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US",
-                                  extra_http_headers={"X-Forwarded-For": "198.18.77.2"})
+@pytest.mark.parametrize("width", [390, 1920])
+def test_no_page_scrolls_sideways_from_a_phone_to_a_wide_screen(suite, browser, distributor, width):
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-US",
+                                  extra_http_headers={"X-Forwarded-For": f"198.18.77.{width % 250}"})
     page = context.new_page()
+    wide, tall_header = {}, {}
+
+    def look(path: str) -> None:
+        page.goto(suite.base_url + path)
+        scrolled = page.evaluate("document.documentElement.scrollWidth")
+        if scrolled > width:
+            wide[path] = scrolled
+        header = page.locator("header.top")
+        if header.count() and header.evaluate("h => h.getBoundingClientRect().height") >= 60:
+            tall_header[path] = header.evaluate("h => h.getBoundingClientRect().height")
+
     for path in PUBLIC:
-        page.goto(suite.base_url + path)
+        look(path)
     sign_in(page, suite.base_url, distributor["email"])
-    wide = {}
-    for path in [*SIGNED_IN, f"/partners/{distributor['partner']}", f"/accounts/{distributor['account']}"]:
-        page.goto(suite.base_url + path)
-        width = page.evaluate("document.documentElement.scrollWidth")
-        if width > 390:
-            wide[path] = width
+    for path in every_signed_in_page(distributor):
+        look(path)
     context.close()
-    assert wide == {}
+    assert (wide, tall_header) == ({}, {})

@@ -132,6 +132,29 @@ def test_a_bad_list_parameter_is_422(params):
     assert tenancy_calls(fake) == []
 
 
+@pytest.mark.parametrize("status_param", ["status", "account_status"])
+def test_the_account_picker_takes_search_and_status_under_either_name(status_param):
+    client, fake = http({("tenancy", "search_accounts"): {"items": [], "page": 1, "page_size": 25, "total": 0}})
+
+    response = client.get("/api/v1/accounts", headers=AUTH, params={"search": "north", status_param: "trial_started"})
+
+    assert response.status_code == 200
+    assert tenancy_calls(fake)[0].call.args[0] == {
+        "search": "north", "account_status": "trial_started", "page": 1, "page_size": 25}
+
+
+def test_the_account_picker_refuses_two_different_statuses_naming_status():
+    client, fake = http({})
+
+    response = client.get("/api/v1/accounts", headers=AUTH, params={"status": "trial_started",
+                                                                     "account_status": "removed"})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["fields"] == [
+        {"field": "status", "reason": "differs from account_status; give one of them"}]
+    assert tenancy_calls(fake) == []
+
+
 def test_direct_accounts_default_to_the_callers_distributor():
     client, fake = http({("tenancy", "list_accounts"): PAGE.to_wire()})
 
