@@ -33,6 +33,7 @@ from pydantic import (
 from contracts.base import SafeText, WireModel
 from contracts.dates import SaneDate
 from contracts.tenancy import Country, Plan
+from contracts.vocabulary import BillingStatus, RollupStatus
 
 # ---- vocabularies --------------------------------------------------------------------------
 
@@ -40,22 +41,6 @@ from contracts.tenancy import Country, Plan
 class BillingMethod(StrEnum):
     CREDIT_CARD = "credit_card"  # one automated consolidated card charge per month
     INVOICE = "invoice"  # one consolidated invoice per month, due in 30 days
-
-
-class BillingStatus(StrEnum):
-    """An account's billing status."""
-
-    NONE = "none"  # a trial, or nothing billed yet
-    CURRENT = "current"  # every bill paid
-    DUE = "due"  # an unpaid bill, not past its due date
-    OVERDUE = "overdue"  # an unpaid bill past its due date (from the day after it)
-
-
-class RollupStatus(StrEnum):
-    """A partner's (or the Direct Accounts') billing status on the dashboard."""
-
-    ON_TRACK = "on_track"  # "All bills on track": nothing is owed
-    WITH_EXCEPTIONS = "with_exceptions"  # "With exceptions": money is owed (an account is Due or Overdue)
 
 
 ROLLUP_LABELS: dict[RollupStatus, str] = {
@@ -597,3 +582,23 @@ class PaymentReceived(PaymentEvent):
 class PaymentFailed(PaymentEvent):
     failure_code: str
     failure_message: str
+
+
+class AccountBillingChanged(WireModel):
+    """An account's bills changed (a bill issued or paid): the facts its billing status and
+    amount due follow from, for the lists that show them (tenancy keeps them on its rows).
+
+    ``version`` grows by one with each change of the account's bills: a reader keeps the
+    highest it has seen and ignores an older or repeated one, in whatever order they come.
+    The status is read from the facts on the day it is shown: **None** with no bill,
+    **Current** when nothing is unpaid, **Overdue** from ``overdue_from`` on, else **Due**.
+    """
+
+    account_id: uuid.UUID
+    distributor_id: uuid.UUID
+    version: int = Field(ge=1)
+    bills: int = Field(ge=0, description="how many bills the account is on")
+    amount_due: Decimal = Field(ge=0, description="its share of its unpaid bills")
+    currency: str
+    overdue_from: date | None = Field(default=None, description="the day after the earliest unpaid due date; "
+                                                                "null when nothing is unpaid")

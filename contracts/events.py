@@ -59,6 +59,7 @@ class BillingEvent(StrEnum):
     INVOICE_ISSUED = "invoice_issued"
     PAYMENT_RECEIVED = "payment_received"
     PAYMENT_FAILED = "payment_failed"
+    ACCOUNT_BILLING_CHANGED = "account_billing_changed"
 
 
 class NotifyEvent(StrEnum):

@@ -8,6 +8,7 @@ payloads are models too, so their fields are written down once (docs/tenancy.md)
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
@@ -25,6 +26,7 @@ from pydantic import (
 from contracts.base import SafeText, WireModel
 from contracts.countries import COUNTRY_CODES
 from contracts.dates import SaneDatetime
+from contracts.vocabulary import BillingStatus, RollupStatus
 
 # ---- vocabularies --------------------------------------------------------------------------
 
@@ -141,8 +143,9 @@ Search = Annotated[SafeText, Field(min_length=1, max_length=200)]
 Page = Annotated[int, Field(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Field(ge=1, le=200)]
 # ``status``: a partner row's task status, an account's status; ``-`` descending.
-ListSort = Literal["name", "-name", "size", "-size", "status", "-status"]
-AccountListSort = Literal["name", "-name", "size", "-size", "status", "-status", "backup_status", "-backup_status"]
+ListSort = Literal["name", "-name", "size", "-size", "status", "-status", "amount", "-amount"]
+AccountListSort = Literal["name", "-name", "size", "-size", "status", "-status", "backup_status", "-backup_status",
+                          "amount", "-amount"]
 IdFilter = Annotated[list[uuid.UUID], Field(max_length=10_000)]
 
 # ---- the tree: distributors, partners, Settings > Account ----------------------------------------------
@@ -213,7 +216,8 @@ class PartnerListQuery(WireModel):
     distributor_id: uuid.UUID | None = Field(default=None, description="default: the caller's own tenant")
     search: Search | None = Field(default=None, description="part of the name or email, any case")
     task_status: TaskStatus | None = None
-    ids: IdFilter | None = Field(default=None, description="only these partners (e.g. billing's status filter)")
+    billing_status: RollupStatus | None = Field(default=None, description="from billing's facts")
+    ids: IdFilter | None = Field(default=None, description="only these partners")
     sort: ListSort = "name"
     page: Page = 1
     page_size: PageSize = 25
@@ -228,6 +232,9 @@ class PartnerRow(WireModel):
     seats: int
     accounts: int
     task_status: TaskStatus
+    amount_owed: Decimal = Field(default=Decimal("0.00"), description="what its accounts owe (billing's facts)")
+    currency: str | None = Field(default=None, description="null until billing has announced anything")
+    billing_status: RollupStatus = RollupStatus.ON_TRACK
 
 
 class PartnerPage(WireModel):
@@ -311,6 +318,9 @@ class AccountRow(WireModel):
     size_bytes: int
     seats: int
     tasks: int
+    billing_status: BillingStatus = Field(default=BillingStatus.NONE, description="billing's facts, read today")
+    amount_due: Decimal = Field(default=Decimal("0.00"), description="its share of unpaid bills (billing's facts)")
+    currency: str | None = Field(default=None, description="null until billing has announced anything")
 
 
 class AccountListQuery(WireModel):
@@ -321,7 +331,8 @@ class AccountListQuery(WireModel):
     search: Search | None = None
     account_status: AccountStatus | None = None
     backup_status: BackupStatus | None = None
-    ids: IdFilter | None = Field(default=None, description="only these accounts (e.g. billing's status filter)")
+    billing_status: BillingStatus | None = Field(default=None, description="from billing's facts, read today")
+    ids: IdFilter | None = Field(default=None, description="only these accounts")
     sort: AccountListSort = "name"
     page: Page = 1
     page_size: PageSize = 25

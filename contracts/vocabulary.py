@@ -30,3 +30,19 @@ class Permission(StrEnum):
     ACCOUNT_VIEW_SETTINGS = "account_view_settings"
     ACCOUNT_VIEW_BILLING = "account_view_billing"
     ACCOUNT_VIEW_SUPPORT = "account_view_support"
+
+
+class BillingStatus(StrEnum):
+    """An account's billing status."""
+
+    NONE = "none"  # a trial, or nothing billed yet
+    CURRENT = "current"  # every bill paid
+    DUE = "due"  # an unpaid bill, not past its due date
+    OVERDUE = "overdue"  # an unpaid bill past its due date (from the day after it)
+
+
+class RollupStatus(StrEnum):
+    """A partner's (or the Direct Accounts') billing status on the dashboard."""
+
+    ON_TRACK = "on_track"  # "All bills on track": nothing is owed
+    WITH_EXCEPTIONS = "with_exceptions"  # "With exceptions": money is owed (an account is Due or Overdue)

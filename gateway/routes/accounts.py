@@ -55,12 +55,12 @@ ListFilters = Annotated[dict[str, Any], Depends(list_filters)]
     response_model=AccountListPage,
     summary="A partner's accounts with statuses, sizes, billing status and amount, trial and backup counters",
     responses={403: {"description": "`permission_denied`: billing_status or an amount sort without 'view_billing'"},
-               503: {"description": "tenancy did not answer, or billing did not answer a billing_status filter"}},
+               503: {"description": "tenancy did not answer"}},
 )
 def list_partner_accounts(partner_id: uuid.UUID, filters: ListFilters, rpc: Rpc,
                           principal: Annotated[Principal, can_view],
                           billing_status: BillingStatus | None = None) -> AccountListPage:
-    return account_list_page(rpc, principal, {"partner_id": str(partner_id)}, filters, billing_status, None, partner_id)
+    return account_list_page(rpc, principal, {"partner_id": str(partner_id)}, filters, billing_status, None)
 
 
 @router.get(
@@ -68,14 +68,14 @@ def list_partner_accounts(partner_id: uuid.UUID, filters: ListFilters, rpc: Rpc,
     response_model=AccountListPage,
     summary="The distributor's direct accounts (operators name the distributor)",
     responses={403: {"description": "`permission_denied`: billing_status or an amount sort without 'view_billing'"},
-               503: {"description": "tenancy did not answer, or billing did not answer a billing_status filter"}},
+               503: {"description": "tenancy did not answer"}},
 )
 def list_direct_accounts(
     filters: ListFilters, rpc: Rpc, principal: Annotated[Principal, can_view],
     distributor_id: uuid.UUID | None = None, billing_status: BillingStatus | None = None,
 ) -> AccountListPage:
     owner = {"distributor_id": str(distributor_id)} if distributor_id is not None else {}
-    return account_list_page(rpc, principal, owner, filters, billing_status, distributor_id, distributor_id)
+    return account_list_page(rpc, principal, owner, filters, billing_status, distributor_id)
 
 
 @router.post(

@@ -1,5 +1,5 @@
 """``GET /dashboard``: one row per partner plus the Direct Accounts row, composed by
-:mod:`gateway.compose.dashboard` from tenancy's rows and billing's columns."""
+:mod:`gateway.compose.dashboard` from tenancy's rows (billing's columns included)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ can_view = Depends(require_permission(Permission.VIEW_DASHBOARD))
     summary="Partner rows plus the Direct Accounts row: size, amount, task and billing status",
     responses={
         403: {"description": "`permission_denied`: billing_status or an amount sort without 'view_billing'"},
-        503: {"description": "tenancy did not answer, or billing did not answer a billing_status filter "
-                             "(billing alone missing otherwise only blanks its columns)"},
+        503: {"description": "tenancy did not answer (billing being away changes nothing: tenancy keeps its "
+                             "announced facts)"},
     },
 )
 def dashboard(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contracts.events import EngineEvent
+from contracts.events import BillingEvent, EngineEvent
 from contracts.site_content import SiteContent
 from contracts.tenancy import (
     AccountCreateRequest,
@@ -45,7 +45,17 @@ from services.tenancy.adapters.identity_users import IdentityUsers
 from services.tenancy.adapters.models import request_keys
 from services.tenancy.domain.engine_messages import parse_runs
 from services.tenancy.settings import TenancySettings
-from services.tenancy.usecases import accounts, backups, demo, partners, profiles, site_content, tenants, trials
+from services.tenancy.usecases import (
+    accounts,
+    backups,
+    billing_projection,
+    demo,
+    partners,
+    profiles,
+    site_content,
+    tenants,
+    trials,
+)
 from services.tenancy.usecases import backup_run_history as runs
 from services.tenancy.usecases.tenant_creation import ensure_operator_root
 
@@ -56,6 +66,10 @@ EVENT_HANDLERS = {
     # Idempotent by run id itself (like the ingest RPC), so the raw message is handed over.
     EngineEvent.BACKUP_RUN_COMPLETED: On(lambda service, body: backups.record_engine_message(service.db, body),
                                          method="record_engine_runs", exactly_once=False),
+    # Idempotent by the facts' version: a repeated or late announcement changes nothing.
+    BillingEvent.ACCOUNT_BILLING_CHANGED: On(
+        lambda service, body: billing_projection.record_account_billing_message(service.db, body),
+        method="record_account_billing", exactly_once=False),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from fastapi.testclient import TestClient
 
 from contracts.errors import ServiceUnavailable
@@ -29,14 +30,16 @@ def principal(kind: str = "distributor", role: str = "administrator", permission
 
 
 def account(id_: uuid.UUID) -> dict:
+    owed, status = OWED[id_]
     return {"id": str(id_), "owner_id": str(PARTNER), "name": NAMES[id_], "email": None,
             "account_status": "monthly_subscribed", "backup_status": "successful", "plan": "monthly",
-            "trial_ends_at": None, "size_bytes": 100, "seats": 3, "tasks": 1}
+            "trial_ends_at": None, "size_bytes": 100, "seats": 3, "tasks": 1, "billing_status": status,
+            "amount_due": owed, "currency": "USD"}
 
 
 def account_page(query: dict) -> dict:
-    """Tenancy: name order, the ``ids`` filter, paging."""
-    ids = [i for i in sorted(NAMES, key=NAMES.get) if "ids" not in query or str(i) in query["ids"]]
+    """Tenancy: its filters (billing status included), name order, paging."""
+    ids = [i for i in sorted(NAMES, key=NAMES.get) if query.get("billing_status") in (None, OWED[i][1])]
     size, page = query.get("page_size", 25), query.get("page", 1)
     rows = [account(i) for i in ids[(page - 1) * size:page * size]]
     return {"items": rows, "page": page, "page_size": size, "total": len(ids), "total_accounts": 3,
@@ -44,27 +47,9 @@ def account_page(query: dict) -> dict:
                          "backup": {"no_backup": 0, "successful": 3, "partially_failed": 0, "failed": 0}}}
 
 
-def amount(id_: str) -> dict:
-    owed, status = OWED[uuid.UUID(id_)]
-    return {"account_id": id_, "billing_status": status, "amount_due": owed, "currency": "USD"}
-
-
-def account_amounts(request: dict) -> dict:
-    """Billing: amounts of the given ids, or (``sort``) ordered by amount and paged."""
-    ids = [i for i in request["ids"] if request.get("account_status") in (None, amount(i)["billing_status"])]
-    if "sort" not in request:
-        return {"items": [amount(i) for i in ids], "page": 1, "page_size": len(ids), "total": len(ids)}
-    ids.sort(key=lambda i: float(amount(i)["amount_due"]), reverse=request["sort"] == "-amount")
-    size, page = request["page_size"], request["page"]
-    return {"items": [amount(i) for i in ids[(page - 1) * size:page * size]], "page": page, "page_size": size,
-            "total": len(ids)}
-
-
 def http(answers: dict | None = None, who: dict | None = None) -> tuple[TestClient, FakeRpcClient]:
     fake = FakeRpcClient({("identity", "check_session"): who or principal(),
-                          ("tenancy", "list_accounts"): account_page,
-                          ("tenancy", "account_ids"): {"ids": [str(i) for i in NAMES], "total": 3},
-                          ("billing", "billing_account_amounts"): account_amounts, **(answers or {})})
+                          ("tenancy", "list_accounts"): account_page, **(answers or {})})
     return TestClient(create_app(rpc_client_factory=lambda _: fake)), fake
 
 
@@ -82,7 +67,7 @@ DRILL_DOWN = f"/api/v1/partners/{PARTNER}/accounts"
 # ---- drill-downs -------------------------------------------------------------------------------------------
 
 
-def test_a_drill_down_row_carries_billings_status_and_amount_beside_tenancys_columns():
+def test_a_drill_down_is_one_call_to_tenancy_with_billing_status_and_amount_on_its_rows():
     client, fake = http()
 
     page = client.get(DRILL_DOWN, headers=AUTH).json()
@@ -90,87 +75,40 @@ def test_a_drill_down_row_carries_billings_status_and_amount_beside_tenancys_col
     assert [(r["name"], r["billing_status"], r["amount"], r["currency"]) for r in page["items"]] == [
         ("Alpine Dental", "overdue", "45.00", "USD"), ("Birch Legal", "current", "0.00", "USD"),
         ("Cedar Farms", "due", "120.00", "USD")]
-    assert page["items"][0]["account_status"] == "monthly_subscribed" and page["billing_available"] is True
-    assert methods(fake) == ["list_accounts", "billing_account_amounts"]
-    assert sorted(sent(fake, "billing_account_amounts")["ids"]) == sorted(str(i) for i in NAMES)
+    assert "amount_due" not in page["items"][0]
+    assert page["billing_available"] is True and methods(fake) == ["list_accounts"]
 
 
-def test_billing_is_asked_only_for_the_accounts_of_the_page():
+@pytest.mark.parametrize("params", [{"billing_status": "due"}, {"sort": "-amount", "page_size": 2},
+                                    {"billing_status": "overdue", "sort": "amount", "search": "alp"}])
+def test_billing_filters_and_the_amount_sort_go_to_tenancy_in_the_one_call(params):
     client, fake = http()
 
-    page = client.get(DRILL_DOWN, params={"page": 2, "page_size": 2}, headers=AUTH).json()
+    assert client.get(DRILL_DOWN, params=params, headers=AUTH).status_code == 200
 
-    assert [r["name"] for r in page["items"]] == ["Cedar Farms"]
-    assert (page["total"], page["total_accounts"], page["page"]) == (3, 3, 2)
-    assert sent(fake, "billing_account_amounts")["ids"] == [str(CEDAR)]
-
-
-def test_a_billing_status_filter_on_a_drill_down_is_applied_by_billing_then_paged_by_tenancy():
-    client, fake = http({("billing", "billing_filter"): {"ids": [str(ALPINE)], "includes_direct": False}})
-
-    page = client.get(DRILL_DOWN, params={"billing_status": "overdue", "search": "al"}, headers=AUTH).json()
-
-    assert [r["name"] for r in page["items"]] == ["Alpine Dental"] and page["total"] == 1
-    assert methods(fake) == ["billing_filter", "list_accounts", "billing_account_amounts"]
-    assert sent(fake, "billing_filter") == {"level": "accounts", "account_status": "overdue",
-                                            "owner_id": str(PARTNER)}
-    listed = sent(fake, "list_accounts")
-    assert (listed["ids"], listed["search"], listed["partner_id"]) == ([str(ALPINE)], "al", str(PARTNER))
+    assert methods(fake) == ["list_accounts"]
+    assert sent(fake, "list_accounts") == {"partner_id": str(PARTNER), "sort": "name", "page": 1, "page_size": 25,
+                                           **params}
 
 
-def test_a_drill_down_by_amount_is_ordered_and_paged_by_billing_over_tenancys_candidates():
-    client, fake = http()
+def test_the_direct_accounts_name_the_operators_distributor_to_tenancy():
+    client, fake = http(who=principal(kind="operator"))
 
-    page = client.get(DRILL_DOWN, params={"sort": "-amount", "page_size": 2, "backup_status": "successful"},
-                      headers=AUTH).json()
+    client.get("/api/v1/direct-accounts", params={"distributor_id": str(DISTRIBUTOR), "billing_status": "due"},
+               headers=AUTH)
 
-    assert [r["name"] for r in page["items"]] == ["Cedar Farms", "Alpine Dental"]
-    assert (page["total"], page["page_size"], page["sort"], page["total_accounts"]) == (3, 2, "-amount", 3)
-    assert methods(fake) == ["account_ids", "billing_account_amounts", "list_accounts"]
-    assert sent(fake, "account_ids") == {"backup_status": "successful", "partner_id": str(PARTNER)}
-    assert sent(fake, "list_accounts")["ids"] == [str(CEDAR), str(ALPINE)]
+    assert sent(fake, "list_accounts")["distributor_id"] == str(DISTRIBUTOR)
+    assert sent(fake, "list_accounts")["billing_status"] == "due"
 
 
-def test_an_amount_sort_with_a_billing_status_filter_is_one_request_to_billing():
-    client, fake = http()
-
-    page = client.get(DRILL_DOWN, params={"sort": "amount", "billing_status": "due"}, headers=AUTH).json()
-
-    assert [r["name"] for r in page["items"]] == ["Cedar Farms"] and page["total"] == 1
-    assert sent(fake, "billing_account_amounts")["account_status"] == "due"
-    assert "billing_filter" not in methods(fake)
-
-
-def test_the_direct_accounts_filter_asks_billing_for_the_distributors_own_accounts():
-    client, fake = http({("billing", "billing_filter"): {"ids": [], "includes_direct": False}})
-
-    page = client.get("/api/v1/direct-accounts", params={"billing_status": "due"}, headers=AUTH).json()
-
-    assert page["items"] == [] and page["total"] == 0
-    assert sent(fake, "billing_filter") == {"level": "accounts", "account_status": "due"}
-    assert "billing_account_amounts" not in methods(fake)  # nothing on the page to ask about
-
-
-def test_without_billing_a_drill_down_still_answers_with_billing_columns_blank():
+def test_billing_being_away_changes_nothing_in_a_drill_down():
     down = ServiceUnavailable("billing did not answer", {"service": "billing"})
-    client, _ = http({("billing", "billing_account_amounts"): down})
+    client, fake = http({("billing", "billing_account_amounts"): down, ("billing", "billing_filter"): down})
 
-    response = client.get(DRILL_DOWN, headers=AUTH)
+    response = client.get(DRILL_DOWN, params={"billing_status": "due", "sort": "-amount"}, headers=AUTH)
 
-    assert response.status_code == 200
-    page = response.json()
-    assert page["billing_available"] is False and len(page["items"]) == 3
-    assert all(r["amount"] is None and r["billing_status"] is None for r in page["items"])
-
-
-def test_without_billing_a_drill_down_by_amount_falls_back_to_name_order():
-    down = ServiceUnavailable("billing did not answer", {"service": "billing"})
-    client, _ = http({("billing", "billing_account_amounts"): down})
-
-    page = client.get(DRILL_DOWN, params={"sort": "-amount"}, headers=AUTH).json()
-
-    assert (page["sort"], page["billing_available"]) == ("name", False)
-    assert [r["name"] for r in page["items"]] == ["Alpine Dental", "Birch Legal", "Cedar Farms"]
+    assert response.status_code == 200 and [r["name"] for r in response.json()["items"]] == ["Cedar Farms"]
+    assert "billing" not in {c.call.service for c in fake.calls}
 
 
 def test_without_tenancy_a_drill_down_is_a_clear_503():
@@ -188,9 +126,10 @@ def test_a_partner_user_sees_its_accounts_without_money_and_may_not_filter_by_bi
     page = client.get(DRILL_DOWN, headers=AUTH).json()
     refused = client.get(DRILL_DOWN, params={"billing_status": "due"}, headers=AUTH)
 
-    assert len(page["items"]) == 3 and all(r["amount"] is None for r in page["items"])
+    assert len(page["items"]) == 3
+    assert all(r["amount"] is None and r["billing_status"] is None and r["currency"] is None for r in page["items"])
     assert refused.status_code == 403
-    assert "billing" not in {c.call.service for c in fake.calls}
+    assert methods(fake) == ["list_accounts"]
 
 
 # ---- billing status with names ------------------------------------------------------------------------

@@ -449,6 +449,28 @@ def test_an_unpaid_invoice_is_due_then_overdue_the_day_after_and_paying_makes_it
     assert billing_db.events("payment_received")[-1]["payload"]["method"] == "paypal"
 
 
+def test_issuing_then_paying_a_bill_announces_each_accounts_facts_with_a_rising_version(
+        billing_db, tree, processor):
+    ids = november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+    [invoice] = invoices(billing_db)
+
+    issued = {e["payload"]["account_id"]: e for e in billing_db.events("account_billing_changed")}
+    assert set(issued) == {str(ids["alpine"]), str(ids["birch"]), str(ids["dune"])}  # not the trial
+    alpine = issued[str(ids["alpine"])]
+    assert alpine["tenant_id"] == str(tree.distributor)
+    assert {k: alpine["payload"][k] for k in ("version", "bills", "amount_due", "currency", "overdue_from")} == {
+        "version": 1, "bills": 1, "amount_due": "45.00", "currency": "USD", "overdue_from": "2027-01-01"}
+
+    payments.record_payment(billing_db.unit_of_work(), uuid.uuid4(), RecordPaymentRequest(
+        reference=invoice.reference, method=PaymentMethod.PAYPAL, amount=invoice.total, currency="USD"), BOOK)
+
+    paid = [e["payload"] for e in billing_db.events("account_billing_changed")
+            if e["payload"]["account_id"] == str(ids["alpine"])][-1]
+    assert {k: paid[k] for k in ("version", "bills", "amount_due", "overdue_from")} == {
+        "version": 2, "bills": 1, "amount_due": "0.00", "overdue_from": None}
+
+
 def test_an_owner_is_on_track_once_nothing_is_owed_and_a_limited_user_sees_its_own_accounts_owe(
         billing_db, tree, processor):
     ids = november_of_a_small_distributor(tree)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from contracts.events import BillingEvent
 from servicekit.db import UnitOfWork
+from services.billing.adapters.account_billing import announce_account_billing
 from services.billing.adapters.models import Invoice, InvoiceLineRow, InvoiceOwnerTotal, ReferenceCounter
 from services.billing.adapters.sql import insert_for
 from services.billing.domain.billing_plan import NewBill, issued_event, owed_by_owner
@@ -101,6 +102,7 @@ def issue(uow: UnitOfWork, bill: NewBill, in_batch: bool = False) -> IssuedBill 
             uow.rollback()
         return None
     _write_lines(uow, invoice_id, bill)
+    announce_account_billing(uow, invoice_id)
     uow.emit(BillingEvent.INVOICE_ISSUED, issued_event(bill, invoice_id, reference).to_wire(),
              tenant_id=bill.distributor_id)
     if savepoint is not None:

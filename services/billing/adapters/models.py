@@ -94,6 +94,8 @@ class Account(Base):
     created_at: Mapped[datetime | None] = mapped_column(TZ)
     seats: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(TZ)
+    # Raised with each bill issued or paid that includes the account (account_billing_changed).
+    billing_version: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
 
     __table_args__ = (
         sa.Index("ix_billing_accounts_distributor_plan", "distributor_id", "plan", "status"),

@@ -32,6 +32,7 @@ from contracts.errors import Conflict, NotFound, ServiceUnavailable, ValidationF
 from contracts.events import BillingEvent
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
+from services.billing.adapters.account_billing import announce_account_billing
 from services.billing.adapters.models import Card, Invoice, Payment
 from services.billing.adapters.processor import ChargeResult, PaymentProcessor
 from services.billing.domain.pricebook import PriceBook
@@ -117,6 +118,7 @@ def _settle(uow: UnitOfWork, payment_id: uuid.UUID, result: ChargeResult) -> Pay
         payment.status = PaymentStatus.SUCCEEDED.value
         invoice.paid_at, invoice.paid_by = payment.settled_at, PaymentMethod.CARD.value
         invoice.charge_failed = False
+        announce_account_billing(uow, invoice.id)
     else:
         payment.status = PaymentStatus.FAILED.value
         payment.failure_code = (result.failure_code or "failed")[:50]
@@ -201,6 +203,7 @@ def record_payment(uow: UnitOfWork, recorded_by: uuid.UUID | None, request: Reco
     uow.session.add(payment)
     invoice.paid_at, invoice.paid_by = paid_at, request.method.value
     invoice.auto_charge_pending = False
+    announce_account_billing(uow, invoice.id)
     _announce(uow, payment, invoice)
     uow.commit()
     return payment_view(payment, invoice.reference)

@@ -15,7 +15,8 @@ scanning runs (services/tenancy/usecases/backups.py).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -100,12 +101,20 @@ class Account(Base):
     tasks_partial: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
     tasks_failure: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
     backup_status: Mapped[str] = mapped_column(sa.String(20), default="no_backup", server_default="no_backup")
+    # Billing's facts (account_billing_changed, the newest version kept): domain/billing_facts.py.
+    billing_version: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    billing_bills: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    billing_amount_due: Mapped[Decimal] = mapped_column(sa.Numeric(14, 2), default=Decimal("0"), server_default="0")
+    billing_currency: Mapped[str | None] = mapped_column(sa.String(3))
+    billing_overdue_from: Mapped[date | None] = mapped_column(sa.Date())
 
     __table_args__ = (
         sa.CheckConstraint("status IN ('trial', 'trial_expired', 'subscribed', 'removed')", name="ck_accounts_status"),
         sa.Index("ix_accounts_owner_status", "owner_id", "status", "trial_ends_at"),
         sa.Index("ix_accounts_owner_backup", "owner_id", "backup_status"),
         sa.Index("ix_accounts_owner_size", "owner_id", "size_bytes"),
+        sa.Index("ix_accounts_owner_amount", "owner_id", "billing_amount_due", "id"),
+        sa.Index("ix_accounts_owner_overdue_from", "owner_id", "billing_overdue_from"),
         # The trial clock's candidates only.
         sa.Index(
             "ix_accounts_trial_ends",
@@ -130,6 +139,10 @@ class OwnerRollup(Base):
     backup_successful: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
     backup_partially_failed: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
     backup_failed: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    # What its accounts owe, and how many owe anything (billing's facts, summed).
+    billing_owed: Mapped[Decimal] = mapped_column(sa.Numeric(16, 2), default=Decimal("0"), server_default="0")
+    billing_owing: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    billing_currency: Mapped[str | None] = mapped_column(sa.String(3))
 
 
 class BackupTask(Base):

@@ -8,15 +8,17 @@ tests check that both agree.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from contracts.billing import BillingStatus
 from contracts.tenancy import AccountStatus, BackupStatus, DefaultSubscription, Plan, RunStatus, TaskStatus
 from services.tenancy.adapters.models import Account, BackupTask, OwnerRollup
 from services.tenancy.domain.account_lifecycle import Lifecycle, Subscription, expiring_from
+from services.tenancy.domain.billing_facts import BillingFacts, OwnerBillingDelta
 from services.tenancy.domain.rollups import AccountRollup, LatestRun, OwnerDelta
 
 # ---- subscription state --------------------------------------------------------------------
@@ -163,3 +165,49 @@ def task_status_case(accounts: Any, tasks: Any, failed: Any, partially_failed: A
         ((failed + partially_failed) > 0, TaskStatus.FAILURES.value),
         else_=TaskStatus.SUCCESSFUL.value,
     )
+
+
+# ---- billing's facts -------------------------------------------------------------------------------
+
+
+def billing_facts_of(account: Account) -> BillingFacts:
+    return BillingFacts(version=account.billing_version, bills=account.billing_bills,
+                        amount_due=account.billing_amount_due, currency=account.billing_currency,
+                        overdue_from=account.billing_overdue_from)
+
+
+def write_billing_facts(account: Account, facts: BillingFacts) -> None:
+    account.billing_version = facts.version
+    account.billing_bills = facts.bills
+    account.billing_amount_due = facts.amount_due
+    account.billing_currency = facts.currency
+    account.billing_overdue_from = facts.overdue_from
+
+
+def add_to_owner_billing(session: Session, owner_id: uuid.UUID, delta: OwnerBillingDelta, currency: str | None) -> None:
+    """Add an account's change to its owner's sums, in SQL (``x = x + d``: concurrent changes
+    of one owner never lose an update)."""
+    table = _OWNER_TABLE
+    values: dict[str, Any] = {"billing_owed": table.c.billing_owed + delta.owed,
+                              "billing_owing": table.c.billing_owing + delta.owing}
+    if currency is not None:
+        values["billing_currency"] = currency
+    session.flush()  # the account before its owner: the lock order
+    session.execute(sa.update(table).where(table.c.owner_id == owner_id).values(values))
+
+
+def billing_status_conditions(today: date) -> dict[BillingStatus, sa.ColumnElement[bool]]:
+    """SQL for each billing status (``BillingFacts.status_on``)."""
+    return {
+        BillingStatus.NONE: Account.billing_bills == 0,
+        BillingStatus.CURRENT: sa.and_(Account.billing_bills > 0, Account.billing_overdue_from.is_(None)),
+        BillingStatus.DUE: Account.billing_overdue_from > today,
+        BillingStatus.OVERDUE: Account.billing_overdue_from <= today,
+    }
+
+
+def billing_status_case(today: date) -> sa.ColumnElement[str]:
+    conditions = billing_status_conditions(today)
+    return sa.case(*((conditions[status], status.value) for status in
+                     (BillingStatus.NONE, BillingStatus.CURRENT, BillingStatus.OVERDUE)),
+                   else_=BillingStatus.DUE.value)

@@ -19,7 +19,7 @@ from contracts.tenancy import (
 )
 from contracts.vocabulary import TenantKind
 from services.tenancy.adapters.models import Account, BackupTask, Tenant
-from services.tenancy.adapters.rows import subscription_of
+from services.tenancy.adapters.rows import billing_facts_of, subscription_of
 from services.tenancy.domain.account_lifecycle import account_status
 
 
@@ -88,6 +88,7 @@ def account_view(tenant: Tenant, account: Account, owner: Tenant, tasks: list[Ba
 
 
 def account_row(account: Account, name: str, email: str | None, now: datetime) -> AccountRow:
+    facts = billing_facts_of(account)
     return AccountRow(
         id=account.id,
         owner_id=account.owner_id,
@@ -100,4 +101,7 @@ def account_row(account: Account, name: str, email: str | None, now: datetime) -
         size_bytes=account.size_bytes,
         seats=account.seats,
         tasks=account.tasks,
+        billing_status=facts.status_on(now.date()),
+        amount_due=facts.amount_due,
+        currency=facts.currency,
     )

@@ -49,6 +49,7 @@ from services.tenancy.adapters.models import Account, BackupTask, Tenant
 from services.tenancy.adapters.rows import (
     account_status_conditions,
     apply_owner_deltas,
+    billing_status_conditions,
     move_subscription,
     rollup_of,
     subscription_of,
@@ -227,6 +228,8 @@ def _account_listing(uow: UnitOfWork, ctx: CallContext, query: AccountListQuery,
         filtered = filtered.where(account_status_conditions(now)[query.account_status])
     if query.backup_status is not None:
         filtered = filtered.where(Account.backup_status == query.backup_status.value)
+    if query.billing_status is not None:
+        filtered = filtered.where(billing_status_conditions(now.date())[query.billing_status])
     if query.ids is not None:
         filtered = filtered.where(Account.id.in_(query.ids))
     return conditions, filtered
@@ -255,6 +258,9 @@ def list_accounts(uow: UnitOfWork, ctx: CallContext, query: AccountListQuery,
         "-status": (Account.status.desc(), sa.func.lower(Tenant.name), Tenant.id),
         "backup_status": (Account.backup_status, sa.func.lower(Tenant.name), Tenant.id),
         "-backup_status": (Account.backup_status.desc(), sa.func.lower(Tenant.name), Tenant.id),
+        # Amount first, then name A to Z whichever way the amount goes (billing's order).
+        "amount": (Account.billing_amount_due, sa.func.lower(Tenant.name), Tenant.id),
+        "-amount": (Account.billing_amount_due.desc(), sa.func.lower(Tenant.name), Tenant.id),
     }[query.sort]
     rows, total = page_of(uow.session, filtered.order_by(*order), query.page, query.page_size)
     return AccountPage(

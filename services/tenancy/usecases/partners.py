@@ -9,10 +9,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
+from contracts.billing import RollupStatus
 from contracts.context import OPERATOR_TENANT_ID
 from contracts.errors import Conflict, PermissionDenied
 from contracts.events import TenancyEvent
@@ -40,6 +42,7 @@ from services.tenancy.adapters.models import Account, OwnerRollup, Tenant
 from services.tenancy.adapters.rows import task_status_case
 from services.tenancy.adapters.views import profile_view
 from services.tenancy.domain.account_lifecycle import Lifecycle
+from services.tenancy.domain.billing_facts import CENT, owner_status
 from services.tenancy.usecases.access import ADD_ACCOUNTS, Scope, authorise, require_operator, visible_tenant
 from services.tenancy.usecases.profiles import change_profile
 from services.tenancy.usecases.tenant_creation import NewTenant, create_tenant
@@ -108,32 +111,41 @@ def update_partner(uow: UnitOfWork, ctx: CallContext, partner_id: uuid.UUID, upd
 
 
 def _rollups(scope: Scope) -> Any:
-    """Per owner: accounts, tasks, size, seats, failed and partially failed accounts.
+    """Per owner: accounts, tasks, size, seats, failed and partially failed accounts, and
+    billing's sums (what is owed, how many accounts owe).
 
     The maintained roll-ups, or, for a user limited to some accounts, the same figures
-    over those accounts only (the others do not exist for it).
+    over those accounts only (the others do not exist for it). A removed account counts
+    nowhere but in what is owed, as long as it owes.
     """
     accessible = scope.account_filter()
     if accessible is None:
         return sa.select(
             OwnerRollup.owner_id, OwnerRollup.accounts, OwnerRollup.tasks, OwnerRollup.size_bytes,
             OwnerRollup.seats, OwnerRollup.backup_failed, OwnerRollup.backup_partially_failed,
+            OwnerRollup.billing_owed, OwnerRollup.billing_owing, OwnerRollup.billing_currency,
         ).subquery("rollup")
 
-    def with_status(status: str) -> Any:
-        return sa.func.sum(sa.case((Account.backup_status == status, 1), else_=0))
+    live = Account.status != Lifecycle.REMOVED.value
+
+    def live_sum(value: Any) -> Any:
+        return sa.func.coalesce(sa.func.sum(sa.case((live, value), else_=0)), 0)
 
     return (
         sa.select(
             Account.owner_id.label("owner_id"),
-            sa.func.count().label("accounts"),
-            sa.func.sum(Account.tasks).label("tasks"),
-            sa.func.sum(Account.size_bytes).label("size_bytes"),
-            sa.func.sum(Account.seats).label("seats"),
-            with_status("failed").label("backup_failed"),
-            with_status("partially_failed").label("backup_partially_failed"),
+            live_sum(1).label("accounts"),
+            live_sum(Account.tasks).label("tasks"),
+            live_sum(Account.size_bytes).label("size_bytes"),
+            live_sum(Account.seats).label("seats"),
+            live_sum(sa.case((Account.backup_status == "failed", 1), else_=0)).label("backup_failed"),
+            live_sum(sa.case((Account.backup_status == "partially_failed", 1), else_=0)).label(
+                "backup_partially_failed"),
+            sa.func.coalesce(sa.func.sum(Account.billing_amount_due), 0).label("billing_owed"),
+            sa.func.sum(sa.case((Account.billing_overdue_from.is_not(None), 1), else_=0)).label("billing_owing"),
+            sa.func.max(Account.billing_currency).label("billing_currency"),
         )
-        .where(accessible, Account.status != Lifecycle.REMOVED.value)
+        .where(accessible)
         .group_by(Account.owner_id)
         .subquery("rollup")
     )
@@ -146,6 +158,7 @@ def _row_query(rollup: Any) -> tuple[sa.Select[Any], sa.ColumnElement[str]]:
     query = sa.select(
         Tenant.id, Tenant.name, Tenant.email, Tenant.code,
         rollup.c.size_bytes, rollup.c.seats, rollup.c.accounts, status.label("task_status"),
+        rollup.c.billing_owed, rollup.c.billing_owing, rollup.c.billing_currency,
     ).join(rollup, rollup.c.owner_id == Tenant.id)
     return query, status
 
@@ -154,7 +167,8 @@ def _partner_row(row: Any, name: str | None = None) -> PartnerRow:
     return PartnerRow(
         id=row.id, name=name or row.name, email=row.email, partner_code=row.code,
         size_bytes=int(row.size_bytes or 0), seats=int(row.seats or 0), accounts=int(row.accounts or 0),
-        task_status=TaskStatus(row.task_status),
+        task_status=TaskStatus(row.task_status), amount_owed=Decimal(row.billing_owed or 0).quantize(CENT),
+        currency=row.billing_currency, billing_status=owner_status(int(row.billing_owing or 0)),
     )
 
 
@@ -173,6 +187,8 @@ def direct_row_matches(row: PartnerRow, query: PartnerListQuery) -> bool:
     own email, which is no partner's), the task status its roll-up's status. ``ids`` names
     partners (billing's filter decides this row for itself)."""
     if query.search and not text_contains(query.search, row.name):
+        return False
+    if query.billing_status is not None and row.billing_status is not query.billing_status:
         return False
     return query.task_status is None or row.task_status is query.task_status
 
@@ -205,6 +221,10 @@ def _partner_listing(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery)
         filtered = filtered.where(search_condition(query.search))
     if query.task_status is not None:
         filtered = filtered.where(status == query.task_status.value)
+    if query.billing_status is RollupStatus.WITH_EXCEPTIONS:
+        filtered = filtered.where(rollup.c.billing_owing > 0)
+    elif query.billing_status is RollupStatus.ON_TRACK:
+        filtered = filtered.where(rollup.c.billing_owing == 0)
     if query.ids is not None:
         filtered = filtered.where(Tenant.id.in_(query.ids))
     return _PartnerListing(distributor, rollup, base, filtered, status)
@@ -234,6 +254,9 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
         "-size": (rollup.c.size_bytes.desc(), Tenant.id.desc()),
         "status": (listing.status, sa.func.lower(Tenant.name), Tenant.id),
         "-status": (listing.status.desc(), sa.func.lower(Tenant.name), Tenant.id),
+        # Amount first, then name A to Z whichever way the amount goes (billing's order).
+        "amount": (rollup.c.billing_owed, sa.func.lower(Tenant.name), Tenant.id),
+        "-amount": (rollup.c.billing_owed.desc(), sa.func.lower(Tenant.name), Tenant.id),
     }[query.sort]
     rows, total = page_of(session, filtered.order_by(*order), query.page, query.page_size)
     direct = _direct_row(uow, rollup, distributor) if distributor is not None else None
