@@ -14,11 +14,12 @@
    five ``nameko run`` processes and the gateway), on those databases.
 4. A load generator on loopback (keep-alive connections, 1 and 10 concurrent clients, each
    for ``--seconds``) measures p50/p95/p99 and requests/s of: the dashboard's first page,
-   a search, a billing-status filter, the largest partner's drill-down, and beside them
+   a search, a billing-status filter, an amount sort, the largest partner's drill-down, and beside them
    the ceiling — ``GET /api/v1/ping`` (signed in, one no-op RPC), a nameko RPC ``ping``
    from a standalone proxy, and a raw kombu request/reply loop.
-5. A single-process baseline answers the same first page with direct SQL on the same
-   databases (one connection each, no broker, no HTTP).
+5. A single-process baseline answers the same first page with direct SQL over the same
+   schema, read model included (billing's facts on tenancy's rows): one connection, no
+   broker, no HTTP — so the ratio is the cost of the service boundaries.
 6. Ingest end to end through ``POST /api/v1/ingest/backup-runs`` (engine key; a reply comes
    after the commit, so accepted → roll-ups updated), 1 and 4 concurrent engines; then
    every accepted run is counted in the database and a sample of roll-ups recomputed.
@@ -262,10 +263,50 @@ def seed_billing(tenancy_url: str, billing_url: str, distributor: uuid.UUID, rng
                        "SELECT l.invoice_id, coalesce(l.partner_id, i.distributor_id), sum(l.amount) "
                        "FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id GROUP BY 1, 2")
         conn.commit()
+    projected = project_billing_facts(tenancy_url, billing_url)
     with psycopg.connect(billing_url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     return {"owners": len(owners), "accounts": len(accounts), "invoices": len(invoice_rows),
-            "invoice_lines": len(line_rows), **counts, "total_s": round(time.perf_counter() - started, 1)}
+            "invoice_lines": len(line_rows), **counts, "facts_projected": projected,
+            "total_s": round(time.perf_counter() - started, 1)}
+
+
+FACTS = """
+SELECT l.account_id, count(*), coalesce(sum(l.amount) FILTER (WHERE i.paid_at IS NULL), 0),
+       min(i.due_date) FILTER (WHERE i.paid_at IS NULL) + 1, max(i.currency)
+FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id GROUP BY l.account_id"""
+
+
+def project_billing_facts(tenancy_url: str, billing_url: str) -> int:
+    """What tenancy holds once it has applied every account_billing_changed of the seeded bills
+    (services/tenancy/usecases/billing_projection.py), written in bulk: each billed account's
+    facts at version 1, and their sums on the owners' roll-ups."""
+    with psycopg.connect(billing_url) as billing:
+        facts = billing.execute(FACTS).fetchall()
+        billing.execute("UPDATE billing_accounts SET billing_version = 1 "
+                        "WHERE id IN (SELECT DISTINCT account_id FROM invoice_lines)")
+        billing.commit()
+    with psycopg.connect(tenancy_url) as conn, conn.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE facts (account_id uuid, bills int, amount numeric(14, 2), "
+                       "overdue_from date, currency varchar(3))")
+        with cursor.copy("COPY facts FROM STDIN") as copy:
+            for account_id, bills, amount, overdue_from, currency in facts:
+                copy.write_row((account_id, bills, amount, overdue_from, currency))
+        cursor.execute("UPDATE accounts a SET billing_version = 1, billing_bills = f.bills, "
+                       "billing_amount_due = f.amount, billing_overdue_from = f.overdue_from, "
+                       "billing_currency = f.currency FROM facts f WHERE f.account_id = a.id")
+        cursor.execute("""UPDATE owner_rollups r SET billing_owed = s.owed, billing_owing = s.owing,
+                              billing_currency = s.currency
+                          FROM (SELECT owner_id, sum(billing_amount_due) AS owed,
+                                       count(*) FILTER (WHERE billing_overdue_from IS NOT NULL) AS owing,
+                                       max(billing_currency) AS currency
+                                FROM accounts GROUP BY owner_id) s
+                          WHERE s.owner_id = r.owner_id""")
+        conn.commit()
+    with psycopg.connect(tenancy_url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE accounts")
+        conn.execute("VACUUM ANALYZE owner_rollups")
+    return len(facts)
 
 
 # ---- the load generator -----------------------------------------------------------------------------------------
@@ -325,37 +366,38 @@ def http_json(base_url: str, method: str, path: str, body: Any = None, token: st
 # ---- the single-process baseline ---------------------------------------------------------------------------------
 
 BASELINE_PARTNERS = """
-SELECT t.id, t.name, t.email, t.code, r.accounts, r.size_bytes, r.tasks, r.backup_failed,
-       r.backup_partially_failed, count(*) OVER () AS total
+SELECT t.id, t.name, t.email, t.code, r.accounts, r.size_bytes, r.seats, r.tasks, r.backup_failed,
+       r.backup_partially_failed, r.billing_owed, r.billing_owing, r.billing_currency, count(*) OVER () AS total
 FROM tenants t JOIN owner_rollups r ON r.owner_id = t.id
-WHERE t.parent_id = %(distributor)s AND t.kind = 'partner'
+WHERE t.path LIKE %(path)s AND t.kind = 'partner'
 ORDER BY lower(t.name), t.id LIMIT 25"""
-BASELINE_DIRECT = ("SELECT accounts, size_bytes, tasks, backup_failed FROM owner_rollups "
-                   "WHERE owner_id = %(distributor)s")
-BASELINE_AMOUNTS = """
-SELECT t.owner_id, sum(t.amount), count(*) > 0  -- any unpaid bill: "With exceptions"
-FROM invoices i JOIN invoice_owner_totals t ON t.invoice_id = i.id
-WHERE i.distributor_id = %(distributor)s AND i.paid_at IS NULL AND t.owner_id = ANY(%(owners)s)
-GROUP BY t.owner_id"""
+BASELINE_DIRECT = ("SELECT accounts, size_bytes, seats, tasks, backup_failed, backup_partially_failed, billing_owed, "
+                   "billing_owing, billing_currency FROM owner_rollups WHERE owner_id = %(distributor)s")
+BASELINE_TOTAL = ("SELECT count(*) FROM tenants t JOIN owner_rollups r ON r.owner_id = t.id "
+                  "WHERE t.path LIKE %(path)s AND t.kind = 'partner'")
 
 
-def baseline(tenancy_url: str, billing_url: str, distributor: uuid.UUID, calls: int) -> dict[str, Any]:
-    """The same first page (partner rows, Direct Accounts row, amounts) straight from SQL."""
-    with psycopg.connect(tenancy_url) as tenancy, psycopg.connect(billing_url) as billing:
+def baseline(tenancy_url: str, distributor: uuid.UUID, calls: int) -> dict[str, Any]:
+    """The same first page (partner rows with their billing columns, the Direct Accounts row,
+    the "N of M" total) straight from SQL over the same schema, read model included: the best
+    single process can do, so the ratio is the cost of the service boundaries."""
+    with psycopg.connect(tenancy_url) as tenancy:
+        found = tenancy.execute("SELECT path FROM tenants WHERE id = %s", (distributor,)).fetchone()
+        assert found is not None
+        args = {"distributor": distributor, "path": found[0] + "%"}
+
         def page() -> None:
-            rows = tenancy.execute(BASELINE_PARTNERS, {"distributor": distributor}).fetchall()
-            tenancy.execute(BASELINE_DIRECT, {"distributor": distributor}).fetchone()
-            owners = [r[0] for r in rows] + [distributor]  # the page's partners and the direct accounts
-            billing.execute(BASELINE_AMOUNTS, {"distributor": distributor, "owners": owners}).fetchall()
+            tenancy.execute(BASELINE_PARTNERS, args).fetchall()
+            tenancy.execute(BASELINE_DIRECT, args).fetchone()
+            tenancy.execute(BASELINE_TOTAL, args).fetchone()
             tenancy.rollback()
-            billing.rollback()
 
         return measure("direct SQL: dashboard first page", page, calls, warmup=10)
 
 
 # ---- where the CPU goes ------------------------------------------------------------------------------------------
 
-CPU_GROUPS = {"gateway": "-m gateway", **{svc: f"services.{svc}.service" for svc in SERVICES},
+CPU_GROUPS = {"gateway": "-m gateway", **{svc: f"services.{svc}.entrypoints" for svc in SERVICES},
               "rabbitmq": "beam.smp", "postgresql": "postgres"}
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -490,17 +532,20 @@ def run(scale: float, seconds: float, ingest_runs: int, keep_db: bool) -> dict[s
             var_dir = Path(tmp)
             env = suite_env(urls, amqp_uri, var_dir, free_port())
             migrate(env)
-            seed_data = tenancy_bench.Seed(round(1000 * scale), round(100_000 * scale), round(1_000_000 * scale), rng)
+            # BENCH_SCALE grows partners and accounts; runs and audit entries stop at scale 1 (seed time).
+            history = min(scale, 1.0)
+            seed_data = tenancy_bench.Seed(round(1000 * scale), round(100_000 * scale), round(1_000_000 * history),
+                                           rng)
             print("seeding tenancy …", flush=True)
             report["seed_tenancy"] = tenancy_bench.seed(urls["tenancy"], seed_data)
             print("seeding billing …", flush=True)
             report["seed_billing"] = seed_billing(urls["tenancy"], urls["billing"], seed_data.distributor, rng)
             print("seeding audit …", flush=True)
             tree = audit_bench.Tree.build(rng)
-            report["seed_audit"] = audit_bench.seed(urls["audit"], tree, round(1_000_000 * scale), rng)
+            report["seed_audit"] = audit_bench.seed(urls["audit"], tree, round(1_000_000 * history), rng)
             seed_identity(urls["identity"], seed_data.distributor)
             # Before the suite starts: its connection pools would compete for the server's connections.
-            baseline_result = baseline(urls["tenancy"], urls["billing"], seed_data.distributor, 200)
+            baseline_result = baseline(urls["tenancy"], seed_data.distributor, 200)
             print("starting the suite …", flush=True)
             with running_suite(env, var_dir) as base_url:
                 report["measurements"] = measure_all(base_url, amqp_uri, urls, seed_data, rng, seconds, ingest_runs)
@@ -524,6 +569,7 @@ def measure_all(base_url: str, amqp_uri: str, urls: dict[str, str], seed_data: A
         "dashboard: first page": "/api/v1/dashboard",
         "dashboard: search \"north\"": "/api/v1/dashboard?" + urlencode({"search": "north"}),
         "dashboard: billing status = with exceptions": "/api/v1/dashboard?billing_status=with_exceptions",
+        "dashboard: sorted by amount": "/api/v1/dashboard?sort=-amount",
         f"drill-down: largest partner ({partner_accounts} accounts)": f"/api/v1/partners/{partner}/accounts",
     }
     results: dict[str, Any] = {"http": {}}
@@ -567,20 +613,28 @@ def measure_all(base_url: str, amqp_uri: str, urls: dict[str, str], seed_data: A
 
 
 def targets(m: dict[str, Any]) -> dict[str, Any]:
-    first = m["http"]["dashboard: first page"]
-    ping = m["http"]["ceiling: GET /ping (one no-op RPC)"]
+    http = m["http"]
+    first = http["dashboard: first page"]
+    ping = http["ceiling: GET /ping (one no-op RPC)"]
     best_ingest = max(r["runs_per_s"] for r in m["ingest"])
-    return {
-        "dashboard p95 at 10 clients <= 50 ms": {"value": first["10"]["p95_ms"], "met": first["10"]["p95_ms"] <= 50},
-        "dashboard rps >= 50% of /ping rps (10 clients)": {
+    verdicts = {
+        "dashboard first page rps >= 50% of /ping rps (10 clients)": {
             "value": round(first["10"]["rps"] / ping["10"]["rps"], 3),
             "met": first["10"]["rps"] >= 0.5 * ping["10"]["rps"]},
-        "dashboard p50 <= 3x direct SQL p50 (1 client)": {
+        "dashboard p50 <= 2x direct SQL p50 (1 client)": {
             "value": round(first["1"]["p50_ms"] / m["baseline"]["p50_ms"], 2),
-            "met": first["1"]["p50_ms"] <= 3 * m["baseline"]["p50_ms"]},
-        "ingest >= 1,500 runs/s, none lost": {"value": best_ingest,
-                                              "met": best_ingest >= 1500 and m["ingest_check"]["lost"] == 0},
+            "met": first["1"]["p50_ms"] <= 2 * m["baseline"]["p50_ms"]},
+        "ingest >= 1,500 runs/s, none lost, roll-ups verified": {
+            "value": best_ingest,
+            "met": best_ingest >= 1500 and m["ingest_check"]["lost"] == 0
+            and bool(m["ingest_check"]["roll_ups_verified"])},
     }
+    for name in ("dashboard: billing status = with exceptions", 'dashboard: search "north"',
+                 "dashboard: sorted by amount"):
+        ratio = http[name]["10"]["rps"] / first["10"]["rps"]
+        verdicts[f"{name} rps >= 80% of the first page's (10 clients)"] = {"value": round(ratio, 3),
+                                                                          "met": ratio >= 0.8}
+    return verdicts
 
 
 def print_report(report: dict[str, Any]) -> None:

@@ -602,3 +602,13 @@ class AccountBillingChanged(WireModel):
     currency: str
     overdue_from: date | None = Field(default=None, description="the day after the earliest unpaid due date; "
                                                                 "null when nothing is unpaid")
+
+
+class BillingFactsRequest(WireModel):
+    """Announce every billed account's facts again (operators): one distributor's, or all."""
+
+    distributor_id: uuid.UUID | None = None
+
+
+class BillingFactsReply(WireModel):
+    accounts: int = Field(description="how many accounts' facts were announced")

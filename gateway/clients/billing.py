@@ -11,6 +11,7 @@ import uuid
 
 from contracts.billing import (
     BillingDetailsView,
+    BillingFactsReply,
     BillingMethodView,
     BillingRunReply,
     CardList,
@@ -37,8 +38,8 @@ class BillingClient(ServiceClient):
     ) -> CardView:
         return CardView.from_wire(self._call("add_card", request, *trailing(distributor_id), timeout=timeout))
 
-    def billing_filter(self, request: Wire, *, timeout: float | None = None) -> Wire:
-        return self._call("billing_filter", request, timeout=timeout)
+    def announce_billing_facts(self, request: Wire, *, timeout: float | None = None) -> BillingFactsReply:
+        return BillingFactsReply.from_wire(self._call("announce_billing_facts", request, timeout=timeout))
 
     def billing_history(self, query: Wire | None = None, *, timeout: float | None = None) -> HistoryPage:
         return HistoryPage.from_wire(self._call("billing_history", query, timeout=timeout))
@@ -80,17 +81,8 @@ class BillingClient(ServiceClient):
     def set_billing_method(self, request: Wire, *, timeout: float | None = None) -> BillingMethodView:
         return BillingMethodView.from_wire(self._call("set_billing_method", request, timeout=timeout))
 
-    # Fan-out forms (``rpc.call_many``): the dashboard composes billing's columns beside
-    # tenancy's rows and degrades when billing does not answer.
+    # Fan-out form (``rpc.call_many``): Billing ▸ Status is composed with tenancy's names and
+    # keeps billing's rows when tenancy does not answer.
 
     def billing_status_call(self, query: Wire) -> Call:
         return self.fan_out("billing_status", query)
-
-    def billing_rollups_call(self, query: Wire) -> Call:
-        return self.fan_out("billing_rollups", query)
-
-    def billing_owner_page_call(self, request: Wire) -> Call:
-        return self.fan_out("billing_owner_page", request)
-
-    def billing_account_amounts_call(self, request: Wire) -> Call:
-        return self.fan_out("billing_account_amounts", request)

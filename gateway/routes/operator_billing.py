@@ -7,7 +7,15 @@ import uuid
 
 from fastapi import APIRouter
 
-from contracts.billing import BillingMethodView, BillingRunReply, BillingRunRequest, PaymentView, RecordPaymentRequest
+from contracts.billing import (
+    BillingFactsReply,
+    BillingFactsRequest,
+    BillingMethodView,
+    BillingRunReply,
+    BillingRunRequest,
+    PaymentView,
+    RecordPaymentRequest,
+)
 from gateway.auth import Operator
 from gateway.bodies import MethodBody
 from gateway.deps import Rpc
@@ -21,6 +29,15 @@ router = APIRouter(prefix="/operator", tags=["operator", "billing"])
              summary="Run billing as of a day: the month that ended before it, annual terms started by it (idempotent)")
 def run_billing(body: BillingRunRequest, operator: Operator, rpc: Rpc) -> BillingRunReply:
     return rpc.billing.run_billing(body.to_wire(), timeout=600)
+
+
+@router.post("/jobs/billing-facts", response_model=BillingFactsReply,
+             summary="Announce every billed account's billing facts again (after an upgrade, or to rebuild the lists)",
+             description="Billing announces `account_billing_changed` with a new version for every account on "
+                         "any bill (of `distributor_id` when given); tenancy keeps the newest, so running it "
+                         "twice changes nothing but the versions.")
+def announce_billing_facts(body: BillingFactsRequest, operator: Operator, rpc: Rpc) -> BillingFactsReply:
+    return rpc.billing.announce_billing_facts(body.to_wire(), timeout=600)
 
 
 @router.post("/billing/payments", response_model=PaymentView, status_code=201,

@@ -14,6 +14,7 @@ from typing import Any
 from contracts.billing import (
     AccountAmountRequest,
     BillingDetails,
+    BillingFactsRequest,
     BillingFilterRequest,
     BillingMethodRequest,
     BillingRunRequest,
@@ -40,8 +41,8 @@ from services.billing.adapters.price_book_file import load_price_book
 from services.billing.adapters.processor import LocalTestProcessor, PaymentProcessor
 from services.billing.domain.pricebook import PriceBook
 from services.billing.settings import BillingSettings
+from services.billing.usecases import billing_facts, payments, profiles, projection, queries
 from services.billing.usecases import billing_run as runs
-from services.billing.usecases import payments, profiles, projection, queries
 from services.billing.usecases.access import billing_scope, require_operator
 
 configure_logging("billing")
@@ -194,6 +195,13 @@ class BillingService(ServiceBase):
         require_operator(self.context)
         parsed = parse(BillingRunRequest, request)
         return runs.run_billing(self.db, parsed.as_of, self.book, self.processor, parsed.distributor_id).to_wire()
+
+    @rpc
+    def announce_billing_facts(self, request: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every billed account's facts announced again (account_billing_changed), for readers
+        that lost or never had them (operators)."""
+        require_operator(self.context)
+        return billing_facts.announce_billing_facts(self.db, parse(BillingFactsRequest, request or {})).to_wire()
 
     @every(lambda: BillingSettings().clock_seconds)
     def billing_clock(self) -> None:

@@ -220,6 +220,8 @@ ROUTES: dict[tuple[str, str], list[Probe]] = {
     ("POST", "/api/v1/operator/billing-runs"): [
         foreign("distributor", body=lambda t: {"as_of": NOW.date().isoformat(), "distributor_id": t.distributor},
                 expect=OPERATOR_ONLY)],
+    ("POST", "/api/v1/operator/jobs/billing-facts"): [
+        foreign("distributor", body=lambda t: {"distributor_id": t.distributor}, expect=OPERATOR_ONLY)],
     ("POST", "/api/v1/operator/billing/payments"): [
         foreign("invoice", body=lambda t: {"reference": t.invoice, "method": "bank_transfer", "amount": "1.00",
                                            "currency": "USD"}, expect=OPERATOR_ONLY)],

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from contracts.billing import (
+    BillingFactsRequest,
     BillingFilterRequest,
     BillingMethod,
     BillingStatus,
@@ -33,8 +34,8 @@ from servicekit.idempotency import claim
 from services.billing.adapters.models import Account, Invoice, Payment, UsageSnapshot
 from services.billing.adapters.price_book_file import load_price_book
 from services.billing.adapters.processor import LocalTestProcessor
+from services.billing.usecases import billing_facts, payments, profiles, projection, queries
 from services.billing.usecases import billing_run as runs
-from services.billing.usecases import payments, profiles, projection, queries
 from services.billing.usecases.access import billing_scope
 from tests.support import billing_simulation as simulate
 from tests.support.fixtures import MigratedDatabase
@@ -469,6 +470,21 @@ def test_issuing_then_paying_a_bill_announces_each_accounts_facts_with_a_rising_
             if e["payload"]["account_id"] == str(ids["alpine"])][-1]
     assert {k: paid[k] for k in ("version", "bills", "amount_due", "overdue_from")} == {
         "version": 2, "bills": 1, "amount_due": "0.00", "overdue_from": None}
+
+
+def test_announcing_every_accounts_facts_again_raises_each_version_and_repeats_the_facts(billing_db, tree, processor):
+    ids = november_of_a_small_distributor(tree)
+    run(billing_db, processor)
+    first = {e["payload"]["account_id"]: e["payload"] for e in billing_db.events("account_billing_changed")}
+
+    reply = billing_facts.announce_billing_facts(billing_db.unit_of_work(), BillingFactsRequest())
+    other = billing_facts.announce_billing_facts(billing_db.unit_of_work(),
+                                                 BillingFactsRequest(distributor_id=uuid.uuid4()))
+
+    again = {e["payload"]["account_id"]: e["payload"] for e in billing_db.events("account_billing_changed")}
+    assert (reply.accounts, other.accounts) == (3, 0)
+    assert again[str(ids["alpine"])] == {**first[str(ids["alpine"])], "version": 2}
+    assert set(again) == set(first)
 
 
 def test_an_owner_is_on_track_once_nothing_is_owed_and_a_limited_user_sees_its_own_accounts_owe(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -25,8 +26,22 @@ from services.billing.domain.money import ZERO
 def announce_account_billing(uow: UnitOfWork, invoice_id: uuid.UUID) -> int:
     """Raise the version of every account on ``invoice_id`` and announce its bill facts;
     returns how many were announced. The caller commits."""
+    return _announce(uow, sa.select(InvoiceLineRow.account_id).where(InvoiceLineRow.invoice_id == invoice_id))
+
+
+def announce_every_account_billing(uow: UnitOfWork, distributor_id: uuid.UUID | None = None) -> int:
+    """Announce the facts of every account on any bill (of one distributor when given) again,
+    with a new version: how a reader that lost its copy, or never had one (tenancy before it
+    kept these facts), gets them back. The caller commits."""
+    billed = sa.select(InvoiceLineRow.account_id).distinct()
+    if distributor_id is not None:
+        billed = billed.join(Invoice, Invoice.id == InvoiceLineRow.invoice_id).where(
+            Invoice.distributor_id == distributor_id)
+    return _announce(uow, billed)
+
+
+def _announce(uow: UnitOfWork, on_bill: sa.Select[Any]) -> int:
     session = uow.session
-    on_bill = sa.select(InvoiceLineRow.account_id).where(InvoiceLineRow.invoice_id == invoice_id)
     versions = {
         account_id: (version, distributor_id)
         for account_id, version, distributor_id in session.execute(

@@ -258,7 +258,13 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
         "amount": (rollup.c.billing_owed, sa.func.lower(Tenant.name), Tenant.id),
         "-amount": (rollup.c.billing_owed.desc(), sa.func.lower(Tenant.name), Tenant.id),
     }[query.sort]
-    rows, total = page_of(session, filtered.order_by(*order), query.page, query.page_size)
+    if filtered is listing.base:
+        # No search or filter: the page needs no count of its own, the list's total is its total.
+        offset = (query.page - 1) * query.page_size
+        rows = list(session.execute(filtered.order_by(*order).offset(offset).limit(query.page_size)).all())
+        total = total_partners
+    else:
+        rows, total = page_of(session, filtered.order_by(*order), query.page, query.page_size)
     direct = _direct_row(uow, rollup, distributor) if distributor is not None else None
     return PartnerPage(
         items=[_partner_row(row) for row in rows],
