@@ -361,6 +361,7 @@ BILLING_ROUTES: dict[tuple[str, str], dict[str, Any] | None] = {
     ("POST", "/api/v1/billing/cards/{card_id}/activate"): None,
     ("DELETE", "/api/v1/billing/cards/{card_id}"): None,
     ("POST", "/api/v1/operator/billing-runs"): {"as_of": "2026-11-01"},
+    ("POST", "/api/v1/operator/jobs/billing-facts"): {},
     ("POST", "/api/v1/operator/billing/payments"): {"reference": "{reference}", "method": "paypal",
                                                     "amount": "1.00", "currency": "USD"},
     ("PUT", "/api/v1/operator/distributors/{distributor_id}/billing/method"): {"method": "credit_card"},
