@@ -11,6 +11,11 @@ Three sequential measurements, one caller each, after a warm-up:
 - ``nameko rpc health``: the kit's real ``health`` RPC, which reads its database
   (SQLite here): a round trip that touches storage.
 
+Then the RPC *request* queue's type, quorum against classic (``PORTAL_RPC_QUEUE_TYPE``,
+decision 0017): the same no-op service in a fresh vhost for each type, called by one caller
+in sequence and by ten callers at once, with the broker's CPU (``beam.smp``) and this
+process's CPU per call read from ``/proc``.
+
 Everything runs in this one process under eventlet (server and caller share a hub), in
 a vhost of its own on the broker at ``AMQP_URI`` that is deleted afterwards. Figures are
 for one machine and noisy: orders of magnitude, not a contract.
@@ -31,7 +36,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -152,6 +157,99 @@ def bench_services(var_dir: str) -> tuple[type, str]:
     return BenchService, BenchService.name
 
 
+def process_cpu_times() -> Iterator[tuple[str, str, float]]:
+    """Every process's pid, command line and CPU seconds so far (utime + stime), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        yield proc.name, cmdline, (int(fields[11]) + int(fields[12])) / tick
+
+
+def cpu_seconds_of(match: Callable[[str], bool]) -> float:
+    """CPU seconds of every process whose command line ``match``es."""
+    return sum(seconds for _, cmdline, seconds in process_cpu_times() if match(cmdline))
+
+
+def broker_cpu() -> float:
+    return cpu_seconds_of(lambda cmdline: "beam.smp" in cmdline)
+
+
+def own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def concurrent_calls(name: str, proxies: list[Any], method: str, seconds: float) -> dict[str, Any]:
+    """Every proxy calls ``method`` in a loop for ``seconds``, all at once (one greenthread each)."""
+    samples: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    def caller(proxy: Any) -> None:
+        call = getattr(proxy, method)
+        while time.perf_counter() < deadline:
+            before = time.perf_counter()
+            call()
+            samples.append((time.perf_counter() - before) * 1000)
+
+    broker_before, own_before, started = broker_cpu(), own_cpu(), time.perf_counter()
+    pool = eventlet.GreenPool(len(proxies))
+    for proxy in proxies:
+        pool.spawn(caller, proxy)
+    pool.waitall()
+    elapsed = time.perf_counter() - started
+    calls = len(samples)
+    return {
+        "name": name,
+        "clients": len(proxies),
+        "calls": calls,
+        "p50_ms": round(percentile(samples, 0.50), 3),
+        "p95_ms": round(percentile(samples, 0.95), 3),
+        "p99_ms": round(percentile(samples, 0.99), 3),
+        "calls_per_s": round(calls / elapsed, 1),
+        "broker_cpu_ms_per_call": round((broker_cpu() - broker_before) * 1000 / calls, 3),
+        "service_and_caller_cpu_ms_per_call": round((own_cpu() - own_before) * 1000 / calls, 3),
+    }
+
+
+def compare_queue_types(var_dir: str, calls: int, warmup: int, seconds: float) -> list[dict[str, Any]]:
+    """The no-op RPC with its request queue declared quorum, then classic (a fresh vhost each)."""
+    from nameko.runners import ServiceRunner
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    results = []
+    for queue_type in ("quorum", "classic"):
+        os.environ["PORTAL_RPC_QUEUE_TYPE"] = queue_type
+        with fresh_vhost("portal_bench") as amqp_uri:
+            service_cls, name = bench_services(var_dir)
+            config = {"AMQP_URI": amqp_uri, "serializer": "json", "max_workers": 10}
+            runner = ServiceRunner(config)
+            runner.add_service(service_cls)
+            runner.start()
+            proxies = [ClusterRpcProxy(config, timeout=10) for _ in range(10)]
+            try:
+                services = [proxy.start()[name] for proxy in proxies]
+                label = f"no-op, {queue_type} request queue"
+                broker_before, own_before = broker_cpu(), own_cpu()
+                one = measure(f"{label}, 1 caller", services[0].noop, calls, warmup)
+                one["broker_cpu_ms_per_call"] = round((broker_cpu() - broker_before) * 1000 / (calls + warmup), 3)
+                one["service_and_caller_cpu_ms_per_call"] = round(
+                    (own_cpu() - own_before) * 1000 / (calls + warmup), 3)
+                results.append(one)
+                results.append(concurrent_calls(f"{label}, 10 callers", services, "noop", seconds))
+            finally:
+                for proxy in proxies:
+                    proxy.stop()
+                runner.stop()
+        os.environ.pop("PORTAL_RPC_QUEUE_TYPE", None)
+    return results
+
+
 def broker_version(amqp_uri: str) -> str | None:
     with Connection(amqp_uri) as connection:
         connection.connect()
@@ -159,7 +257,7 @@ def broker_version(amqp_uri: str) -> str | None:
     return version.decode() if isinstance(version, bytes) else version
 
 
-def run(calls: int, warmup: int) -> dict[str, Any]:
+def run(calls: int, warmup: int, seconds: float) -> dict[str, Any]:
     from nameko.runners import ServiceRunner
     from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -185,6 +283,7 @@ def run(calls: int, warmup: int) -> dict[str, Any]:
         finally:
             runner.stop()
         version = broker_version(amqp_uri)
+        queue_types = compare_queue_types(var_dir, calls, warmup, seconds)
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -196,6 +295,7 @@ def run(calls: int, warmup: int) -> dict[str, Any]:
         "setup": "sequential calls, one caller, server and caller in one eventlet process, "
                  "broker on loopback",
         "results": results,
+        "rpc_request_queue_types": queue_types,
     }
 
 
@@ -207,15 +307,21 @@ def print_table(report: dict[str, Any]) -> None:
     machine = report["machine"]
     print(f"\n{machine['cpus']} CPUs, Python {machine['python']}, RabbitMQ {machine['rabbitmq']}; "
           f"{report['results'][0]['calls']} calls each\n")
+    columns = ("clients", "p50_ms", "p95_ms", "calls_per_s", "broker_cpu_ms_per_call",
+               "service_and_caller_cpu_ms_per_call")
+    print(f"{'request queue':<40}" + "".join(f"{column:>14}" for column in columns))
+    for row in report["rpc_request_queue_types"]:
+        print(f"{row['name']:<40}" + "".join(f"{row.get(column, 1):>14}" for column in columns))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10.0, help="of each ten-caller measurement")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
     args = parser.parse_args(argv)
-    report = run(args.calls, args.warmup)
+    report = run(args.calls, args.warmup, args.seconds)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
     print(f"written to {args.output}")

@@ -176,6 +176,11 @@ DERIVE_SQL = (
               count(a.id) FILTER (WHERE a.backup_status = 'failed')
        FROM tenants t LEFT JOIN accounts a ON a.owner_id = t.id AND a.status <> 'removed'
        WHERE t.kind IN ('distributor', 'partner') GROUP BY t.id""",
+    """UPDATE owner_rollups r SET partners_below = s.partners
+       FROM (SELECT d.id, count(p.id) AS partners FROM tenants d
+             JOIN tenants p ON p.kind = 'partner' AND p.path LIKE d.path || '%'
+             WHERE d.kind = 'distributor' GROUP BY d.id) s
+       WHERE r.owner_id = s.id""",
 )
 
 

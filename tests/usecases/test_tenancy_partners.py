@@ -16,7 +16,7 @@ from contracts.tenancy import (
     PartnerListQuery,
     TenantProfileUpdate,
 )
-from services.tenancy.adapters.models import Tenant
+from services.tenancy.adapters.models import OwnerRollup, Tenant
 from services.tenancy.usecases import accounts, partners, profiles
 from services.tenancy.usecases.access import authorise
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator, run, user_of
@@ -431,6 +431,25 @@ def test_a_sub_distributors_partners_and_accounts_are_seen_from_the_top_but_not_
     assert [row.name for row in list_partners(world, top).items] == ["Deep MSP"]
     assert [row.name for row in list_partners(world, admin_of(east)).items] == ["Deep MSP"]
     assert list_partners(world, sibling).total == 0
+
+
+def test_every_distributor_above_a_new_partner_counts_it_for_the_partner_total(world):
+    east = sub_distributor(world, "Northwind East")
+    deep = sub_distributor(world, "Northwind East Coast", parent=east)
+    world.add_partner("Own MSP")
+    for index in range(2):
+        uow = world.db.unit_of_work(admin_of(deep))
+        partners.create_partner(uow, uow.context, PartnerCreateRequest(
+            name=f"Deep MSP {index}", email=f"msp{index}@deep.example", country="US", data_center="us-east-1"),
+            now=NOW)
+
+    totals = [list_partners(world, caller).total_partners for caller in (world.admin, admin_of(east), admin_of(deep))]
+    searched = list_partners(world, world.admin, search="deep")
+
+    assert totals == [3, 2, 2]
+    assert (searched.total, searched.total_partners) == (2, 3)
+    kept = {row.owner_id: row.partners_below for row in world.uow().session.execute(sa.select(OwnerRollup)).scalars()}
+    assert (kept[world.distributor.id], kept[east.id], kept[deep.id]) == (3, 2, 2)
 
 
 def test_a_subtree_is_one_prefix_of_the_materialised_path(world):

@@ -68,6 +68,8 @@ class Tenant(Base):
         sa.CheckConstraint("kind IN ('operator', 'distributor', 'partner', 'account')", name="ck_tenants_kind"),
         # Children of a node in name order (lists, search by name prefix).
         sa.Index("ix_tenants_parent_kind_name", "parent_id", "kind", sa.text("lower(name)"), "id"),
+        # Every partner (or account) in name order: a list's first page stops after a page of rows.
+        sa.Index("ix_tenants_kind_name", "kind", sa.text("lower(name)"), "id"),
     )
 
 
@@ -143,6 +145,9 @@ class OwnerRollup(Base):
     billing_owed: Mapped[Decimal] = mapped_column(sa.Numeric(16, 2), default=Decimal("0"), server_default="0")
     billing_owing: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
     billing_currency: Mapped[str | None] = mapped_column(sa.String(3))
+    # Partners anywhere below this distributor (the M of the dashboard's "N of M"), kept
+    # as partners are created instead of counted per page.
+    partners_below: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
 
 
 class BackupTask(Base):

@@ -29,6 +29,11 @@ def child_path(parent_path: str, child_id: uuid.UUID) -> str:
     return f"{parent_path}{child_id}/"
 
 
+def path_ids(path: str) -> list[uuid.UUID]:
+    """The ids along ``path``, root first: ``/a/b/`` is ``[a, b]``."""
+    return [uuid.UUID(part) for part in path.strip("/").split("/") if part]
+
+
 def root_path(root_id: uuid.UUID) -> str:
     return f"/{root_id}/"
 

@@ -151,15 +151,16 @@ def _rollups(scope: Scope) -> Any:
     )
 
 
-def _row_query(rollup: Any) -> tuple[sa.Select[Any], sa.ColumnElement[str]]:
-    """Dashboard rows over ``rollup``, and the task status expression (to filter on)."""
+def _row_query(rollup: Any, outer: bool = False) -> tuple[sa.Select[Any], sa.ColumnElement[str]]:
+    """Dashboard rows over ``rollup``, and the task status expression (to filter on).
+    ``outer``: a tenant without a roll-up row in reach still answers (its columns null)."""
     status = task_status_case(rollup.c.accounts, rollup.c.tasks, rollup.c.backup_failed,
                               rollup.c.backup_partially_failed)
     query = sa.select(
         Tenant.id, Tenant.name, Tenant.email, Tenant.code,
         rollup.c.size_bytes, rollup.c.seats, rollup.c.accounts, status.label("task_status"),
         rollup.c.billing_owed, rollup.c.billing_owing, rollup.c.billing_currency,
-    ).join(rollup, rollup.c.owner_id == Tenant.id)
+    ).join(rollup, rollup.c.owner_id == Tenant.id, isouter=outer)
     return query, status
 
 
@@ -172,13 +173,22 @@ def _partner_row(row: Any, name: str | None = None) -> PartnerRow:
     )
 
 
-def _direct_row(uow: UnitOfWork, rollup: Any, distributor: Tenant) -> PartnerRow:
-    query, _ = _row_query(rollup)
-    row = uow.session.execute(query.where(Tenant.id == distributor.id)).first()
-    if row is None:  # a limited user with no direct account in reach
-        return PartnerRow(id=distributor.id, name=DIRECT_ACCOUNTS, email=distributor.email, size_bytes=0, seats=0,
-                          accounts=0, task_status=TaskStatus.NO_ACCOUNTS_YET)
-    return _partner_row(row, DIRECT_ACCOUNTS).model_copy(update={"partner_code": None})
+def _distributor_row(uow: UnitOfWork, rollup: Any, distributor: Tenant) -> tuple[PartnerRow, int]:
+    """The Direct Accounts row and the partners kept as below the distributor, in one read.
+
+    The partner total is kept on its roll-up as partners are created, so "N of M" costs no
+    count of its subtree. (A caller who may see the distributor sees its whole subtree: the
+    caller's scope does not narrow it.)"""
+    query, _ = _row_query(rollup, outer=True)
+    row = uow.session.execute(
+        query.add_columns(OwnerRollup.partners_below).join(OwnerRollup, OwnerRollup.owner_id == Tenant.id)
+        .where(Tenant.id == distributor.id)).one()
+    if row.accounts is None:  # a limited user with no direct account in reach
+        empty = PartnerRow(id=distributor.id, name=DIRECT_ACCOUNTS, email=distributor.email, size_bytes=0, seats=0,
+                           accounts=0, task_status=TaskStatus.NO_ACCOUNTS_YET)
+        return empty, int(row.partners_below)
+    direct = _partner_row(row, DIRECT_ACCOUNTS).model_copy(update={"partner_code": None})
+    return direct, int(row.partners_below)
 
 
 def direct_row_matches(row: PartnerRow, query: PartnerListQuery) -> bool:
@@ -246,7 +256,11 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
     """
     listing = _partner_listing(uow, ctx, query)
     session, rollup, distributor, filtered = uow.session, listing.rollup, listing.distributor, listing.filtered
-    total_partners = count(session, listing.base)
+    direct: PartnerRow | None = None
+    if distributor is not None:
+        direct, total_partners = _distributor_row(uow, rollup, distributor)
+    else:
+        total_partners = count(session, listing.base)
     order = {
         "name": (sa.func.lower(Tenant.name), Tenant.id),
         "-name": (sa.func.lower(Tenant.name).desc(), Tenant.id.desc()),
@@ -265,7 +279,6 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
         total = total_partners
     else:
         rows, total = page_of(session, filtered.order_by(*order), query.page, query.page_size)
-    direct = _direct_row(uow, rollup, distributor) if distributor is not None else None
     return PartnerPage(
         items=[_partner_row(row) for row in rows],
         page=query.page,
