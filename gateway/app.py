@@ -13,9 +13,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from gateway import metrics
 from gateway.auth import SessionCache
 from gateway.errors import ErrorResponse, install_error_handlers
 from gateway.limits import BodyLimitMiddleware
+from gateway.metrics import MetricsMiddleware
 from gateway.middleware import RequestContextMiddleware
 from gateway.revocations import RevocationFeed
 from gateway.routes import API_PREFIX, API_ROUTERS, health
@@ -102,7 +104,9 @@ def create_app(
                        max_json_depth=settings.max_json_depth,
                        path_limits={f"{API_PREFIX}/ingest/backup-runs": settings.max_ingest_body_bytes})
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxies)
+    app.add_middleware(MetricsMiddleware)  # outermost: it times the whole answer, refusals included
     app.include_router(health.router)
+    app.include_router(metrics.router)
     api = APIRouter(prefix=API_PREFIX)
     for router in API_ROUTERS:
         api.include_router(router)

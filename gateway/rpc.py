@@ -57,6 +57,7 @@ from nameko.standalone.rpc import PollingQueueConsumer, SingleThreadedReplyListe
 import servicekit.rpc  # noqa: F401  (registers boundary errors: they come back typed)
 from contracts.context import CALLER_KEY, CORRELATION_ID_KEY, Caller
 from contracts.errors import PortalError, ServiceUnavailable
+from gateway.metrics import record_rpc
 
 log = structlog.stdlib.get_logger("gateway.rpc")
 
@@ -126,6 +127,13 @@ def unavailable(service: str, reason: str) -> ServiceUnavailable:
         f"the {service} service is not available right now ({reason})",
         {"service": service, "reason": reason},
     )
+
+
+def outcome_of_result(result: CallResult) -> str:
+    """``ok``, a boundary error's code (``service_unavailable`` included), else ``error``."""
+    if result.error is None:
+        return "ok"
+    return result.error.code if isinstance(result.error, PortalError) else "error"
 
 
 class RpcClient(ABC):
@@ -343,8 +351,16 @@ class NamekoRpcClient(RpcClient):
         timeout: float | None = None,
     ) -> dict[str, CallResult]:
         timeout = timeout or self.default_timeout
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
         specs = {key: as_call(key, spec) for key, spec in calls.items()}
+        results = self._call_many(specs, context, timeout, started + timeout)
+        elapsed = time.monotonic() - started
+        for key, call in specs.items():
+            record_rpc(call.service, call.method, outcome_of_result(results[key]), elapsed)
+        return results
+
+    def _call_many(self, specs: dict[str, Call], context: RequestContext | None, timeout: float,
+                   deadline: float) -> dict[str, CallResult]:
         context_data = context.as_context_data() if context else {}
         results: dict[str, CallResult] = {}
         try:

@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # of every service from one generated from this one).
 CONFIG = Path(os.environ.get("PORTAL_SUPERVISOR_CONFIG") or ROOT / "config" / "supervisord.conf")
 PROGRAMS = ("identity", "tenancy", "billing", "audit", "notify", "gateway", "processor")
+SERVICES = PROGRAMS[:5]
+METRICS_BASE_PORT = 9101  # identity 9101, tenancy 9102, billing 9103, audit 9104, notify 9105
 PR_SET_PDEATHSIG = 1
 
 
@@ -61,6 +63,9 @@ def suite_environment() -> dict[str, str]:
     env.setdefault("PROCESSOR_ALLOWED_ORIGINS", ",".join(
         sorted({public_url, env["GATEWAY_PUBLIC_BASE_URL"], f"http://127.0.0.1:{env['PORTAL_GATEWAY_PORT']}"})))
     env.setdefault("GATEWAY_CARD_FORM_URL", f"http://127.0.0.1:{env['PROCESSOR_PORT']}/card-form")
+    # Each service serves /metrics on a port of its own (the gateway on its HTTP port).
+    for offset, service in enumerate(SERVICES):
+        env.setdefault(f"PORTAL_METRICS_PORT_{service.upper()}", str(METRICS_BASE_PORT + offset))
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

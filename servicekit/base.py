@@ -7,6 +7,7 @@ from typing import Any
 from servicekit.context import CallContext, CallContextProvider
 from servicekit.db import UnitOfWork
 from servicekit.health import check_health
+from servicekit.metrics import Metrics
 from servicekit.rpc import rpc
 
 
@@ -16,6 +17,7 @@ class ServiceBase:
     name: str
     db: UnitOfWork
     context: CallContext = CallContextProvider()
+    metrics = Metrics()
 
     @rpc
     def health(self) -> dict[str, Any]:

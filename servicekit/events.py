@@ -16,6 +16,7 @@ import eventlet
 from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Exchange, Queue
 from nameko.events import SERVICE_POOL, EventHandler
+from prometheus_client import Counter
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,6 +25,10 @@ from servicekit.logging import get_logger
 log = get_logger(__name__)
 
 DEAD_LETTER_EXCHANGE = "portal.dead-letter"
+
+# Counted here, where the delivery count is known (servicekit.metrics serves it).
+EVENTS_DEAD_LETTERED = Counter("portal_events_dead_lettered", "Events whose handler failed for the last allowed "
+                               "time: the broker parks them in their dead-letter queue", ["service", "event"])
 
 
 class EventSettings(BaseSettings):
@@ -91,6 +96,8 @@ class ReliableEventHandler(EventHandler):
                 retry_in_seconds=pause,
                 error=type(exc_info[1]).__name__,
             )
+            if deliveries > self.settings.delivery_limit:  # the broker parks it now
+                EVENTS_DEAD_LETTERED.labels(self.container.service_name, self.event_type).inc()
             # The pause holds this worker's slot, which is the back-pressure we want while
             # a dependency is away; the broker dead-letters after the delivery limit.
             eventlet.sleep(pause)

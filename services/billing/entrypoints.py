@@ -39,6 +39,7 @@ from servicekit.timers import every
 from servicekit.validation import parse
 from services.billing.adapters.price_book_file import load_price_book
 from services.billing.adapters.processor import LocalTestProcessor, PaymentProcessor
+from services.billing.adapters.run_metrics import billing_run_outcomes
 from services.billing.domain.pricebook import PriceBook
 from services.billing.settings import BillingSettings
 from services.billing.usecases import billing_facts, payments, profiles, projection, queries
@@ -76,6 +77,7 @@ class BillingService(ServiceBase):
     name = "billing"
 
     db = Database(Path(__file__).parent / "adapters" / "migrations")
+    run_metrics = billing_run_outcomes()
 
     @property
     def settings(self) -> BillingSettings:

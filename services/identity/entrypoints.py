@@ -40,6 +40,7 @@ from servicekit.validation import parse
 from services.identity.adapters.mailer import NotifyMailer
 from services.identity.adapters.models import request_keys
 from services.identity.adapters.secrets_box import SecretBox, load_secret_box
+from services.identity.adapters.sign_in_metrics import sign_in_outcomes
 from services.identity.adapters.tenant_directory import TenancyDirectory
 from services.identity.settings import IdentitySettings
 from services.identity.usecases import authentication as auth
@@ -90,6 +91,7 @@ class IdentityService(ServiceBase):
     db = Database(Path(__file__).parent / "adapters" / "migrations", on_start=bootstrap_operator)
     notify = DeadlineRpcProxy("notify", timeout=lambda: IdentitySettings().notify_timeout_seconds)
     tenancy = DeadlineRpcProxy("tenancy", timeout=lambda: IdentitySettings().tenancy_timeout_seconds)
+    sign_in_metrics = sign_in_outcomes()
 
     @property
     def settings(self) -> IdentitySettings:

@@ -3,7 +3,8 @@
 :func:`scaled_supervisor_config` derives a supervisord file from ``config/supervisord.conf``
 (so the two never drift apart): each service's program gets ``numprocs`` processes named
 ``<service>-<n>`` (``supervisorctl stop portal:billing-0``), each with its own log file
-``<service>-<n>.log``. The gateway stays one process. ``scripts/run_suite.py`` runs it
+``<service>-<n>.log``. The gateway stays one process. The services' metrics ports are
+left out (two processes cannot share one). ``scripts/run_suite.py`` runs it
 when ``PORTAL_SUPERVISOR_CONFIG`` names it.
 """
 
@@ -25,6 +26,8 @@ def scaled_supervisor_config(target: Path, instances: int = 2) -> Path:
         match = re.match(r"\[program:([a-z]+)\]", section)
         if match and match.group(1) in SERVICES:
             section = section.replace("%(program_name)s.log", "%(program_name)s-%(process_num)d.log")
+            # Two processes cannot share one metrics port: the instances run without metrics.
+            section = re.sub(r'(?m)^environment=PORTAL_METRICS_PORT="[^"]*"\n', "", section)
             header, _, body = section.partition("\n")
             section = f"{header}\nnumprocs={instances}\nprocess_name=%(program_name)s-%(process_num)d\n{body}"
         out.append(section)

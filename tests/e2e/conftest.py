@@ -136,6 +136,7 @@ def _suite_environment(amqp_uri: str, database_url: Callable[[str], str], var_di
     )
     for service in SERVICES:
         env[f"{service.upper()}_DATABASE_URL"] = database_url(service)
+        env[f"PORTAL_METRICS_PORT_{service.upper()}"] = str(free_port())  # beside a `make run`, not on it
     env.update(sso or {})
     return env
 

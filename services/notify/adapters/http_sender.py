@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from prometheus_client import Counter
+
 from servicekit.loops import short_error
 from services.notify.domain.ssrf import Resolver, Target, UnsafeUrl, check_url
 
@@ -32,6 +34,21 @@ class HttpOutcome:
     @property
     def gone(self) -> bool:
         return self.status_code == 410
+
+
+WEBHOOK_DELIVERIES = Counter("portal_webhook_deliveries", "Webhook POSTs, by outcome: delivered (2xx), gone "
+                             "(410), refused (4xx), failed (5xx, 1xx or 3xx), unreachable (no answer)", ["outcome"])
+
+
+def delivery_outcome(outcome: HttpOutcome) -> str:
+    status = outcome.status_code
+    if status is None:
+        return "unreachable"
+    if outcome.ok:
+        return "delivered"
+    if outcome.gone:
+        return "gone"
+    return "refused" if 400 <= status < 500 else "failed"
 
 
 class WebhookSender(Protocol):
@@ -72,6 +89,11 @@ class PinnedHttpSender:
         self.resolve = resolve
 
     def post(self, url: str, headers: Mapping[str, str], body: bytes) -> HttpOutcome:
+        outcome = self._post(url, headers, body)
+        WEBHOOK_DELIVERIES.labels(delivery_outcome(outcome)).inc()
+        return outcome
+
+    def _post(self, url: str, headers: Mapping[str, str], body: bytes) -> HttpOutcome:
         try:
             target = check_url(url, self.resolve, self.allow_loopback)
         except UnsafeUrl as refused:
