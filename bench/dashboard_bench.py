@@ -302,6 +302,12 @@ def project_billing_facts(tenancy_url: str, billing_url: str) -> int:
                                        max(billing_currency) AS currency
                                 FROM accounts GROUP BY owner_id) s
                           WHERE s.owner_id = r.owner_id""")
+        cursor.execute("""UPDATE owner_rollups r SET partners_owing_below = s.owing
+                          FROM (SELECT d.id, count(p.id) AS owing FROM tenants d
+                                JOIN tenants p ON p.kind = 'partner' AND p.path LIKE d.path || '%'
+                                JOIN owner_rollups pr ON pr.owner_id = p.id AND pr.billing_owing > 0
+                                WHERE d.kind = 'distributor' GROUP BY d.id) s
+                          WHERE s.id = r.owner_id""")
         conn.commit()
     with psycopg.connect(tenancy_url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE accounts")

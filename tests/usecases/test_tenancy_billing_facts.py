@@ -73,7 +73,7 @@ def columns(world: World) -> tuple[list, list]:
             Account.billing_currency, Account.billing_overdue_from).order_by(Account.id)).all()
         owner_rows = connection.execute(sa.select(
             OwnerRollup.owner_id, OwnerRollup.billing_owed, OwnerRollup.billing_owing,
-            OwnerRollup.billing_currency).order_by(OwnerRollup.owner_id)).all()
+            OwnerRollup.billing_currency, OwnerRollup.partners_owing_below).order_by(OwnerRollup.owner_id)).all()
     return account_rows, owner_rows
 
 
@@ -104,6 +104,30 @@ def test_a_limited_user_sees_only_what_its_own_accounts_owe(world, billed):
     owed = {r.name: (r.amount_owed, r.billing_status.value) for r in page.items}
     assert owed["Contoso"] == (Decimal("0.00"), "on_track")
     assert owed["Fabrikam"] == (Decimal("120.00"), "with_exceptions")
+
+
+def test_the_billing_status_totals_are_kept_as_partners_start_and_stop_owing(world, billed):
+    def totals() -> tuple[int, int, int]:
+        owing, on_track = dashboard(world, billing_status="with_exceptions"), dashboard(world, billing_status="on_track")
+        kept = world.uow().session.get(OwnerRollup, world.distributor.id)
+        return owing.total, on_track.total, kept.partners_owing_below
+
+    before = totals()
+    announce(world, billed["cedar"], 2, "0.00", None)  # Fabrikam's only debt is paid
+    paid = totals()
+    announce(world, billed["cedar"], 3, "60.00", DUE_DATE)  # and it owes again
+    owing_again = totals()
+
+    assert (before, paid, owing_again) == ((2, 1, 2), (1, 2, 1), (2, 1, 2))
+
+
+def test_a_limited_user_counts_only_the_partners_of_its_own_accounts(world, billed):
+    limited = user_of(world.distributor, "view_dashboard", accessible=[billed["birch"], billed["cedar"]])
+
+    everything, owing = dashboard(world, limited), dashboard(world, limited, billing_status="with_exceptions")
+
+    assert (everything.total, everything.total_partners) == (2, 2)  # Contoso and Fabrikam, not Northwind
+    assert ([r.name for r in owing.items], owing.total) == (["Fabrikam"], 1)
 
 
 def test_an_account_list_filters_by_billing_status_read_on_the_day_and_sorts_by_amount(world, billed):
@@ -152,7 +176,8 @@ def test_a_replay_from_empty_in_any_order_with_repeats_reproduces_the_same_colum
     with world.db.engine.begin() as connection:
         connection.execute(sa.update(Account).values(billing_version=0, billing_bills=0, billing_amount_due=0,
                                                      billing_currency=None, billing_overdue_from=None))
-        connection.execute(sa.update(OwnerRollup).values(billing_owed=0, billing_owing=0, billing_currency=None))
+        connection.execute(sa.update(OwnerRollup).values(billing_owed=0, billing_owing=0, billing_currency=None,
+                                                         partners_owing_below=0))
 
     for account_id, version, owed, due in stream:
         announce(world, account_id, version, owed, due)

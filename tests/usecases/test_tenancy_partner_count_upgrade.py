@@ -1,4 +1,4 @@
-"""Upgrading to 0006 counts the partners already below each distributor (SQLite, or
+"""Upgrading to 0006 counts the partners already below each distributor, and those owing (SQLite, or
 PostgreSQL with ``USECASE_DB=postgres``)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "tenancy" / "ada
 TENANTS = sa.table("tenants", *(sa.column(name, sa.Uuid()) for name in ("id", "parent_id")),
                    *(sa.column(name, sa.String()) for name in ("kind", "name", "path")),
                    sa.column("depth", sa.Integer()), sa.column("created_at", sa.DateTime(timezone=True)))
-ROLLUPS = sa.table("owner_rollups", sa.column("owner_id", sa.Uuid()))
+ROLLUPS = sa.table("owner_rollups", sa.column("owner_id", sa.Uuid()), sa.column("billing_owing", sa.Integer()))
 OPERATOR = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 
@@ -29,7 +29,7 @@ def migrate_to(engine: sa.Engine, revision: str) -> None:
         command.upgrade(alembic_config(MIGRATIONS, connection), revision)
 
 
-def test_the_upgrade_counts_the_partners_already_below_every_distributor(tmp_path: Any, request: Any) -> None:
+def test_the_upgrade_counts_the_partners_and_those_owing_below_every_distributor(tmp_path: Any, request: Any) -> None:
     url = f"sqlite:///{tmp_path}/tenancy.db"
     if os.environ.get("USECASE_DB") == "postgres":
         url = normalise_database_url(request.getfixturevalue("database_url")("tenancy"))
@@ -48,19 +48,20 @@ def test_the_upgrade_counts_the_partners_already_below_every_distributor(tmp_pat
     top_row = add(top, None, "distributor")
     east_row = add(east, top_row, "distributor")
     add(lone, None, "distributor")
-    for parent in (top_row, east_row, east_row):
-        add(uuid.uuid4(), parent, "partner")
+    owing = [add(uuid.uuid4(), parent, "partner") for parent in (top_row, east_row, east_row)][1]
     with engine.begin() as connection:
         has_operator = connection.execute(sa.select(TENANTS.c.id).where(TENANTS.c.id == OPERATOR)).first()
         connection.execute(TENANTS.insert(), [
             {**row, "parent_id": row["parent_id"] if has_operator or row["parent_id"] != OPERATOR else None,
              "created_at": datetime.now(UTC)} for row in tenants])
-        connection.execute(ROLLUPS.insert(), [{"owner_id": row["id"]} for row in tenants])
+        connection.execute(ROLLUPS.insert(), [{"owner_id": row["id"], "billing_owing": 2 if row is owing else 0}
+                                              for row in tenants])
 
     migrate_to(engine, "head")
 
     with engine.connect() as connection:
-        kept = {row.owner_id: row.partners_below for row in connection.execute(
-            sa.select(ROLLUPS.c.owner_id, sa.column("partners_below")).select_from(ROLLUPS))}
+        kept = {row.owner_id: (row.partners_below, row.partners_owing_below) for row in connection.execute(
+            sa.select(ROLLUPS.c.owner_id, sa.column("partners_below"), sa.column("partners_owing_below"))
+            .select_from(ROLLUPS))}
     engine.dispose()
-    assert (kept[top], kept[east], kept[lone]) == (3, 2, 0)
+    assert (kept[top], kept[east], kept[lone]) == ((3, 1), (2, 1), (0, 0))

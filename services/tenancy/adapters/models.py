@@ -148,6 +148,9 @@ class OwnerRollup(Base):
     # Partners anywhere below this distributor (the M of the dashboard's "N of M"), kept
     # as partners are created instead of counted per page.
     partners_below: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
+    # Of those, the partners with an account that owes ("With exceptions"), kept as a
+    # partner's ``billing_owing`` leaves or reaches zero.
+    partners_owing_below: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
 
 
 class BackupTask(Base):

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from contracts.billing import BillingStatus
 from contracts.tenancy import AccountStatus, BackupStatus, DefaultSubscription, Plan, RunStatus, TaskStatus
-from services.tenancy.adapters.models import Account, BackupTask, OwnerRollup
+from contracts.vocabulary import TenantKind
+from services.tenancy.adapters.models import Account, BackupTask, OwnerRollup, Tenant
 from services.tenancy.domain.account_lifecycle import Lifecycle, Subscription, expiring_from
 from services.tenancy.domain.billing_facts import BillingFacts, OwnerBillingDelta
 from services.tenancy.domain.rollups import AccountRollup, LatestRun, OwnerDelta
+from services.tenancy.domain.tree import path_ids
 
 # ---- subscription state --------------------------------------------------------------------
 
@@ -193,7 +195,24 @@ def add_to_owner_billing(session: Session, owner_id: uuid.UUID, delta: OwnerBill
     if currency is not None:
         values["billing_currency"] = currency
     session.flush()  # the account before its owner: the lock order
-    session.execute(sa.update(table).where(table.c.owner_id == owner_id).values(values))
+    owing = session.execute(sa.update(table).where(table.c.owner_id == owner_id).values(values)
+                            .returning(table.c.billing_owing)).scalar_one_or_none()
+    if owing is None or not delta.owing:
+        return
+    before = owing - delta.owing
+    if (before > 0) != (owing > 0):  # the owner starts or stops owing: "With exceptions" changes
+        _count_owing_partner(session, owner_id, 1 if owing > 0 else -1)
+
+
+def _count_owing_partner(session: Session, owner_id: uuid.UUID, step: int) -> None:
+    """Every distributor above a partner counts it among those owing (a distributor's own
+    Direct Accounts row is not a partner: nothing to count)."""
+    owner = session.execute(sa.select(Tenant.kind, Tenant.path).where(Tenant.id == owner_id)).one()
+    if owner.kind != TenantKind.PARTNER.value:
+        return
+    ancestors = path_ids(owner.path)[:-1]
+    session.execute(sa.update(_OWNER_TABLE).where(_OWNER_TABLE.c.owner_id.in_(ancestors))
+                    .values(partners_owing_below=_OWNER_TABLE.c.partners_owing_below + step))
 
 
 def billing_status_conditions(today: date) -> dict[BillingStatus, sa.ColumnElement[bool]]:

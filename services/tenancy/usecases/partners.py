@@ -173,22 +173,40 @@ def _partner_row(row: Any, name: str | None = None) -> PartnerRow:
     )
 
 
-def _distributor_row(uow: UnitOfWork, rollup: Any, distributor: Tenant) -> tuple[PartnerRow, int]:
-    """The Direct Accounts row and the partners kept as below the distributor, in one read.
+@dataclass(frozen=True)
+class _KeptCounts:
+    """Counts kept on a distributor's roll-up as partners are created and start or stop owing."""
 
-    The partner total is kept on its roll-up as partners are created, so "N of M" costs no
-    count of its subtree. (A caller who may see the distributor sees its whole subtree: the
-    caller's scope does not narrow it.)"""
+    partners: int
+    owing: int
+
+    def total_for(self, query: PartnerListQuery) -> int | None:
+        """The number of partners matching ``query``, when the kept counts say it alone."""
+        if query.search or query.task_status is not None or query.ids is not None:
+            return None
+        if query.billing_status is RollupStatus.WITH_EXCEPTIONS:
+            return self.owing
+        if query.billing_status is RollupStatus.ON_TRACK:
+            return self.partners - self.owing
+        return self.partners
+
+
+def _distributor_row(uow: UnitOfWork, rollup: Any, distributor: Tenant) -> tuple[PartnerRow, _KeptCounts]:
+    """The Direct Accounts row and the distributor's kept partner counts, in one read.
+
+    The counts spare a page the count of its subtree ("N of M", and the total of the
+    billing-status filter). A caller who may see the distributor sees its whole subtree:
+    the caller's scope does not narrow them."""
     query, _ = _row_query(rollup, outer=True)
     row = uow.session.execute(
-        query.add_columns(OwnerRollup.partners_below).join(OwnerRollup, OwnerRollup.owner_id == Tenant.id)
-        .where(Tenant.id == distributor.id)).one()
+        query.add_columns(OwnerRollup.partners_below, OwnerRollup.partners_owing_below)
+        .join(OwnerRollup, OwnerRollup.owner_id == Tenant.id).where(Tenant.id == distributor.id)).one()
+    kept = _KeptCounts(int(row.partners_below), int(row.partners_owing_below))
     if row.accounts is None:  # a limited user with no direct account in reach
         empty = PartnerRow(id=distributor.id, name=DIRECT_ACCOUNTS, email=distributor.email, size_bytes=0, seats=0,
                            accounts=0, task_status=TaskStatus.NO_ACCOUNTS_YET)
-        return empty, int(row.partners_below)
-    direct = _partner_row(row, DIRECT_ACCOUNTS).model_copy(update={"partner_code": None})
-    return direct, int(row.partners_below)
+        return empty, kept
+    return _partner_row(row, DIRECT_ACCOUNTS).model_copy(update={"partner_code": None}), kept
 
 
 def direct_row_matches(row: PartnerRow, query: PartnerListQuery) -> bool:
@@ -210,6 +228,8 @@ class _PartnerListing:
     base: sa.Select[Any]  # every partner in the list (the M of "N of M")
     filtered: sa.Select[Any]  # those matching the search and filters
     status: Any  # the row's task status (an expression over the roll-up), to sort by
+    # Every account is in reach: the roll-ups (and the counts kept with them) are the caller's.
+    unrestricted: bool
 
 
 def _partner_listing(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> _PartnerListing:
@@ -237,7 +257,7 @@ def _partner_listing(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery)
         filtered = filtered.where(rollup.c.billing_owing == 0)
     if query.ids is not None:
         filtered = filtered.where(Tenant.id.in_(query.ids))
-    return _PartnerListing(distributor, rollup, base, filtered, status)
+    return _PartnerListing(distributor, rollup, base, filtered, status, scope.account_filter() is None)
 
 
 def partner_ids(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> IdList:
@@ -257,10 +277,15 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
     listing = _partner_listing(uow, ctx, query)
     session, rollup, distributor, filtered = uow.session, listing.rollup, listing.distributor, listing.filtered
     direct: PartnerRow | None = None
+    known_total: int | None = None  # the matching partners, when known without a count
     if distributor is not None:
-        direct, total_partners = _distributor_row(uow, rollup, distributor)
-    else:
+        direct, kept = _distributor_row(uow, rollup, distributor)
+    if distributor is not None and listing.unrestricted:
+        total_partners, known_total = kept.partners, kept.total_for(query)
+    else:  # a user limited to some accounts sees the partners of those (counted)
         total_partners = count(session, listing.base)
+    if filtered is listing.base:
+        known_total = total_partners
     order = {
         "name": (sa.func.lower(Tenant.name), Tenant.id),
         "-name": (sa.func.lower(Tenant.name).desc(), Tenant.id.desc()),
@@ -272,11 +297,10 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
         "amount": (rollup.c.billing_owed, sa.func.lower(Tenant.name), Tenant.id),
         "-amount": (rollup.c.billing_owed.desc(), sa.func.lower(Tenant.name), Tenant.id),
     }[query.sort]
-    if filtered is listing.base:
-        # No search or filter: the page needs no count of its own, the list's total is its total.
+    if known_total is not None:  # the whole list, or a billing status whose count is kept
         offset = (query.page - 1) * query.page_size
         rows = list(session.execute(filtered.order_by(*order).offset(offset).limit(query.page_size)).all())
-        total = total_partners
+        total = known_total
     else:
         rows, total = page_of(session, filtered.order_by(*order), query.page, query.page_size)
     return PartnerPage(
