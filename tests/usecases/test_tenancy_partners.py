@@ -220,6 +220,21 @@ def test_the_partner_list_searches_filters_sorts_and_pages(world):
     assert [row.name for row in second_page.items] == ["Partner 4"]
 
 
+def test_a_search_pages_its_matches_in_name_order_either_way_with_their_figures(world):
+    for name in ("North A", "north b", "South C", "North D", "Northwind E"):
+        partner = world.add_partner(name)
+        world.ingest(run(world.add_task(world.add_account(f"{name} account", partner)), size=len(name)))
+
+    first = list_partners(world, search="north", page_size=2)
+    last = list_partners(world, search="north", sort="-name", page=2, page_size=3)
+    beyond = list_partners(world, search="north", page=9, page_size=2)
+
+    assert [(r.name, r.size_bytes, r.accounts) for r in first.items] == [("North A", 7, 1), ("north b", 7, 1)]
+    assert (first.total, first.total_partners) == (4, 5)
+    assert [r.name for r in last.items] == ["North A"] and last.total == 4
+    assert (beyond.items, beyond.total) == ([], 4)
+
+
 def test_partners_sort_by_task_status_with_the_name_breaking_ties(world):
     quiet, busy = world.add_partner("Quiet", "q@msp.example"), world.add_partner("Busy", "b@msp.example")
     world.add_partner("Empty", "e@msp.example")

@@ -152,6 +152,9 @@ class OwnerRollup(Base):
     # partner's ``billing_owing`` leaves or reaches zero.
     partners_owing_below: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
 
+    # The amount sort walks owners by what they owe (an incremental sort by name on ties).
+    __table_args__ = (sa.Index("ix_owner_rollups_owed", "billing_owed", "owner_id"),)
+
 
 class BackupTask(Base):
     __tablename__ = "backup_tasks"

@@ -230,6 +230,8 @@ class _PartnerListing:
     status: Any  # the row's task status (an expression over the roll-up), to sort by
     # Every account is in reach: the roll-ups (and the counts kept with them) are the caller's.
     unrestricted: bool
+    # What the search and scope ask of the tenant row alone (no roll-up column).
+    tenant_conditions: tuple[sa.ColumnElement[bool], ...]
 
 
 def _partner_listing(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> _PartnerListing:
@@ -241,23 +243,26 @@ def _partner_listing(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery)
         distributor = scope.tenant
     rollup = _rollups(scope)
     rows_query, status = _row_query(rollup)
-    base = rows_query.where(Tenant.kind == TenantKind.PARTNER.value, scope.within())
+    conditions = [Tenant.kind == TenantKind.PARTNER.value, scope.within()]
     if distributor is not None:
         # Its partners anywhere in its subtree, sub-distributors' included (docs/tenancy.md):
         # one prefix match on the indexed path.
-        base = base.where(Tenant.path.like(distributor.path + "%"))
-    filtered = base
+        conditions.append(Tenant.path.like(distributor.path + "%"))
+    base = rows_query.where(*conditions)
+    in_list = len(conditions)
     if query.search:
-        filtered = filtered.where(search_condition(query.search))
+        conditions.append(search_condition(query.search))
+    if query.ids is not None:
+        conditions.append(Tenant.id.in_(query.ids))
+    filtered = rows_query.where(*conditions) if len(conditions) > in_list else base
     if query.task_status is not None:
         filtered = filtered.where(status == query.task_status.value)
     if query.billing_status is RollupStatus.WITH_EXCEPTIONS:
         filtered = filtered.where(rollup.c.billing_owing > 0)
     elif query.billing_status is RollupStatus.ON_TRACK:
         filtered = filtered.where(rollup.c.billing_owing == 0)
-    if query.ids is not None:
-        filtered = filtered.where(Tenant.id.in_(query.ids))
-    return _PartnerListing(distributor, rollup, base, filtered, status, scope.account_filter() is None)
+    return _PartnerListing(distributor, rollup, base, filtered, status, scope.account_filter() is None,
+                           tuple(conditions))
 
 
 def partner_ids(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> IdList:
@@ -266,6 +271,36 @@ def partner_ids(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> I
     listing = _partner_listing(uow, ctx, query)
     ids = list(uow.session.execute(sa.select(listing.filtered.order_by(None).subquery().c.id)).scalars())
     return IdList(ids=ids, total=len(ids))
+
+
+def _by_name_alone(listing: _PartnerListing, query: PartnerListQuery) -> bool:
+    """Matches and order need the tenant row alone (a search, in name order)."""
+    return (listing.unrestricted and query.task_status is None and query.billing_status is None
+            and query.sort in ("name", "-name"))
+
+
+def _tenants_first_page(session: Any, listing: _PartnerListing, query: PartnerListQuery,
+                        order: tuple[Any, ...]) -> tuple[list[Any], int]:
+    """A page of the matching partners found and counted on their tenant rows alone, then
+    joined to the page's roll-ups: a search's cost follows its matches, not the tree's
+    roll-ups (every partner has a roll-up row, so the join keeps every match).
+
+    The matches are counted before they are ordered (no ``ORDER BY`` inside): the search
+    index finds them, where a walk in name order would read every partner to count."""
+    matches = (sa.select(Tenant.id.label("page_id"), sa.func.lower(Tenant.name).label("sort_name"),
+                         sa.func.count().over().label("_total"))
+               .where(*listing.tenant_conditions).subquery("matches"))
+    descending = query.sort == "-name"
+    in_order = (matches.c.sort_name.desc(), matches.c.page_id.desc()) if descending else \
+        (matches.c.sort_name, matches.c.page_id)
+    page = (sa.select(matches.c.page_id, matches.c._total).order_by(*in_order)
+            .offset((query.page - 1) * query.page_size).limit(query.page_size).subquery("page"))
+    rows_query, _ = _row_query(listing.rollup)
+    rows = list(session.execute(rows_query.add_columns(page.c._total).join(page, page.c.page_id == Tenant.id)
+                                .order_by(*order)).all())
+    if rows:
+        return rows, int(rows[0]._total)
+    return rows, 0 if query.page == 1 else count(session, listing.filtered)
 
 
 def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> PartnerPage:
@@ -301,6 +336,8 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
         offset = (query.page - 1) * query.page_size
         rows = list(session.execute(filtered.order_by(*order).offset(offset).limit(query.page_size)).all())
         total = known_total
+    elif _by_name_alone(listing, query):
+        rows, total = _tenants_first_page(session, listing, query, order)
     else:
         rows, total = page_of(session, filtered.order_by(*order), query.page, query.page_size)
     return PartnerPage(

@@ -11,7 +11,8 @@ reaches zero.
 A search on the partner list used the trigram indexes over every tenant, accounts
 included: "north" found 12,000 rows to keep 119 partners. Partial trigram indexes over
 partners alone serve it, and ``(kind, lower(name), id)`` walks partners in the list's
-order so the first page stops after a page's worth of rows.
+order so the first page stops after a page's worth of rows. ``owner_rollups (billing_owed,
+owner_id)`` does the same for the amount sort (at 10,000 partners it sorted them all: 14 ms).
 
 Revision ID: 0006
 Revises: 0005
@@ -33,6 +34,7 @@ def upgrade() -> None:
         table.add_column(sa.Column('partners_below', sa.Integer(), nullable=False, server_default='0'))
         table.add_column(sa.Column('partners_owing_below', sa.Integer(), nullable=False, server_default='0'))
     op.create_index('ix_tenants_kind_name', 'tenants', ['kind', sa.text('lower(name)'), 'id'])
+    op.create_index('ix_owner_rollups_owed', 'owner_rollups', ['billing_owed', 'owner_id'])
     op.execute("""
         UPDATE owner_rollups SET partners_below = (
             SELECT count(*) FROM tenants p, tenants o
@@ -61,6 +63,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP INDEX IF EXISTS ix_tenants_partner_name_trgm')
         op.execute('DROP INDEX IF EXISTS ix_tenants_partner_email_trgm')
+    op.drop_index('ix_owner_rollups_owed', table_name='owner_rollups')
     op.drop_index('ix_tenants_kind_name', table_name='tenants')
     with op.batch_alter_table('owner_rollups') as table:
         table.drop_column('partners_owing_below')
