@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from contracts.envelope import Actor, EventEnvelope
 from servicekit.context import SYSTEM_CALLER, CallContext, context_from_data
 from servicekit.logging import get_logger
-from servicekit.loops import PollingLoop
+from servicekit.loops import PollingLoop, short_error
 from servicekit.migrations import upgrade
 from servicekit.outbox import OutboxRelay, record_event, record_events
 from servicekit.settings import KitSettings, database_url_for
@@ -163,10 +163,19 @@ class UnitOfWork:
         self._pending_events = 0
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.rollback()
-            self._session.close()
-            self._session = None
+        """End the work, rolling back what was not committed. A connection the server cut
+        meanwhile (a restart, a failover) is dropped from the pool quietly: raising here,
+        in a worker's teardown, would take the whole service container down."""
+        if self._session is None:
+            return
+        session, self._session = self._session, None
+        try:
+            session.rollback()
+        except sa.exc.DBAPIError as exc:
+            log.warning("rollback on a lost database connection", error=short_error(exc))
+            session.invalidate()
+        finally:
+            session.close()
 
 
 class Database(DependencyProvider):

@@ -3,9 +3,14 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 from alembic.script import ScriptDirectory
+from sqlalchemy.orm import sessionmaker
 
 from contracts.errors import ServiceUnavailable
+from servicekit.context import SYSTEM_CALLER, CallContext
+from servicekit.db import UnitOfWork, make_engine
+from servicekit.settings import normalise_database_url
 from services.identity.entrypoints import IdentityService
 
 pytestmark = pytest.mark.integration
@@ -42,3 +47,24 @@ def test_health_says_the_database_is_unavailable_when_it_is_gone(
     with pytest.raises(ServiceUnavailable) as refused:
         rpc_proxy.identity.health()
     assert refused.value.details == {"service": "identity", "reason": "database unavailable"}
+
+
+def test_a_unit_of_work_whose_connection_was_cut_closes_quietly(database_url, postgres_admin_url):
+    """A worker's teardown rolls back its session: a connection the server cut meanwhile (a
+    restart, a failover, a dropped database) must not raise there, where it would take the
+    whole service container down with it."""
+    if postgres_admin_url is None:
+        pytest.skip("needs PostgreSQL to cut a connection")
+    engine = make_engine(normalise_database_url(database_url("identity")))
+    contexts = sessionmaker(bind=engine)
+    uow = UnitOfWork(contexts, "identity", CallContext("identity", SYSTEM_CALLER, "test-cut"))
+    backend = uow.session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    with psycopg.connect(postgres_admin_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+
+    uow.close()
+
+    again = UnitOfWork(contexts, "identity", CallContext("identity", SYSTEM_CALLER, "test-again"))
+    assert again.session.execute(sa.text("SELECT 1")).scalar_one() == 1
+    again.close()
+    engine.dispose()
