@@ -210,9 +210,16 @@ def _count_owing_partner(session: Session, owner_id: uuid.UUID, step: int) -> No
     owner = session.execute(sa.select(Tenant.kind, Tenant.path).where(Tenant.id == owner_id)).one()
     if owner.kind != TenantKind.PARTNER.value:
         return
-    ancestors = path_ids(owner.path)[:-1]
+    add_to_distributors_above(session, owner.path, "partners_owing_below", step)
+
+
+def add_to_distributors_above(session: Session, path: str, count: str, step: int) -> None:
+    """Add ``step`` to a kept partner ``count`` on the roll-up of every node above the one at
+    ``path`` (``x = x + d``). Only distributors have partners below them; the operator has
+    no roll-up row, so its id matches nothing."""
+    ancestors = path_ids(path)[:-1]
     session.execute(sa.update(_OWNER_TABLE).where(_OWNER_TABLE.c.owner_id.in_(ancestors))
-                    .values(partners_owing_below=_OWNER_TABLE.c.partners_owing_below + step))
+                    .values({count: _OWNER_TABLE.c[count] + step}))
 
 
 def billing_status_conditions(today: date) -> dict[BillingStatus, sa.ColumnElement[bool]]:

@@ -17,7 +17,8 @@ from contracts.vocabulary import TenantKind
 from servicekit.db import UnitOfWork
 from services.tenancy.adapters.identity_users import UserEmails
 from services.tenancy.adapters.models import OwnerRollup, Tenant
-from services.tenancy.domain.tree import child_path, may_have_parent, new_partner_code, path_ids, root_path
+from services.tenancy.adapters.rows import add_to_distributors_above
+from services.tenancy.domain.tree import child_path, may_have_parent, new_partner_code, root_path
 
 # Distributors and partners hold accounts directly, and so have a roll-up row.
 OWNER_KINDS = (TenantKind.DISTRIBUTOR, TenantKind.PARTNER)
@@ -116,11 +117,8 @@ def create_tenant(uow: UnitOfWork, new: NewTenant, now: datetime | None = None, 
     if new.kind in OWNER_KINDS:
         session.add(OwnerRollup(owner_id=tenant_id, accounts=0, tasks=0, size_bytes=0, seats=0,
                                 backup_no_backup=0, backup_successful=0, backup_partially_failed=0, backup_failed=0))
-    if new.kind is TenantKind.PARTNER:
-        # Every distributor above it counts it (the dashboard's "N of M"; only distributors
-        # have partners below them, and their roll-up rows exist).
-        session.execute(sa.update(OwnerRollup).where(OwnerRollup.owner_id.in_(path_ids(parent.path)))
-                        .values(partners_below=OwnerRollup.partners_below + 1))
+    if new.kind is TenantKind.PARTNER:  # every distributor above it counts it (the dashboard's "N of M")
+        add_to_distributors_above(session, tenant.path, "partners_below", 1)
     uow.emit(
         TenancyEvent.TENANT_CREATED,
         {
