@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram,
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.metrics import LATENCY_BUCKETS
+from servicekit.metrics import LATENCY_BUCKETS, outcome_of_error
 
 HTTP_REQUESTS = Counter("portal_http_requests", "HTTP requests the gateway answered, by route template and status",
                         ["method", "route", "status"])
@@ -27,6 +27,7 @@ GATEWAY_RPC_CALLS = Counter("portal_gateway_rpc_calls", "RPC calls the gateway m
 GATEWAY_RPC_LATENCY = Histogram("portal_gateway_rpc_duration_seconds", "Time from sending an RPC to its answer, "
                                 "as the gateway saw it", ["service", "method"], buckets=LATENCY_BUCKETS)
 UNMATCHED = "unmatched"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 router = APIRouter(tags=["health"])
 
@@ -82,9 +83,7 @@ class MetricsMiddleware:
             HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - started)
 
 
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-def record_rpc(service: str, method: str, outcome: str, seconds: float) -> None:
-    GATEWAY_RPC_CALLS.labels(service, method, outcome).inc()
+def record_rpc(service: str, method: str, error: BaseException | None, seconds: float) -> None:
+    """One RPC the gateway made: ``error`` is its result's (None when it answered)."""
+    GATEWAY_RPC_CALLS.labels(service, method, outcome_of_error(error)).inc()
     GATEWAY_RPC_LATENCY.labels(service, method).observe(seconds)

@@ -129,13 +129,6 @@ def unavailable(service: str, reason: str) -> ServiceUnavailable:
     )
 
 
-def outcome_of_result(result: CallResult) -> str:
-    """``ok``, a boundary error's code (``service_unavailable`` included), else ``error``."""
-    if result.error is None:
-        return "ok"
-    return result.error.code if isinstance(result.error, PortalError) else "error"
-
-
 class RpcClient(ABC):
     """What the routes need. :class:`NamekoRpcClient` is the real one; tests subclass it
     with fakes that answer from a table."""
@@ -356,7 +349,7 @@ class NamekoRpcClient(RpcClient):
         results = self._call_many(specs, context, timeout, started + timeout)
         elapsed = time.monotonic() - started
         for key, call in specs.items():
-            record_rpc(call.service, call.method, outcome_of_result(results[key]), elapsed)
+            record_rpc(call.service, call.method, results[key].error, elapsed)
         return results
 
     def _call_many(self, specs: dict[str, Call], context: RequestContext | None, timeout: float,

@@ -75,12 +75,16 @@ class MetricsSettings(BaseSettings):
         return None if value == "" else value  # supervisord passes an unset port as ""
 
 
-def outcome_of(exc_info: Any) -> str:
+def outcome_of_error(error: BaseException | None) -> str:
     """``ok``; a boundary error's code (``not_found``, ``throttled``…); else ``error``."""
-    if exc_info is None:
+    if error is None:
         return "ok"
-    exc = exc_info[1]
-    return exc.code if isinstance(exc, PortalError) else "error"
+    return error.code if isinstance(error, PortalError) else "error"
+
+
+def outcome_of(exc_info: Any) -> str:
+    """:func:`outcome_of_error` for a nameko worker's ``exc_info``."""
+    return outcome_of_error(None if exc_info is None else exc_info[1])
 
 
 class Metrics(DependencyProvider):
