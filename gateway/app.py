@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -26,6 +27,7 @@ from gateway.settings import GatewaySettings
 from gateway.web import mount_console
 from servicekit.logging import configure_logging
 from servicekit.settings import KitSettings
+from servicekit.tracing import configure_tracing
 
 TITLE = "Backup Reseller Portal API"
 DESCRIPTION = (
@@ -112,7 +114,28 @@ def create_app(
         api.include_router(router)
     app.include_router(api)
     mount_console(app)  # the web console at / (gateway/web), over the API above
+    if configure_tracing("gateway"):
+        instrument_tracing(app)
     return app
+
+
+def instrument_tracing(app: FastAPI) -> None:
+    """A trace for each request (OpenTelemetry's FastAPI instrumentation), continued by every
+    RPC the request makes (gateway.rpc) and by the events and mail that follow."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz,/metrics,/static/",
+                                       exclude_spans=["receive", "send"], server_request_hook=forget_query)
+
+
+def forget_query(span: Any, scope: dict[str, Any]) -> None:
+    """A query string may carry a token (``/confirm-email?token=…``): spans keep the path only."""
+    attributes = getattr(span, "attributes", None) or {}
+    url = attributes.get("http.url")
+    if isinstance(url, str) and "?" in url:
+        span.set_attribute("http.url", url.split("?", 1)[0])
+    if "url.query" in attributes:
+        span.set_attribute("url.query", "[removed]")
 
 
 def __getattr__(name: str) -> FastAPI:

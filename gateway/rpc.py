@@ -58,6 +58,7 @@ import servicekit.rpc  # noqa: F401  (registers boundary errors: they come back 
 from contracts.context import CALLER_KEY, CORRELATION_ID_KEY, Caller
 from contracts.errors import PortalError, ServiceUnavailable
 from gateway.metrics import record_rpc
+from gateway.tracing import ClientSpans, client_spans
 
 log = structlog.stdlib.get_logger("gateway.rpc")
 
@@ -354,7 +355,15 @@ class NamekoRpcClient(RpcClient):
 
     def _call_many(self, specs: dict[str, Call], context: RequestContext | None, timeout: float,
                    deadline: float) -> dict[str, CallResult]:
-        context_data = context.as_context_data() if context else {}
+        with client_spans(specs) as spans:
+            results = self._send_and_wait(specs, context.as_context_data() if context else {}, spans,
+                                          timeout, deadline)
+            for key, result in results.items():
+                spans.finish(key, result.error)
+            return results
+
+    def _send_and_wait(self, specs: dict[str, Call], context_data: dict[str, Any], spans: ClientSpans,
+                       timeout: float, deadline: float) -> dict[str, CallResult]:
         results: dict[str, CallResult] = {}
         try:
             connection = self._connection()
@@ -365,7 +374,7 @@ class NamekoRpcClient(RpcClient):
         broken = False
         for key, call in specs.items():
             try:
-                pending[key] = connection.send(call, context_data, timeout)
+                pending[key] = connection.send(call, {**context_data, **spans.headers(key)}, timeout)
             except UnknownService:
                 results[key] = CallResult(error=unavailable(call.service, "not running (no consumer)"))
             except BROKER_ERRORS as exc:

@@ -9,6 +9,7 @@ from servicekit.db import UnitOfWork
 from servicekit.health import check_health
 from servicekit.metrics import Metrics
 from servicekit.rpc import rpc
+from servicekit.tracing import Tracing
 
 
 class ServiceBase:
@@ -18,6 +19,7 @@ class ServiceBase:
     db: UnitOfWork
     context: CallContext = CallContextProvider()
     metrics = Metrics()
+    tracing = Tracing()
 
     @rpc
     def health(self) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""structlog JSON lines carrying service, correlation_id, tenant_id and user_id.
+"""structlog JSON lines carrying service, correlation_id, tenant_id, user_id and trace_id.
 
 Everything, nameko's and the libraries' stdlib logging included, goes through one
 formatter, so a log line is always one JSON object. Keys that name a secret are
@@ -14,6 +14,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
 SECRET_KEY_PARTS = (
     "password",
@@ -45,6 +46,15 @@ def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mut
     return event_dict
 
 
+def add_trace_ids(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The current span's ``trace_id`` and ``span_id`` (when tracing is on: servicekit.tracing)."""
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event_dict.setdefault("trace_id", format(span_context.trace_id, "032x"))
+        event_dict.setdefault("span_id", format(span_context.span_id, "016x"))
+    return event_dict
+
+
 def _add_default_service(service: str):
     def processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         event_dict.setdefault("service", service)
@@ -72,6 +82,7 @@ def configure_logging(service: str, level: str | None = None, fmt: str | None = 
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         _add_default_service(service),
+        add_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -15,12 +15,14 @@ from typing import Any
 import sqlalchemy as sa
 from kombu import Exchange
 from nameko.amqp.publish import Publisher
+from opentelemetry.trace import SpanKind
 from sqlalchemy.orm import Session
 
 from contracts.context import CORRELATION_ID_KEY
 from contracts.envelope import EventEnvelope, events_exchange
 from servicekit.logging import get_logger
 from servicekit.tables import outbox
+from servicekit.tracing import continued_span, stored_trace_context, trace_headers
 
 log = get_logger(__name__)
 
@@ -36,6 +38,7 @@ def _outbox_row(envelope: EventEnvelope, now: datetime) -> dict[str, Any]:
         "routing_key": envelope.routing_key,
         "body": envelope.to_wire(),
         "correlation_id": envelope.correlation_id,
+        "trace_context": stored_trace_context(),
         "created_at": now,
     }
 
@@ -78,14 +81,22 @@ class OutboxRelay:
             # nameko turns "nameko.*" headers into the handler's context data.
             headers[f"nameko.{CORRELATION_ID_KEY}"] = row.correlation_id
         exchange = self._exchange(row.exchange)
-        self.publisher.publish(
-            row.body,
-            exchange=exchange,
-            routing_key=row.routing_key,
-            declare=[exchange],
-            extra_headers=headers,
-            message_id=str(row.event_id),
-        )
+        # The publish is a span of the change's trace; subscribers continue from it.
+        with continued_span(f"{row.exchange} publish", row.trace_context, SpanKind.PRODUCER, {
+            "messaging.system": "rabbitmq", "messaging.operation.type": "send",
+            "messaging.destination.name": row.exchange,
+            "messaging.rabbitmq.destination.routing_key": row.routing_key,
+            "messaging.message.id": str(row.event_id),
+        }):
+            headers.update(trace_headers())
+            self.publisher.publish(
+                row.body,
+                exchange=exchange,
+                routing_key=row.routing_key,
+                declare=[exchange],
+                extra_headers=headers,
+                message_id=str(row.event_id),
+            )
 
     def mark_published(self, connection: sa.Connection, ids: list[int]) -> None:
         connection.execute(

@@ -21,6 +21,8 @@ outbox = sa.Table(
     sa.Column("routing_key", sa.String(100), nullable=False),
     sa.Column("body", sa.JSON(), nullable=False),
     sa.Column("correlation_id", sa.String(100), nullable=True),
+    # The W3C trace context of the change (servicekit.tracing): the event continues its trace.
+    sa.Column("trace_context", sa.JSON(), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("published_at", UtcDateTime(), nullable=True),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),

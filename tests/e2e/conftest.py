@@ -29,6 +29,7 @@ import requests
 from tests.e2e.identity_client import DEMO_ADMIN, Client, Mailbox, signed_in
 from tests.support.fixtures import fresh_databases, fresh_vhost
 from tests.support.oidc import OidcProvider, running_provider
+from tests.support.otlp_receiver import OtlpReceiver, running_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ROOT / "scripts" / "run_suite.py"
@@ -118,7 +119,7 @@ def _read_state(path: Path) -> dict[str, Any] | None:
 
 
 def _suite_environment(amqp_uri: str, database_url: Callable[[str], str], var_dir: Path,
-                       port: int, sso: dict[str, str] | None = None) -> dict[str, str]:
+                       port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if not key.endswith("_DATABASE_URL") and not key.startswith(("NOTIFY_SMTP_", "PYTEST_"))}
     env.update(
@@ -137,7 +138,7 @@ def _suite_environment(amqp_uri: str, database_url: Callable[[str], str], var_di
     for service in SERVICES:
         env[f"{service.upper()}_DATABASE_URL"] = database_url(service)
         env[f"PORTAL_METRICS_PORT_{service.upper()}"] = str(free_port())  # beside a `make run`, not on it
-    env.update(sso or {})
+    env.update(extra or {})
     return env
 
 
@@ -162,12 +163,27 @@ def _sso_environment(providers: dict[str, OidcProvider]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    """Where the suite exports its traces: the e2e suite runs with tracing on, as an
+    operator would switch it on, through the standard OTEL_* variables."""
+    with running_receiver() as receiver:
+        yield receiver
+
+
+def _tracing_environment(receiver: OtlpReceiver) -> dict[str, str]:
+    # A short batch delay: a test waits for spans, not for the SDK's 5 s default.
+    return {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "200"}
+
+
+@pytest.fixture(scope="session")
 def suite(postgres_admin_url: str | None, tmp_path_factory: pytest.TempPathFactory,
-          oidc_providers: dict[str, OidcProvider]) -> Iterator[Suite]:
+          oidc_providers: dict[str, OidcProvider], otlp_receiver: OtlpReceiver) -> Iterator[Suite]:
     tmp = tmp_path_factory.mktemp("suite")
     port = free_port()
     with fresh_vhost("portal_e2e") as amqp_uri, fresh_databases(postgres_admin_url, tmp) as database_url:
-        env = _suite_environment(amqp_uri, database_url, tmp / "var", port, _sso_environment(oidc_providers))
+        env = _suite_environment(amqp_uri, database_url, tmp / "var", port,
+                                 {**_sso_environment(oidc_providers), **_tracing_environment(otlp_receiver)})
         suite = Suite(f"http://127.0.0.1:{port}", tmp / "var", env, tmp / "launcher.log")
         with suite.launcher_log.open("wb") as out:
             # `make run` itself, quieter, in a process group of its own as in a terminal

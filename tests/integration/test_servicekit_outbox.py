@@ -61,6 +61,25 @@ def counted(engine: sa.Engine) -> int:
         return connection.execute(sa.select(sa.func.count()).select_from(CountedNote)).scalar_one()
 
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_an_event_carries_the_trace_context_of_the_call_that_recorded_it(start_services, nameko_config, tap):
+    # Tracing is off in this process: the context that arrived with the RPC is passed on as is,
+    # stored with the outbox row and published as the W3C traceparent header.
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    start_services(NotesService)
+    with ClusterRpcProxy(nameko_config, timeout=15, context_data={"traceparent": TRACEPARENT}) as traced:
+        traced.notes.add_note("traced")
+
+    bound = tap.queue(tap.connection.default_channel)
+    message = wait_for(lambda: bound.get(no_ack=True), message="the note's event")
+    assert message.headers["traceparent"] == TRACEPARENT
+    with engine_for("notes").connect() as connection:
+        assert connection.execute(sa.select(outbox.c.trace_context)).scalar_one() == {"traceparent": TRACEPARENT}
+
+
 def test_a_rolled_back_change_announces_nothing(start_services, rpc_proxy, tap):
     start_services(NotesService, NoteCounterService)
     counter_db = engine_for("note_counter")

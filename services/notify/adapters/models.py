@@ -47,6 +47,8 @@ class OutgoingMail(Base):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     # The request that queued it: delivery logs and events carry it on (tracing).
     correlation_id: Mapped[str | None] = mapped_column(sa.String(100))
+    # Its W3C trace context (servicekit.tracing): the delivery is a span of that trace.
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(sa.JSON())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 

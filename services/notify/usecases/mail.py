@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import structlog
+from opentelemetry.trace import SpanKind
 from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import Conflict
@@ -23,6 +24,7 @@ from contracts.events import NotifyEvent
 from contracts.notify import SendMailReply, SendMailRequest
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
+from servicekit.tracing import continued_span, record_outcome, stored_trace_context
 from services.notify.adapters.mail_queue import (
     add_attachments,
     attachments_of,
@@ -76,6 +78,7 @@ def queue_mail(uow: UnitOfWork, request: SendMailRequest, renderer: MailRenderer
         attempts=0,
         next_attempt_at=now,
         correlation_id=uow.context.correlation_id,
+        trace_context=stored_trace_context(),
         created_at=now,
     )
     uow.session.add(mail)
@@ -143,10 +146,12 @@ def deliver_next(uow: UnitOfWork, transport: Transport, sender: str, policy: Ret
     with structlog.contextvars.bound_contextvars(
         correlation_id=uow.context.correlation_id,
         tenant_id=str(mail.tenant_id) if mail.tenant_id else None,
-    ):
+    ), continued_span("notify.deliver_mail", mail.trace_context, SpanKind.CLIENT,
+                      {"portal.mail.template": mail.template, "portal.mail.attempt": mail.attempts}) as span:
         error = message if isinstance(message, Exception) else _send(transport, message)
         outcome = _record(uow, mail.id, error, policy, now)
-    uow.commit()
+        record_outcome(span, error)
+        uow.commit()
     return outcome
 
 

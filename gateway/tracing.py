@@ -1,0 +1,64 @@
+"""One client span per RPC the gateway makes, its context sent with the request.
+
+The request's own span comes from OpenTelemetry's FastAPI instrumentation (gateway.app);
+each RPC of a fan-out gets a child span, and its W3C context travels as nameko context data
+(the ``nameko.traceparent`` header), which the service's worker continues
+(servicekit.tracing). With tracing off nothing is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
+
+from servicekit.tracing import record_outcome, trace_headers, tracer, tracing_enabled
+
+
+class _Call(Protocol):
+    @property
+    def service(self) -> str: ...
+
+    @property
+    def method(self) -> str: ...
+
+
+class ClientSpans:
+    def __init__(self, spans: Mapping[str, Span]) -> None:
+        self._spans = dict(spans)
+
+    def headers(self, key: str) -> dict[str, str]:
+        span = self._spans.get(key)
+        return trace_headers(trace.set_span_in_context(span)) if span is not None else {}
+
+    def finish(self, key: str, error: BaseException | None) -> None:
+        span = self._spans.pop(key, None)
+        if span is not None:
+            record_outcome(span, error)
+            span.end()
+
+    def finish_all(self) -> None:
+        for key in list(self._spans):
+            self.finish(key, None)
+
+
+@contextmanager
+def client_spans(calls: Mapping[str, _Call]) -> Iterator[ClientSpans]:
+    """Spans for the calls of one fan-out, started together; any left open are ended on exit."""
+    spans: dict[str, Span] = {}
+    if tracing_enabled():
+        for key, call in calls.items():
+            spans[key] = tracer().start_span(f"{call.service}.{call.method}", kind=SpanKind.CLIENT,
+                                             attributes=_rpc_attributes(call))
+    running = ClientSpans(spans)
+    try:
+        yield running
+    finally:
+        running.finish_all()
+
+
+def _rpc_attributes(call: _Call) -> dict[str, Any]:
+    return {"rpc.system": "nameko", "rpc.service": call.service, "rpc.method": call.method}
