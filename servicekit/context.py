@@ -24,12 +24,17 @@ log = structlog.stdlib.get_logger("servicekit.calls")
 
 SYSTEM_CALLER = Caller(is_system=True)
 
+# Context data the kit's RPC entrypoint sets (never a caller) when the request message is a
+# redelivery: the instance that took it first died or lost its connection before answering.
+REDELIVERED_KEY = "redelivered"
+
 
 @dataclass(frozen=True)
 class CallContext:
     service: str
     caller: Caller
     correlation_id: str
+    redelivered: bool = False
 
     @property
     def tenant_id(self) -> uuid.UUID | None:
@@ -53,7 +58,8 @@ def context_from_data(service: str, data: dict[str, Any]) -> CallContext:
         correlation_id = str(uuid.uuid4())
         # Written back so nested RPC calls and events from this worker carry the same id.
         data[CORRELATION_ID_KEY] = correlation_id
-    return CallContext(service=service, caller=caller, correlation_id=correlation_id)
+    return CallContext(service=service, caller=caller, correlation_id=correlation_id,
+                       redelivered=data.get(REDELIVERED_KEY) is True)
 
 
 def bind_log_context(ctx: CallContext) -> None:
@@ -77,6 +83,8 @@ class CallContextProvider(DependencyProvider):
 
     def worker_setup(self, worker_ctx: Any) -> None:
         bind_log_context(context_from_data(self.container.service_name, worker_ctx.data))
+        # Read by every dependency when it was injected; the worker's own calls are not redeliveries.
+        worker_ctx.data.pop(REDELIVERED_KEY, None)
         self._started[worker_ctx] = time.monotonic()
 
     def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:

@@ -13,8 +13,11 @@ caller and operation, the key, a hash of the request and the answer:
 
 The claim commits on its own before the create starts, so no write transaction stays open
 across the create's remote calls. Keys are kept for 24 hours. A claim left without an
-answer by a process that died mid-create is taken over after ``ABANDONED_AFTER``; the
-object's unique email still refuses a second copy then (409).
+answer by a process that died mid-create is taken over after ``ABANDONED_AFTER``, or at
+once by the redelivery of that very request (the broker gives an unanswered request to
+another instance when the first one dies): the client behind a proxy then gets its answer
+instead of a 409. The object's unique email still refuses a second copy should the first
+instance have committed the create just before it died (409).
 """
 
 from __future__ import annotations
@@ -73,8 +76,10 @@ class RequestKeys:
         self._session = session
         self._table = table
 
-    def claim(self, scope: str, key: str, digest: str, now: datetime) -> dict[str, Any] | None:
-        """None when this request may run; the stored answer when it ran before."""
+    def claim(self, scope: str, key: str, digest: str, now: datetime,
+              redelivered: bool = False) -> dict[str, Any] | None:
+        """None when this request may run; the stored answer when it ran before.
+        ``redelivered``: the broker says the instance that claimed it first is gone."""
         table, session = self._table, self._session
         session.execute(table.delete().where(table.c.created_at < now - KEEP_FOR))
         session.commit()
@@ -101,10 +106,10 @@ class RequestKeys:
         if row.answer is not None:
             session.rollback()
             return dict(row.answer)
-        if row.created_at > now - ABANDONED_AFTER:
+        if row.created_at > now - ABANDONED_AFTER and not redelivered:
             session.rollback()
             raise RequestInProgress("a request with this Idempotency-Key is still being handled; retry shortly")
-        # Abandoned by a process that died mid-create: take it over.
+        # Abandoned by a process that died mid-create (long ago, or this is its redelivery): take it over.
         session.execute(table.update().where(table.c.scope == scope, table.c.key == key).values(created_at=now))
         session.commit()
         return None
@@ -141,7 +146,8 @@ def keyed_create(operation: str, table: sa.Table
             caller = self.context.caller
             scope = f"{operation}:{caller.tenant_id}:{caller.user_id}"
             store = RequestKeys(self.db.session, table)
-            stored = store.claim(scope, key, request_hash(request), datetime.now(UTC))
+            stored = store.claim(scope, key, request_hash(request), datetime.now(UTC),
+                                 redelivered=self.context.redelivered)
             if stored is not None:
                 return stored
             try:

@@ -37,6 +37,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.errors import ServiceUnavailable
+from servicekit.context import REDELIVERED_KEY
 from servicekit.events import (
     DEAD_LETTER_EXCHANGE,
     dead_letter_exchange,
@@ -118,6 +119,16 @@ class Rpc(nameko.rpc.Rpc):
     """
 
     rpc_consumer = QuorumRpcConsumer()
+
+    def unpack_message_headers(self, message: Any) -> dict[str, Any]:
+        """nameko's context data, and whether the broker delivers this request again (its
+        first consumer died or lost its connection before answering): an idempotency claim
+        that consumer left is then taken over at once (servicekit.request_keys)."""
+        data: dict[str, Any] = super().unpack_message_headers(message)
+        data.pop(REDELIVERED_KEY, None)  # only the broker says so, never a caller's header
+        if message.delivery_info.get("redelivered"):
+            data[REDELIVERED_KEY] = True
+        return data
 
     def handle_result(self, message: Any, worker_ctx: Any, result: Any, exc_info: Any) -> Any:
         if exc_info is not None and database_unreachable(exc_info[1]):

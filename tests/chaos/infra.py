@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import requests
 
+from tests.chaos.scaled import scaled_supervisor_config
 from tests.e2e.conftest import (
     LAUNCHER,
     START_TIMEOUT,
@@ -42,7 +44,10 @@ from tests.e2e.conftest import (
 )
 
 SERVICES = ("identity", "tenancy", "billing", "audit", "notify")
-PROGRAMS = (*SERVICES, "gateway")
+INSTANCES = 2
+# Two of everything: each service's instances and the two gateways behind HAProxy.
+PROGRAMS = (*(f"{service}-{number}" for service in SERVICES for number in range(INSTANCES)),
+            *(f"gateway-{number}" for number in range(INSTANCES)))
 
 
 def free_port() -> int:
@@ -137,6 +142,12 @@ class OwnBroker:
         rows = [line.split("\t") for line in result.stdout.splitlines() if "\t" in line]
         return [(name, int(messages)) for name, messages in rows]
 
+    def consumer_channels(self, queue: str) -> set[str]:
+        """The channels (one per connection here) consuming from ``queue``."""
+        result = self.ctl("list_consumers", "--quiet", "--no-table-headers", "queue_name", "channel_pid")
+        rows = [line.split("\t") for line in result.stdout.splitlines() if line.count("\t") == 1]
+        return {channel for name, channel in rows if name == queue}
+
     def log_tail(self, lines: int = 30) -> str:
         path = self.base / "log" / f"{self.node}.log"
         with contextlib.suppress(OSError):
@@ -193,6 +204,7 @@ class ChaosSuite:
     database_urls: dict[str, str]
     launcher: subprocess.Popen[bytes] | None = None
     notes: list[str] = field(default_factory=list)
+    gateway_ports: list[int] = field(default_factory=list)
 
     def pid(self, program: str) -> int | None:
         output = self.suite.supervisorctl("pid", f"portal:{program}").strip()
@@ -206,14 +218,37 @@ class ChaosSuite:
                 states[parts[0].removeprefix("portal:")] = parts[1]
         return states
 
-    def kill_9(self, program: str) -> tuple[int, int]:
-        """SIGKILL the program; returns (old pid, new pid) once supervisord has restarted it."""
+    def kill_9(self, program: str) -> dict[str, Any]:
+        """SIGKILL the instance; once supervisord has restarted it and it is ready again,
+        returns the old and new pids and how long it took to be ready."""
         old = self.pid(program)
         assert old is not None, f"{program} is not running: {self.states()}"
+        before = self._consumers_of(program)
+        killed = time.monotonic()
         os.kill(old, signal.SIGKILL)
-        new = poll(lambda: (pid := self.pid(program)) not in (None, old) and pid, 90, interval=0.2)
+        new = poll(lambda: (pid := self.pid(program)) not in (None, old) and pid, 90, interval=0.1)
         assert new, f"supervisord did not restart {program}: {self.states()}"
-        return old, int(new)
+        ready = poll(lambda: self.ready(program, before), 90, interval=0.1)
+        return {"old_pid": old, "new_pid": int(new),
+                "ready_after_s": round(time.monotonic() - killed, 2) if ready else None}
+
+    def _consumers_of(self, program: str) -> set[str]:
+        name = program.rpartition("-")[0]
+        return set() if name == "gateway" else self.broker.consumer_channels(f"rpc-{name}")
+
+    def ready(self, program: str, consumers_before: set[str]) -> bool:
+        """A gateway answers HTTP on its own port; a service instance consumes its RPC
+        queue again: on a channel that was not there before the kill (the dead instance's
+        consumer may outlive it for a moment), beside its twin's."""
+        name, _, number = program.rpartition("-")
+        if name == "gateway":
+            try:
+                return requests.get(f"http://127.0.0.1:{self.gateway_ports[int(number)]}/healthz",
+                                    timeout=2).status_code in (200, 503)
+            except requests.RequestException:
+                return False
+        channels = self.broker.consumer_channels(f"rpc-{name}")
+        return len(channels) >= INSTANCES and bool(channels - consumers_before)
 
     def healthy(self) -> bool:
         try:
@@ -224,7 +259,8 @@ class ChaosSuite:
 
 @contextlib.contextmanager
 def start_suite(extra_env: dict[str, str] | None = None) -> Iterator[ChaosSuite]:
-    """Own broker, own PostgreSQL, the whole suite under supervisord; torn down on exit.
+    """Own broker, own PostgreSQL, the whole suite under supervisord with two instances of
+    every service and two gateways behind HAProxy (tests/chaos/scaled.py); torn down on exit.
 
     Everything lives in a new directory under the system's temporary directory that the
     ``rabbitmq`` and ``postgres`` users can reach (pytest's own are private to root);
@@ -276,11 +312,13 @@ def _start_suite(tmp: Path, extra_env: dict[str, str] | None) -> Iterator[ChaosS
         broker.start()
         postgres.start()
         urls = {service: postgres.create_database(f"chaos_{service}") for service in SERVICES}
-        port = free_port()
+        port, gateway_ports = free_port(), [free_port() for _ in range(INSTANCES)]
         env = _suite_environment(broker.uri, lambda service: urls[service], tmp / "var", port)
+        env["PORTAL_SUPERVISOR_CONFIG"] = str(scaled_supervisor_config(
+            tmp / "supervisord-twins.conf", INSTANCES, gateway_ports=gateway_ports, listen_port=port))
         env.update(extra_env or {})
         with launched(env, tmp, port, start_timeout=300) as (suite, launcher):
-            yield ChaosSuite(suite, broker, postgres, urls, launcher)
+            yield ChaosSuite(suite, broker, postgres, urls, launcher, gateway_ports=gateway_ports)
     finally:
         with contextlib.suppress(Exception):
             broker.stop()

@@ -24,7 +24,7 @@ HANG_LIMIT = 45.0
 
 @dataclass
 class Outcome:
-    kind: str  # sign_in | create_account | ingest
+    kind: str  # sign_in | create_account | ingest | read
     status: int  # HTTP status; 0 connection refused/reset; -1 no answer within HANG_LIMIT
     latency: float
     phase: str
@@ -43,6 +43,7 @@ class Load:
     distributor_id: str
     engine_key: str
     task_ids: list[str]
+    account_ids: list[str] = field(default_factory=list)  # read back by the read worker
     phase: str = "warmup"
     outcomes: list[Outcome] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -55,7 +56,7 @@ class Load:
     def start(self) -> None:
         # A steady stream, not a stress test: a few requests a second leave this 2-core machine
         # room to catch up after each fault (the faults, not the load, are under test).
-        workers = [(self._sign_in, 1.0), (self._create_account, 0.25), (self._ingest, 0.25)]
+        workers = [(self._sign_in, 1.0), (self._create_account, 0.25), (self._ingest, 0.25), (self._read, 0.25)]
         for number, (work, pause) in enumerate(workers):
             thread = threading.Thread(target=self._loop, args=(work, pause), name=f"load-{number}", daemon=True)
             thread.start()
@@ -76,7 +77,7 @@ class Load:
               token: str | None, **kwargs: Any) -> Outcome:
         phase = self.phase
         headers = {"X-Forwarded-For": f"198.18.{uuid.uuid4().int % 250 + 1}.{uuid.uuid4().int % 250 + 1}",
-                   "User-Agent": "chaos-load"}
+                   "User-Agent": "chaos-load", **kwargs.pop("headers", {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         started = time.monotonic()
@@ -120,8 +121,18 @@ class Load:
         if token is None:
             return
         name = f"chaos-{uuid.uuid4().hex}"
+        # An idempotent write: the proxy may send it again to the other gateway.
         self._send(session, "create_account", name, "POST", "/api/v1/accounts", token,
-                   json={"name": name, "email": f"{name}@chaos.example", "distributor_id": self.distributor_id})
+                   json={"name": name, "email": f"{name}@chaos.example", "distributor_id": self.distributor_id},
+                   headers={"Idempotency-Key": name})
+
+    def _read(self, session: requests.Session) -> None:
+        token = self._operator_token(session)
+        if token is None or not self.account_ids:
+            return
+        account = self.account_ids[uuid.uuid4().int % len(self.account_ids)]
+        path = "/api/v1/me" if uuid.uuid4().int % 2 else f"/api/v1/accounts/{account}"
+        self._send(session, "read", None, "GET", path, token)
 
     def _ingest(self, session: requests.Session) -> None:
         finished = datetime.now(UTC)

@@ -222,15 +222,17 @@ def _stop(launcher: subprocess.Popen[bytes], suite: Suite) -> None:
     poll(lambda: not any(_alive(pid) for pid in programs.values()), timeout=10)
     left = [name for name, pid in programs.items() if _alive(pid)]
     assert not left, f"still running after Ctrl-C: {left}"
-    assert len(programs) == len(SERVICES) + 1, f"not every program was running: {programs}"
+    running = {name.rpartition("-")[0] if name[-1].isdigit() else name for name in programs}
+    assert {*SERVICES, "gateway"} <= running, f"not every program was running: {programs}"
 
 
 def _program_pids(suite: Suite) -> dict[str, int]:
+    """Every program of the suite (``identity``, or ``identity-0``/``identity-1`` when scaled) and its pid."""
     pids = {}
-    for name in (*SERVICES, "gateway"):
-        output = suite.supervisorctl("pid", f"portal:{name}").strip()
-        if output.isdigit() and int(output) > 0:
-            pids[name] = int(output)
+    for line in suite.supervisorctl("status").splitlines():
+        parts = line.replace(",", " ").split()
+        if len(parts) >= 4 and parts[0].startswith("portal:") and parts[1] == "RUNNING" and parts[2] == "pid":
+            pids[parts[0].removeprefix("portal:")] = int(parts[3])
     return pids
 
 

@@ -117,11 +117,15 @@ def test_every_service_runs_two_instances(spec: dict[str, Any], service: str) ->
     assert spec["services"][service]["deploy"]["replicas"] >= 2
 
 
-def test_the_gateway_waits_for_every_service(spec: dict[str, Any]) -> None:
+def test_two_gateways_wait_for_every_service_behind_the_proxy_on_port_8000(spec: dict[str, Any]) -> None:
     gateway = spec["services"]["gateway"]
     assert gateway["build"] == "."
     assert gateway["command"] == ["python", "-m", "gateway"]
-    assert "8000:8000" in gateway["ports"]
+    assert gateway["deploy"]["replicas"] >= 2 and "ports" not in gateway
+    proxy = spec["services"]["proxy"]
+    assert "8000:8000" in proxy["ports"]
+    assert proxy["volumes"] == ["./ops/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro"]
+    assert proxy["depends_on"]["gateway"]["condition"] == "service_healthy"
     assert "/healthz" in " ".join(gateway["healthcheck"]["test"])
     for service in SERVICES:
         assert gateway["depends_on"][service]["condition"] == "service_healthy", service
