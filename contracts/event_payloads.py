@@ -75,7 +75,7 @@ EVENT_PAYLOADS: dict[StrEnum, type[WireModel]] = {
     IdentityEvent.RECOVERY_CODE_USED: identity.RecoveryCodeUsed,
     IdentityEvent.IP_RESTRICTIONS_CHANGED: identity.IpRestrictionsChanged,
     IdentityEvent.PASSWORD_POLICY_CHANGED: identity.PasswordPolicyChanged,
-    IdentityEvent.ENGINE_KEY_CREATED: identity.EngineKeyCreated,
+    IdentityEvent.ENGINE_KEY_CREATED: identity.EngineKeyIssued,
     TenancyEvent.TENANT_CREATED: TenantCreated,
     TenancyEvent.TENANT_DELETED: TenantDeleted,
     TenancyEvent.PARTNER_CREATED: PartnerCreated,

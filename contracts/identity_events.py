@@ -153,8 +153,8 @@ class IpRestrictionsChanged(WireModel):
     entries: int = Field(ge=0, description="how many entries the tenant has after the change")
 
 
-class EngineKeyCreated(WireModel):
-    """An operator issued a backup-engine API key (the key itself never travels)."""
+class EngineKeyIssued(WireModel):
+    """``engine_key_created``: an operator issued a backup-engine API key (the key itself never travels)."""
 
     key_id: uuid.UUID
     name: str

@@ -552,7 +552,7 @@ EXAMPLES |= {
                                                                                  max_age_days=60),
     identity_events.IpRestrictionsChanged: identity_events.IpRestrictionsChanged(
         change="IP restrictions turned on", enabled=True, entries=2),
-    identity_events.EngineKeyCreated: identity_events.EngineKeyCreated(key_id=uuid.uuid4(), name="engine-eu"),
+    identity_events.EngineKeyIssued: identity_events.EngineKeyIssued(key_id=uuid.uuid4(), name="engine-eu"),
 }
 
 
