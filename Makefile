@@ -21,13 +21,14 @@ PYTEST_FLAGS ?= --color=no --durations=15
 endif
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-calendar lint bench bench-dashboard bench-services chaos up down status stop-service start-service clean
+.PHONY: help install run test test-calendar lint asyncapi bench bench-dashboard bench-services chaos up down status stop-service start-service clean
 
 help:
 	@echo "make run        the whole suite on this machine (supervisord; http://localhost:$(PORTAL_GATEWAY_PORT))"
 	@echo "make test       the whole test suite (needs RabbitMQ with management, and PostgreSQL)"
 	@echo "make test-calendar  the date-dependent tests under faketime at a month end, a year end and 29 February"
 	@echo "make lint       ruff check + mypy + lint-imports (the architecture contracts in pyproject.toml)"
+	@echo "make asyncapi   write docs/asyncapi.json (the events' AsyncAPI document) from contracts/"
 	@echo "make bench      every benchmark: bench-dashboard, then bench-services (about 30 minutes)"
 	@echo "make bench-dashboard  the dashboard, ingest and the messaging ceiling at scale -> bench/results-dashboard.json"
 	@echo "make bench-services   tenancy lists and ingest, a billing run, audit search/export -> bench/results-*.json"
@@ -40,11 +41,14 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml tests/e2e/axe/package-lock.json | $(BIN)/python
+$(STAMP): pyproject.toml tests/e2e/axe/package-lock.json tests/asyncapi/package-lock.json | $(BIN)/python
 	$(BIN)/pip install -e '.[dev]'
-	@# axe-core for the console's accessibility test (Node's npm; the test says so if it is missing)
-	@if command -v npm >/dev/null; then npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent; \
-	else echo "npm not found: tests/e2e/test_console_accessibility.py will be skipped (fails when CI=true)"; fi
+	@# axe-core for the console's accessibility test, and the official AsyncAPI parser for
+	@# docs/asyncapi.json's (Node's npm; the tests say so if it is missing)
+	@if command -v npm >/dev/null; then npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent && \
+		npm ci --prefix tests/asyncapi --no-audit --no-fund --silent; \
+	else echo "npm not found: tests/e2e/test_console_accessibility.py and tests/unit/test_asyncapi_parser.py" \
+		"will be skipped (they fail when CI=true)"; fi
 	@touch $@
 
 install: $(STAMP)
@@ -75,6 +79,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy contracts servicekit services gateway testprocessor
 	$(BIN)/lint-imports --no-cache
+
+# The AsyncAPI document of the events, from contracts/ (gateway/asyncapi.py); a unit test
+# fails when the committed one differs. The gateway serves the same at /asyncapi.json.
+asyncapi: install
+	$(BIN)/python -m gateway.asyncapi --output docs/asyncapi.json
 
 # The suite at scale through HTTP, with the messaging ceiling and a direct-SQL baseline in the
 # same run (PostgreSQL and RabbitMQ needed; ~10 minutes on 2 cores): bench/results-dashboard.json

@@ -151,12 +151,16 @@ class VerifyReport(WireModel):
 
 
 class AuditExported(WireModel):
+    """``audit_exported``: a CSV export of an audit trail started."""
+
     export_id: uuid.UUID
     tenant_id: uuid.UUID
     filters: AuditFilters
 
 
 class AuditPurged(WireModel):
+    """``audit_purged``: retention removed the oldest entries of a tenant's trail."""
+
     tenant_id: uuid.UUID
     removed: int
     older_than: AwareDatetime

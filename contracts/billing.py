@@ -525,14 +525,16 @@ class PaymentView(WireModel):
 
 
 class BillingMethodChosen(WireModel):
+    """``billing_method_chosen``: a distributor's billing method was chosen or switched."""
+
     distributor_id: uuid.UUID
     method: BillingMethod
-    previous_method: BillingMethod | None = None
-    by_operator: bool
+    previous_method: BillingMethod | None = Field(default=None, description="null on the first choice")
+    by_operator: bool = Field(description="whether an operator switched it for the distributor")
 
 
 class BillingDetailsChanged(WireModel):
-    """Which fields changed (names, never the values)."""
+    """``billing_details_changed``: which fields changed (names, never the values)."""
 
     distributor_id: uuid.UUID
     fields: list[str]
@@ -548,6 +550,8 @@ class CardChanged(WireModel):
 
 
 class InvoiceIssued(WireModel):
+    """``invoice_issued``: a bill was issued (an invoice, or a card charge's receipt)."""
+
     invoice_id: uuid.UUID
     reference: str
     distributor_id: uuid.UUID
@@ -559,7 +563,7 @@ class InvoiceIssued(WireModel):
     due_date: date
     amount: Money
     currency: str
-    lines: int
+    lines: int = Field(description="how many lines the bill has")
     method: BillingMethod
 
 
@@ -576,10 +580,14 @@ class PaymentEvent(WireModel):
 
 
 class PaymentReceived(PaymentEvent):
+    """``payment_received``: a card charge succeeded or a payment was recorded."""
+
     paid_at: AwareDatetime
 
 
 class PaymentFailed(PaymentEvent):
+    """``payment_failed``: a card charge failed."""
+
     failure_code: str
     failure_message: str
 

@@ -192,22 +192,52 @@ class RecipientChanged(WireModel):
 
     recipient_id: uuid.UUID
     email: str
-    types: list[NotificationType]
-    fields: list[str] = Field(default_factory=list)
+    types: list[NotificationType] = Field(description="the notifications the recipient gets")
+    fields: list[str] = Field(default_factory=list, description="recipient_changed: the names of the changed fields; "
+                                                                "empty for the other two")
 
 
-class IntegrationChanged(WireModel):
-    """``integration_enabled``, ``integration_disabled``, ``integration_changed`` and ``endpoint_disabled``."""
+class MailDelivery(WireModel):
+    """``mail_sent`` (the SMTP server took the mail) and ``mail_failed`` (notify gave up after its
+    retries). Never the body or the template's context: they may carry a confirmation link."""
+
+    message_id: uuid.UUID = Field(description="notify's id of the outgoing mail")
+    template: str
+    attempts: int = Field(ge=0, description="how many times notify tried to send it")
+
+
+class NotificationSettingsChanged(WireModel):
+    """``notification_settings_changed``: the tenant's report frequency or CSV delivery changed."""
+
+    frequency: Frequency
+    csv_delivery: CsvDelivery
+
+
+class IntegrationSwitched(WireModel):
+    """``integration_enabled`` and ``integration_disabled``: an operator switched a distributor's
+    Backup Radar webhooks on or off."""
 
     distributor_id: uuid.UUID
     integration: Literal["backup_radar"] = "backup_radar"
-    fields: list[str] = Field(default_factory=list, description="what changed (never the secret itself)")
-    reason: str | None = None
+
+
+class IntegrationChanged(IntegrationSwitched):
+    """``integration_changed``: the integration's settings changed."""
+
+    fields: list[str] = Field(min_length=1, description="url, report_email, secret: names, never the values")
+
+
+class EndpointDisabled(IntegrationSwitched):
+    """``endpoint_disabled``: notify stopped sending to a webhook endpoint that kept failing."""
+
+    reason: str = Field(description="why, in words (the failures that made notify give up)")
 
 
 class ReportSent(WireModel):
+    """``report_sent``: a scheduled report went out (the report itself never travels)."""
+
     report_id: uuid.UUID
-    report_type: str
+    report_type: NotificationType
     period_start: AwareDatetime
     period_end: AwareDatetime
-    recipients: int
+    recipients: int = Field(ge=0, description="how many recipients it was sent to")

@@ -26,7 +26,7 @@ from pydantic import (
 from contracts.base import SafeText, WireModel
 from contracts.countries import COUNTRY_CODES
 from contracts.dates import SaneDatetime
-from contracts.vocabulary import BillingStatus, RollupStatus
+from contracts.vocabulary import BillingStatus, RollupStatus, TenantKind
 
 # ---- vocabularies --------------------------------------------------------------------------
 
@@ -514,6 +514,13 @@ class BackupRunReport(WireModel):
 MAX_INGEST_BATCH = 1000
 
 
+class EngineRunsCompleted(WireModel):
+    """``backup_run_completed`` on ``engine.events``, the backup engine's own message (no envelope):
+    the runs it finished, as ``POST /ingest/backup-runs`` takes them; a single run object is accepted too."""
+
+    runs: list[BackupRunReport] = Field(max_length=MAX_INGEST_BATCH)
+
+
 class IngestRejection(WireModel):
     index: int
     run_id: uuid.UUID
@@ -545,7 +552,19 @@ class TrialExpiryReply(WireModel):
 # ---- event payloads (routing keys in contracts.events.TenancyEvent) ---------------------------------------------
 
 
+class TenantCreated(WireModel):
+    """``tenant_created``: any node of the tree was added (a distributor, a partner, an account)."""
+
+    tenant_id: uuid.UUID
+    parent_id: uuid.UUID
+    kind: TenantKind
+    name: str
+    code: str | None = Field(description="the partner's or distributor's code; null when it has none")
+
+
 class PartnerCreated(WireModel):
+    """``partner_created``: a partner was added; identity invites its first administrator."""
+
     partner_id: uuid.UUID
     parent_id: uuid.UUID
     name: str
@@ -577,6 +596,9 @@ class AccountAccessed(WireModel):
 
 
 class AccountCreated(WireModel):
+    """``account_created``: a customer account was added; identity invites its first administrator
+    at the account's email (no password: the confirmation link sets one)."""
+
     account_id: uuid.UUID
     owner_id: uuid.UUID
     owner_kind: str
@@ -588,6 +610,8 @@ class AccountCreated(WireModel):
 
 
 class AccountSubscribed(WireModel):
+    """``account_subscribed``: an account was subscribed to a plan."""
+
     account_id: uuid.UUID
     owner_id: uuid.UUID
     plan: Plan
@@ -596,6 +620,8 @@ class AccountSubscribed(WireModel):
 
 
 class TrialExpired(WireModel):
+    """``trial_expired``: the clock expired a trial (its owner had no auto-subscription)."""
+
     account_id: uuid.UUID
     owner_id: uuid.UUID
     trial_ends_at: AwareDatetime
@@ -613,6 +639,8 @@ class AccountGone(WireModel):
 
 
 class BackupTaskChanged(WireModel):
+    """``backup_task_changed``: a backup task was added, activated or paused."""
+
     task_id: uuid.UUID
     account_id: uuid.UUID
     service: BackupService
@@ -622,6 +650,8 @@ class BackupTaskChanged(WireModel):
 
 
 class BackupRunRecorded(WireModel):
+    """One run of a ``backup_runs_recorded`` batch."""
+
     run_id: uuid.UUID
     task_id: uuid.UUID
     account_id: uuid.UUID
@@ -658,6 +688,8 @@ class AccountStatusChanged(WireModel):
 
 
 class TenantDeleted(WireModel):
+    """``tenant_deleted``: an empty distributor was undone (an operator's compensation)."""
+
     tenant_id: uuid.UUID
     kind: str
     name: str

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from gateway import metrics
+from gateway import asyncapi, metrics
 from gateway.auth import SessionCache
 from gateway.errors import ErrorResponse, install_error_handlers
 from gateway.limits import BodyLimitMiddleware
@@ -109,6 +109,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware)  # outermost: it times the whole answer, refusals included
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(asyncapi.router)  # /asyncapi.json, beside /openapi.json
     api = APIRouter(prefix=API_PREFIX)
     for router in API_ROUTERS:
         api.include_router(router)

@@ -21,7 +21,7 @@ import subprocess
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
@@ -332,7 +332,15 @@ class MigratedDatabase:
         with self.engine.connect() as connection:
             return [row.body for row in connection.execute(query)]
 
+    # Called with each database's outbox bodies before it is disposed of (tests/usecases checks
+    # every event against the AsyncAPI document this way).
+    on_dispose: ClassVar[list[Callable[[list[dict[str, Any]]], None]]] = []
+
     def dispose(self) -> None:
         if self._last is not None:
             self._last.close()
-        self.engine.dispose()
+        try:
+            for check in self.on_dispose:
+                check(self.events())
+        finally:
+            self.engine.dispose()

@@ -11,7 +11,7 @@ from contracts.audit import Activity, AuditStatus
 from contracts.context import OPERATOR_TENANT_ID
 from contracts.envelope import Actor, EventEnvelope
 from contracts.events import IdentityEvent, source_of
-from contracts.notify import IntegrationChanged, RecipientChanged
+from contracts.notify import IntegrationSwitched, RecipientChanged
 from services.audit.domain.audited_events import AUDITED, SUBSCRIPTIONS, Rule, map_event, tenant_node, tenant_renamed
 from services.audit.domain.user_agents import UNKNOWN, browser_name
 
@@ -371,7 +371,7 @@ def test_notification_and_integration_changes_are_audited(event_type, payload, d
      RecipientChanged(recipient_id=uuid.uuid4(), email="old@msp.example",
                       types=["summary_report", "trial_accounts_report"]).to_wire(),
      Activity.NOTIFICATION, "Notification: recipient removed: old@msp.example"),
-    ("integration_disabled", IntegrationChanged(distributor_id=uuid.uuid4()).to_wire(),
+    ("integration_disabled", IntegrationSwitched(distributor_id=uuid.uuid4()).to_wire(),
      Activity.SETTINGS_CHANGED, "Notification: integration disabled: backup_radar"),
 ])
 def test_notifys_recipient_and_integration_events_are_audited_as_notify_writes_them(event_type, payload, activity,

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 import contracts
 import servicekit.rpc  # noqa: F401  (registers the boundary errors)
+from contracts import identity_events
 from contracts.audit import (
     Activity,
     AuditEntryView,
@@ -116,8 +117,12 @@ from contracts.notify import (
     DeliveryListQuery,
     DeliveryPage,
     DeliveryView,
+    EndpointDisabled,
     IntegrationChanged,
+    IntegrationSwitched,
+    MailDelivery,
     NotificationSettings,
+    NotificationSettingsChanged,
     RecipientChanged,
     RecipientListQuery,
     RecipientPage,
@@ -161,6 +166,7 @@ from contracts.tenancy import (
     BackupTaskRequest,
     BackupTaskView,
     DistributorCreateRequest,
+    EngineRunsCompleted,
     IdList,
     IngestRejection,
     IngestReply,
@@ -177,6 +183,7 @@ from contracts.tenancy import (
     RunListRow,
     SubscribeTrialsReply,
     SubscribeTrialsRequest,
+    TenantCreated,
     TenantDeleted,
     TenantName,
     TenantNameList,
@@ -320,7 +327,16 @@ EXAMPLES: dict[type[WireModel], WireModel] = {
     DeliveryPage: DeliveryPage(items=[DELIVERY], page=1, page_size=25, total=1),
     RecipientChanged: RecipientChanged(recipient_id=RECIPIENT.id, email=RECIPIENT.email, types=RECIPIENT.types,
                                        fields=["types"]),
-    IntegrationChanged: IntegrationChanged(distributor_id=uuid.uuid4(), reason="the endpoint answered 410 Gone"),
+    IntegrationChanged: IntegrationChanged(distributor_id=uuid.uuid4(), fields=["url", "secret"]),
+    IntegrationSwitched: IntegrationSwitched(distributor_id=uuid.uuid4()),
+    EndpointDisabled: EndpointDisabled(distributor_id=uuid.uuid4(), reason="the endpoint answered 410 Gone"),
+    MailDelivery: MailDelivery(message_id=uuid.uuid4(), template="notice", attempts=1),
+    NotificationSettingsChanged: NotificationSettingsChanged(frequency="daily", csv_delivery="attachment"),
+    TenantCreated: TenantCreated(tenant_id=uuid.uuid4(), parent_id=uuid.uuid4(), kind="partner", name="Contoso IT",
+                                 code="P-7K2M9Q"),
+    EngineRunsCompleted: EngineRunsCompleted(runs=[BackupRunReport(run_id=uuid.uuid4(), task_id=uuid.uuid4(),
+                                                                   status="success", started_at=T0, finished_at=T1,
+                                                                   size_bytes=1024, seats=3)]),
     ReportSent: ReportSent(report_id=uuid.uuid4(), report_type="summary_report", period_start=T0, period_end=T1,
                            recipients=2),
     SignInRequest: SignInRequest(email="u@example.com", password="pw", totp_code="123456"),
@@ -503,6 +519,40 @@ EXAMPLES: dict[type[WireModel], WireModel] = {
     SsoCallbackRequest: SsoCallbackRequest(state="s" * 43, code="c" * 40, browser_key="b" * 43),
     SsoSecondFactorRequest: SsoSecondFactorRequest(ticket="t" * 43, totp_code="123456"),
     SsoSignInReply: SsoSignInReply(next="/", second_factor_ticket="t" * 43),
+}
+
+
+_USER = {"user_id": uuid.uuid4(), "email": "ann@example.com"}
+EXAMPLES |= {
+    identity_events.UserEvent: identity_events.UserEvent(**_USER),
+    identity_events.OperatorBootstrapped: identity_events.OperatorBootstrapped(**_USER),
+    identity_events.UserCreated: identity_events.UserCreated(**_USER, role="custom", credential_type="password",
+                                                             permissions=["add_accounts"], tenant_id=uuid.uuid4(),
+                                                             tenant_kind="partner", tenant_name=None),
+    identity_events.AdministratorNotInvited: identity_events.AdministratorNotInvited(
+        tenant_id=uuid.uuid4(), tenant_kind="account", tenant_name="Coho Winery", email="it@coho.example",
+        reason="email_in_use"),
+    identity_events.ConfirmationSent: identity_events.ConfirmationSent(**_USER, expires_at=T1),
+    identity_events.EmailConfirmed: identity_events.EmailConfirmed(**_USER),
+    identity_events.UserUpdated: identity_events.UserUpdated(**_USER, fields=["display_name"]),
+    identity_events.PermissionsChanged: identity_events.PermissionsChanged(
+        **_USER, role="custom", permissions=["view_settings"], accessible_accounts=[uuid.uuid4()]),
+    identity_events.UserDeleted: identity_events.UserDeleted(**_USER),
+    identity_events.SignedIn: identity_events.SignedIn(**_USER, method="google", two_factor=True),
+    identity_events.SignInFailed: identity_events.SignInFailed(email=None, user_id=None, reason="unknown_user",
+                                                               method="microsoft"),
+    identity_events.SignedOut: identity_events.SignedOut(user_id=uuid.uuid4(), email=None),
+    identity_events.PasswordChanged: identity_events.PasswordChanged(**_USER),
+    identity_events.PasswordResetRequested: identity_events.PasswordResetRequested(**_USER, expires_at=T1),
+    identity_events.PasswordReset: identity_events.PasswordReset(**_USER),
+    identity_events.TwoFactorEnabled: identity_events.TwoFactorEnabled(**_USER),
+    identity_events.TwoFactorDisabled: identity_events.TwoFactorDisabled(**_USER),
+    identity_events.RecoveryCodeUsed: identity_events.RecoveryCodeUsed(**_USER, remaining=9),
+    identity_events.PasswordPolicyChanged: identity_events.PasswordPolicyChanged(expiration_enabled=True,
+                                                                                 max_age_days=60),
+    identity_events.IpRestrictionsChanged: identity_events.IpRestrictionsChanged(
+        change="IP restrictions turned on", enabled=True, entries=2),
+    identity_events.EngineKeyIssued: identity_events.EngineKeyIssued(key_id=uuid.uuid4(), name="engine-eu"),
 }
 
 

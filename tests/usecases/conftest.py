@@ -11,6 +11,15 @@ import pytest
 
 from contracts.notify import SendMailRequest
 from tests.support.fixtures import MigratedDatabase
+from tests.usecases.event_contract import check_events, uncovered
+
+
+@pytest.fixture(scope="session", autouse=True)
+def events_follow_the_asyncapi_document() -> Iterator[None]:
+    """Every event of every use-case test is validated against its schema (tests/usecases/event_contract.py)."""
+    MigratedDatabase.on_dispose.append(check_events)
+    yield
+    MigratedDatabase.on_dispose.remove(check_events)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,3 +71,25 @@ def tenancy_db(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Migrat
 
 # The Northwind administrator of the identity use-case tests, for every module here.
 from tests.usecases.test_identity_sign_in import admin  # noqa: E402, F401
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Run as a whole (``make test``, ``pytest tests/usecases``), the use-case tests must make
+    every declared event type but those listed in event_contract.NOT_PRODUCED."""
+    if exitstatus != 0 or not _whole_directory_ran(session):
+        return
+    missing = uncovered()
+    if missing:
+        session.config.get_terminal_writer().line(
+            f"event types no use-case test made (make one, or list it in tests/usecases/event_contract.py "
+            f"NOT_PRODUCED with the reason): {missing}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _whole_directory_ran(session: pytest.Session) -> bool:
+    options = session.config.option
+    if any(getattr(options, name, None) for name in ("keyword", "markexpr", "deselect", "lf", "last_failed")):
+        return False
+    here = Path(__file__).parent
+    ran = {Path(str(item.path)) for item in session.items if Path(str(item.path)).parent == here}
+    return ran == set(here.glob("test_*.py"))

@@ -19,7 +19,13 @@ import sqlalchemy as sa
 
 from contracts.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from contracts.events import NotifyEvent
-from contracts.notify import BackupRadarUpdate, BackupRadarView, IntegrationChanged, IntegrationStatus
+from contracts.notify import (
+    BackupRadarUpdate,
+    BackupRadarView,
+    IntegrationChanged,
+    IntegrationStatus,
+    IntegrationSwitched,
+)
 from contracts.vocabulary import TenantKind
 from servicekit.context import CallContext
 from servicekit.db import UnitOfWork
@@ -111,7 +117,7 @@ def update_backup_radar(uow: UnitOfWork, ctx: CallContext, update: BackupRadarUp
     if update.enabled is not None and update.enabled != row.enabled:
         row.enabled = update.enabled
         event = NotifyEvent.INTEGRATION_ENABLED if update.enabled else NotifyEvent.INTEGRATION_DISABLED
-        uow.emit(event, IntegrationChanged(distributor_id=row.tenant_id).to_wire(), tenant_id=row.tenant_id)
+        uow.emit(event, IntegrationSwitched(distributor_id=row.tenant_id).to_wire(), tenant_id=row.tenant_id)
     if row.enabled and row.secret_sealed is None:
         row.secret_sealed = keys.seal(new_webhook_secret())
     if changed:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts.errors import Conflict
 from contracts.events import NotifyEvent
-from contracts.notify import SendMailReply, SendMailRequest
+from contracts.notify import MailDelivery, SendMailReply, SendMailRequest
 from servicekit.db import UnitOfWork
 from servicekit.logging import get_logger
 from servicekit.tracing import continued_span, record_outcome, stored_trace_context
@@ -218,5 +218,5 @@ def _forget_credentials(uow: UnitOfWork, mail: OutgoingMail) -> None:
 
 def _announce(uow: UnitOfWork, event: NotifyEvent, mail: OutgoingMail) -> None:
     # Never the body or the context: they may carry a confirmation link.
-    uow.emit(event, {"message_id": str(mail.id), "template": mail.template, "attempts": mail.attempts},
+    uow.emit(event, MailDelivery(message_id=mail.id, template=mail.template, attempts=mail.attempts).to_wire(),
              tenant_id=mail.tenant_id)

@@ -12,6 +12,7 @@ from contracts.errors import Conflict, NotFound
 from contracts.events import NotifyEvent
 from contracts.notify import (
     NotificationSettings,
+    NotificationSettingsChanged,
     NotificationType,
     RecipientChanged,
     RecipientListQuery,
@@ -157,6 +158,7 @@ def put_settings(uow: UnitOfWork, ctx: CallContext, request: NotificationSetting
         uow.session.add(row)
     row.frequency, row.csv_delivery = request.frequency.value, request.csv_delivery.value
     row.updated_at = now or _utcnow()
-    uow.emit(NotifyEvent.NOTIFICATION_SETTINGS_CHANGED, request.to_wire(), tenant_id=tenant_id)
+    uow.emit(NotifyEvent.NOTIFICATION_SETTINGS_CHANGED,
+             NotificationSettingsChanged(**request.model_dump()).to_wire(), tenant_id=tenant_id)
     uow.commit()
     return request

@@ -174,7 +174,7 @@ def send_report(uow: UnitOfWork, job: ReportJob, report: Report | None, recipien
                                             to_name=recipient.display_name, context=context, tenant_id=tenant_id,
                                             idempotency_key=f"report:{run_id}:{recipient.id}"),
                        now=now, attachments=attachments)
-        uow.emit(NotifyEvent.REPORT_SENT, ReportSent(report_id=run_id, report_type=report_type.value,
+        uow.emit(NotifyEvent.REPORT_SENT, ReportSent(report_id=run_id, report_type=report_type,
                                                      period_start=period.start, period_end=period.end,
                                                      recipients=len(recipients)).to_wire(), tenant_id=tenant_id)
     uow.commit()

@@ -25,7 +25,7 @@ from contracts.notify import (
     DeliveryPage,
     DeliveryStatus,
     DeliveryView,
-    IntegrationChanged,
+    EndpointDisabled,
     SendMailRequest,
 )
 from servicekit.context import CallContext
@@ -151,7 +151,7 @@ def disable_endpoint(uow: UnitOfWork, integration: Integration, reason: str, now
     if integration.disabled_at is not None:
         return False
     integration.disabled_at, integration.disabled_reason, integration.updated_at = now, reason, now
-    payload = IntegrationChanged(distributor_id=integration.tenant_id, reason=reason)
+    payload = EndpointDisabled(distributor_id=integration.tenant_id, reason=reason)
     uow.emit(NotifyEvent.ENDPOINT_DISABLED, payload.to_wire(), tenant_id=integration.tenant_id)
     if integration.contact_email:
         queue_mail(uow, SendMailRequest(

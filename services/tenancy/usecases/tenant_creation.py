@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from contracts.context import OPERATOR_TENANT_ID
 from contracts.errors import Conflict, NotFound, ValidationFailed
 from contracts.events import TenancyEvent
-from contracts.tenancy import DefaultSubscription
+from contracts.tenancy import DefaultSubscription, TenantCreated
 from contracts.vocabulary import TenantKind
 from servicekit.db import UnitOfWork
 from services.tenancy.adapters.identity_users import UserEmails
@@ -121,13 +121,8 @@ def create_tenant(uow: UnitOfWork, new: NewTenant, now: datetime | None = None, 
         add_to_distributors_above(session, tenant.path, "partners_below", 1)
     uow.emit(
         TenancyEvent.TENANT_CREATED,
-        {
-            "tenant_id": str(tenant.id),
-            "parent_id": str(parent.id),
-            "kind": str(tenant.kind),
-            "name": tenant.name,
-            "code": tenant.code,
-        },
+        TenantCreated(tenant_id=tenant.id, parent_id=parent.id, kind=TenantKind(tenant.kind), name=tenant.name,
+                      code=tenant.code).to_wire(),
         tenant_id=parent.id,
     )
     return tenant
