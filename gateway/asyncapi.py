@@ -115,8 +115,15 @@ def _message(event: StrEnum) -> dict[str, Any]:
     )
     message["headers"] = {
         "type": "object",
-        "properties": {CORRELATION_HEADER: {
-            "type": "string", "description": "the id of the request that caused the event (X-Correlation-ID)"}},
+        "properties": {
+            CORRELATION_HEADER: {
+                "type": "string", "description": "the id of the request that caused the event (X-Correlation-ID)"},
+            "traceparent": {
+                "type": "string", "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+                "description": "W3C Trace Context of the change that recorded the event, when it had one: "
+                               "continue its trace (docs/observability.md)"},
+            "tracestate": {"type": "string", "description": "W3C Trace Context vendor state, with traceparent"},
+        },
     }
     message["correlationId"] = {"description": "the request that caused the event",
                                 "location": f"$message.header#/{CORRELATION_HEADER}"}
