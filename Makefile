@@ -32,7 +32,7 @@ help:
 	@echo "make bench      every benchmark: bench-dashboard, then bench-services (about 30 minutes)"
 	@echo "make bench-dashboard  the dashboard, ingest and the messaging ceiling at scale -> bench/results-dashboard.json"
 	@echo "make bench-services   tenancy lists and ingest, a billing run, audit search/export -> bench/results-*.json"
-	@echo "make chaos      broker/database restarts and kill -9 under load (own RabbitMQ node and PostgreSQL; root) -> docs/chaos-results.json"
+	@echo "make chaos      two of everything behind HAProxy: broker/database restarts and kill -9 of each instance under load (own RabbitMQ node and PostgreSQL; root) -> docs/chaos-results.json"
 	@echo "make up / down  the suite in Docker Compose (RabbitMQ, PostgreSQL, Mailpit)"
 	@echo "make status     programs of a running 'make run', and /healthz"
 	@echo "make stop-service SERVICE=identity / make start-service SERVICE=identity"

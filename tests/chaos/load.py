@@ -30,6 +30,8 @@ class Outcome:
     phase: str
     effect: Any = None  # token / account name / run ids
     code: str | None = None  # the error's code, when the body has one
+    at: float = 0.0  # when it was sent (epoch seconds), to find it in the logs
+    correlation_id: str | None = None  # the gateway's X-Correlation-ID of the answer
 
     @property
     def accepted(self) -> bool:
@@ -80,11 +82,12 @@ class Load:
                    "User-Agent": "chaos-load", **kwargs.pop("headers", {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        started = time.monotonic()
-        code = None
+        started, at = time.monotonic(), time.time()
+        code = correlation_id = None
         try:
             response = session.request(method, self.base_url + path, headers=headers, timeout=HANG_LIMIT, **kwargs)
             status = response.status_code
+            correlation_id = response.headers.get("X-Correlation-ID")
             if status >= 400:
                 try:
                     code = response.json()["error"]["code"]
@@ -94,10 +97,10 @@ class Load:
                 effect = response.json()["token"]
         except requests.Timeout:
             status = -1
-        except requests.ConnectionError:
-            status = 0
+        except requests.ConnectionError as error:
+            status, code = 0, str(error)[:200]
             session.close()
-        outcome = Outcome(kind, status, time.monotonic() - started, phase, effect, code)
+        outcome = Outcome(kind, status, time.monotonic() - started, phase, effect, code, at, correlation_id)
         with self._lock:
             self.outcomes.append(outcome)
         return outcome

@@ -273,6 +273,27 @@ def instance_fault_figures(outcomes: list[Outcome], faults: list[dict[str, Any]]
     return figures
 
 
+def failure_trails(chaos: ChaosSuite, outcomes: list[Outcome], faults: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each request that failed while an instance was down or coming back, with the log lines
+    of every program (and the proxy's) that name it or fall within a second of it."""
+    phases = {phase for fault in faults if fault["fault"].startswith("kill -9 ")
+              for phase in (fault["fault"], f"after {fault['fault']}")}
+    logs = {path.name: path.read_text(errors="replace").splitlines()
+            for path in sorted((chaos.suite.var_dir / "log").glob("*.log"))}
+    trails = []
+    for outcome in outcomes:
+        if outcome.accepted or outcome.phase not in phases:
+            continue
+        seconds = {time.strftime("%H:%M:%S", time.gmtime(outcome.at + shift)) for shift in (-1, 0, 1, 2)}
+        lines = [f"{name}: {line[:300]}" for name, content in logs.items() for line in content
+                 if (outcome.correlation_id and outcome.correlation_id in line)
+                 or (name == "proxy.log" and any(second in line for second in seconds))]
+        trails.append({"kind": outcome.kind, "status": outcome.status, "code": outcome.code, "phase": outcome.phase,
+                       "at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(outcome.at)),
+                       "correlation_id": outcome.correlation_id, "log_lines": lines[:40]})
+    return trails
+
+
 def test_the_suite_loses_nothing_through_broker_database_and_process_faults(chaos):
     load = prepare(chaos)
     faults: list[dict[str, Any]] = []
@@ -318,6 +339,7 @@ def test_the_suite_loses_nothing_through_broker_database_and_process_faults(chao
         "client_hang_limit_s": HANG_LIMIT,
         "phases": latency_figures(outcomes),
         "instance_faults": instance_fault_figures(outcomes, faults),
+        "instance_fault_failures": failure_trails(chaos, outcomes, faults),
     }
     target = os.environ.get("PORTAL_CHAOS_RESULTS")
     if target:
