@@ -30,6 +30,7 @@ class Outcome:
     phase: str
     effect: Any = None  # token / account name / run ids
     code: str | None = None  # the error's code, when the body has one
+    finished: float = 0.0  # time.monotonic() when the answer (or the error) came
 
     @property
     def accepted(self) -> bool:
@@ -97,7 +98,8 @@ class Load:
         except requests.ConnectionError:
             status = 0
             session.close()
-        outcome = Outcome(kind, status, time.monotonic() - started, phase, effect, code)
+        finished = time.monotonic()
+        outcome = Outcome(kind, status, finished - started, phase, effect, code, finished)
         with self._lock:
             self.outcomes.append(outcome)
         return outcome
