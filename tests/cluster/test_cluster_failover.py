@@ -115,7 +115,8 @@ def inject_faults(chaos: ChaosSuite, load: Load, faults: list[dict[str, Any]]) -
     follower = min((node.node for node in rabbit.nodes if node.node != leading_most),
                    key=lambda name: leaders.get(name, 0))
     fault("rabbitmq follower node down", lambda: node_down_and_back(rabbit, follower))
-    fault("rabbitmq leader node down", lambda: node_down_and_back(rabbit, leading_most))
+    # Asked again: the follower's return may have moved some leaders.
+    fault("rabbitmq leader node down", lambda: node_down_and_back(rabbit, rabbit.leaders().most_common(1)[0][0]))
     fault("postgresql primary lost", lambda: pair.fail_over(STOP_MODE, DETECTION))
 
 
