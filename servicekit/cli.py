@@ -87,7 +87,8 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
 
     amqp_uri = KitSettings().amqp_uri
     if args.action == "list":
-        vhost = unquote(urlsplit(amqp_uri).path[1:]) or "/"
+        # A cluster's nodes share their vhosts: the first URI of a list names it.
+        vhost = unquote(urlsplit(amqp_uri.split(";")[0]).path[1:]) or "/"
         for queue, depth in deadletters.dead_letter_queues(args.management_url, vhost):
             print(f"{depth:8d}  {queue}")
         return 0

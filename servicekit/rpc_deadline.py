@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import eventlet
+from kombu import Queue
 from nameko.exceptions import UnknownService
-from nameko.rpc import RpcProxy, ServiceProxy
+from nameko.rpc import ReplyListener, RpcProxy, ServiceProxy
 
 from contracts.errors import ServiceUnavailable
 
@@ -66,10 +67,30 @@ class TimedServiceProxy:
         getattr(self._proxy, method_name).call_async(*args, **kwargs)
 
 
+class TransientReplyListener(ReplyListener):
+    """nameko's reply listener with a transient reply queue.
+
+    nameko declares the queue durable. In a RabbitMQ cluster a durable classic queue
+    belongs to the node it was declared on; while that node is down, declaring the queue
+    again fails ("home node … is down"), and since the service's consumer declares all its
+    queues at once, the service consumes nothing, its RPC queue included, until that node
+    is back. A transient queue goes away with its node and is declared afresh on the node
+    the service reconnects to. Losing it loses only the replies in flight, which their
+    callers' deadlines cover.
+    """
+
+    def setup(self) -> None:
+        super().setup()
+        declared: Any = self.queue  # type: ignore[has-type]  # nameko is untyped
+        self.queue = Queue(declared.name, exchange=declared.exchange, routing_key=declared.routing_key,
+                           durable=False, auto_delete=True, queue_arguments=declared.queue_arguments)
+
+
 class DeadlineRpcProxy(RpcProxy):
     """``RpcProxy(target)`` whose calls give up after ``timeout()`` seconds (read at start,
     so it comes from the service's settings)."""
 
+    rpc_reply_listener = TransientReplyListener()
     options: dict[str, Any]
 
     def __init__(self, target_service: str, timeout: Callable[[], float], **options: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,8 +43,27 @@ def database_url_for(service: str, kit: KitSettings | None = None) -> str:
 
 
 def normalise_database_url(url: str) -> str:
-    """Accept the usual ``postgresql://`` spelling and use the psycopg 3 driver for it."""
+    """Accept the usual ``postgresql://`` spelling and use the psycopg 3 driver for it.
+
+    libpq's multi-host form (``postgresql://user@h1:p1,h2:p2/db?target_session_attrs=read-write``,
+    a primary and its standbys) is one SQLAlchemy cannot parse: its hosts are moved to
+    SQLAlchemy's own spelling, one ``host=h:p`` query parameter each, which its psycopg
+    dialect hands to libpq as the same host and port lists.
+    """
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
+            return "postgresql+psycopg://" + _hosts_as_parameters(url[len(prefix) :])
     return url
+
+
+def _hosts_as_parameters(rest: str) -> str:
+    netloc, _, tail = rest.partition("/")
+    credentials, at, hosts = netloc.rpartition("@")
+    if "," not in hosts:
+        return rest
+    path, _, query = tail.partition("?")
+    # A host without a port gets libpq's default one, as libpq would give it.
+    spelled = [host if ":" in host else f"{host}:5432" for host in hosts.split(",")]
+    parameters = [f"host={quote(host, safe='')}" for host in spelled]
+    query = "&".join([*parameters, query] if query else parameters)
+    return f"{credentials}{at}/{path}?{query}"

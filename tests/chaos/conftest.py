@@ -6,23 +6,11 @@ It takes several minutes and restarts servers of its own (tests/chaos/infra.py),
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.chaos.infra import missing_prerequisites
+from tests.chaos.opt_in import only_when_asked
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    chaos_items = [item for item in items if item.get_closest_marker("chaos")]
-    if not chaos_items:
-        return
-    if os.environ.get("PORTAL_CHAOS") != "1":
-        reason = "the chaos suite runs with `make chaos` (PORTAL_CHAOS=1)"
-    else:
-        reason = missing_prerequisites() or ""
-        if reason:  # asked for explicitly: not being able to run is a failure, not a skip
-            raise pytest.UsageError(f"make chaos: {reason}")
-        return
-    for item in chaos_items:
-        item.add_marker(pytest.mark.skip(reason=reason))
+    only_when_asked(items, "chaos", "PORTAL_CHAOS", "make chaos", missing_prerequisites)

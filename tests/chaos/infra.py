@@ -85,13 +85,13 @@ def chown(path: Path, user: str) -> None:
 
 
 class OwnBroker:
-    """A RabbitMQ node beside the shared one: ``chaos<port>@localhost``."""
+    """A RabbitMQ node beside the shared one: ``chaos<port>@localhost`` (``name`` for another prefix)."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, name: str = "chaos") -> None:
         self.base = base
         self.port = free_port()
         self.dist_port = free_port()
-        self.node = f"chaos{self.port}@localhost"
+        self.node = f"{name}{self.port}@localhost"
         self.uri = f"amqp://guest:guest@127.0.0.1:{self.port}/"
         (base / "mnesia").mkdir(parents=True)
         (base / "log").mkdir()
@@ -156,9 +156,13 @@ class OwnBroker:
 
 
 class OwnPostgres:
-    """A throwaway PostgreSQL cluster owned by the ``postgres`` OS user."""
+    """A throwaway PostgreSQL cluster owned by the ``postgres`` OS user.
 
-    def __init__(self, base: Path) -> None:
+    ``initialise=False`` leaves the data directory to be made otherwise (a base backup of a
+    primary); ``settings`` are passed to the server as ``-c name=value`` at every start.
+    """
+
+    def __init__(self, base: Path, initialise: bool = True, settings: dict[str, str] | None = None) -> None:
         bin_dir = postgres_bin_dir()
         assert bin_dir is not None
         self.bin_dir = bin_dir
@@ -169,7 +173,9 @@ class OwnPostgres:
         base.mkdir(parents=True)
         base.chmod(0o700)  # PostgreSQL's socket directory
         chown(base, "postgres")
-        self._as_postgres("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.settings = settings or {}
+        if initialise:
+            self._as_postgres("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
 
     def _as_postgres(self, tool: str, *args: str) -> None:
         result = subprocess.run(["runuser", "-u", "postgres", "--", str(self.bin_dir / tool), *args],
@@ -179,11 +185,12 @@ class OwnPostgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c max_connections=300"
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._as_postgres("pg_ctl", "-D", str(self.data), "-l", str(self.base / "server.log"), "-o", options,
                           "-w", "start")
 
-    def stop(self) -> None:
-        self._as_postgres("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+    def stop(self, mode: str = "fast") -> None:
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def restart(self, pause: float) -> None:
         self.stop()  # -m fast: every open connection is cut
@@ -312,18 +319,27 @@ def _start_suite(tmp: Path, extra_env: dict[str, str] | None) -> Iterator[ChaosS
         broker.start()
         postgres.start()
         urls = {service: postgres.create_database(f"chaos_{service}") for service in SERVICES}
-        port, gateway_ports = free_port(), [free_port() for _ in range(INSTANCES)]
-        env = _suite_environment(broker.uri, lambda service: urls[service], tmp / "var", port)
-        env["PORTAL_SUPERVISOR_CONFIG"] = str(scaled_supervisor_config(
-            tmp / "supervisord-twins.conf", INSTANCES, gateway_ports=gateway_ports, listen_port=port))
-        env.update(extra_env or {})
-        with launched(env, tmp, port, start_timeout=300) as (suite, launcher):
-            yield ChaosSuite(suite, broker, postgres, urls, launcher, gateway_ports=gateway_ports)
+        with launched_twins(tmp, broker, postgres, urls, extra_env) as chaos:
+            yield chaos
     finally:
         with contextlib.suppress(Exception):
             broker.stop()
         with contextlib.suppress(Exception):
             postgres.stop()
+
+
+@contextlib.contextmanager
+def launched_twins(tmp: Path, broker: Any, postgres: Any, urls: dict[str, str],
+                   extra_env: dict[str, str] | None) -> Iterator[ChaosSuite]:
+    """The suite with two instances of everything behind HAProxy, on ``broker`` (its
+    ``uri``: one node's, or a cluster's list) and the databases ``urls`` name."""
+    port, gateway_ports = free_port(), [free_port() for _ in range(INSTANCES)]
+    env = _suite_environment(broker.uri, lambda service: urls[service], tmp / "var", port)
+    env["PORTAL_SUPERVISOR_CONFIG"] = str(scaled_supervisor_config(
+        tmp / "supervisord-twins.conf", INSTANCES, gateway_ports=gateway_ports, listen_port=port))
+    env.update(extra_env or {})
+    with launched(env, tmp, port, start_timeout=300) as (suite, launcher):
+        yield ChaosSuite(suite, broker, postgres, urls, launcher, gateway_ports=gateway_ports)
 
 
 def diagnostics(chaos: ChaosSuite) -> str:

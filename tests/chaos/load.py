@@ -32,6 +32,7 @@ class Outcome:
     code: str | None = None  # the error's code, when the body has one
     at: float = 0.0  # when it was sent (epoch seconds), to find it in the logs
     correlation_id: str | None = None  # the gateway's X-Correlation-ID of the answer
+    finished: float = 0.0  # time.monotonic() when the answer (or the error) came
 
     @property
     def accepted(self) -> bool:
@@ -100,7 +101,8 @@ class Load:
         except requests.ConnectionError as error:
             status, code = 0, str(error)[:200]
             session.close()
-        outcome = Outcome(kind, status, time.monotonic() - started, phase, effect, code, at, correlation_id)
+        finished = time.monotonic()
+        outcome = Outcome(kind, status, finished - started, phase, effect, code, at, correlation_id, finished)
         with self._lock:
             self.outcomes.append(outcome)
         return outcome
