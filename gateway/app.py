@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -24,6 +23,7 @@ from gateway.revocations import RevocationFeed
 from gateway.routes import API_PREFIX, API_ROUTERS, health
 from gateway.rpc import NamekoRpcClient, RpcClient
 from gateway.settings import GatewaySettings
+from gateway.tracing import instrument_tracing
 from gateway.web import mount_console
 from servicekit.logging import configure_logging
 from servicekit.settings import KitSettings
@@ -118,25 +118,6 @@ def create_app(
     if configure_tracing("gateway"):
         instrument_tracing(app)
     return app
-
-
-def instrument_tracing(app: FastAPI) -> None:
-    """A trace for each request (OpenTelemetry's FastAPI instrumentation), continued by every
-    RPC the request makes (gateway.rpc) and by the events and mail that follow."""
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz,/metrics,/static/",
-                                       exclude_spans=["receive", "send"], server_request_hook=forget_query)
-
-
-def forget_query(span: Any, scope: dict[str, Any]) -> None:
-    """A query string may carry a token (``/confirm-email?token=…``): spans keep the path only."""
-    attributes = getattr(span, "attributes", None) or {}
-    url = attributes.get("http.url")
-    if isinstance(url, str) and "?" in url:
-        span.set_attribute("http.url", url.split("?", 1)[0])
-    if "url.query" in attributes:
-        span.set_attribute("url.query", "[removed]")
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -41,7 +41,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from contracts.errors import PortalError
 from servicekit.events import ReliableEventHandler
 
-TRACE_HEADERS = ("traceparent", "tracestate")
 TRACER_NAME = "backup-portal"
 
 _lock = threading.Lock()

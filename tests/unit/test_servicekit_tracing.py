@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import NonRecordingSpan, SpanContext, StatusCode, TraceFlags
 
 from contracts.errors import PermissionDenied, ServiceUnavailable
-from gateway.app import forget_query
+from gateway.tracing import forget_query
 from servicekit.logging import add_trace_ids
 from servicekit.tracing import TracingSettings, context_from, continued_span, record_outcome, trace_headers
 
