@@ -119,12 +119,26 @@ class UnitOfWork:
         self.context = ctx
         self._pending_events = 0
         self._on_events_committed = on_events_committed
+        self._read_only = False
 
     @property
     def session(self) -> Session:
         if self._session is None:
             self._session = self._session_factory()
+            if self._read_only:
+                self._session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         return self._session
+
+    def read_only(self) -> None:
+        """This work only reads: each statement runs on its own, outside a transaction.
+
+        It spares a read the BEGIN and ROLLBACK round trips. What the reads see does not
+        change: under READ COMMITTED (PostgreSQL's default, which the kit keeps) every statement
+        of a transaction takes its own snapshot anyway. Call it before the first statement;
+        such a unit of work refuses to announce events or commit."""
+        if self._session is not None:
+            raise RuntimeError("read_only() comes before the unit of work's first statement")
+        self._read_only = True
 
     def _envelope(self, event_type: str, payload: dict[str, Any], tenant_id: uuid.UUID | None) -> EventEnvelope:
         caller = self.context.caller
@@ -139,6 +153,7 @@ class UnitOfWork:
 
     def emit(self, event_type: str, payload: dict[str, Any], tenant_id: uuid.UUID | None = None) -> EventEnvelope:
         """Record an event in this transaction; it is published only if the transaction commits."""
+        self._refuse_if_read_only()
         envelope = self._envelope(event_type, payload, tenant_id)
         record_event(self.session, envelope)
         self._pending_events += 1
@@ -146,10 +161,16 @@ class UnitOfWork:
 
     def emit_many(self, event_type: str, events: Sequence[tuple[dict[str, Any], uuid.UUID | None]]) -> None:
         """:meth:`emit` for many events of one type, ``(payload, tenant_id)`` each, in one round trip."""
+        self._refuse_if_read_only()
         record_events(self.session, [self._envelope(event_type, payload, tenant_id) for payload, tenant_id in events])
         self._pending_events += len(events)
 
+    def _refuse_if_read_only(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work writes nothing")
+
     def commit(self) -> None:
+        self._refuse_if_read_only()
         if self._session is None:
             return
         self._session.commit()

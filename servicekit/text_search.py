@@ -26,7 +26,12 @@ def like_pattern(text: str) -> str:
 
 def contains_text(text: str, *columns: Any) -> sa.ColumnElement[bool]:
     """Any of ``columns`` contains ``text``, any case, wildcards taken literally."""
-    pattern = like_pattern(text)
+    return contains_pattern(like_pattern(text), *columns)
+
+
+def contains_pattern(pattern: Any, *columns: Any) -> sa.ColumnElement[bool]:
+    """:func:`contains_text` for a pattern made by :func:`like_pattern`, or for a bound
+    parameter that will hold one (a statement built once, its values bound per call)."""
     return sa.or_(*(sa.func.lower(column).like(pattern, escape=LIKE_ESCAPE) for column in columns))
 
 

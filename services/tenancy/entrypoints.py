@@ -50,6 +50,7 @@ from services.tenancy.usecases import (
     backups,
     billing_projection,
     demo,
+    partner_list,
     partners,
     profiles,
     site_content,
@@ -121,12 +122,12 @@ class TenancyService(ServiceBase):
 
     @rpc
     def list_partners(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
-        return partners.list_partners(self.db, self.context, parse(PartnerListQuery, query or {})).to_wire()
+        return partner_list.list_partners(self.db, self.context, parse(PartnerListQuery, query or {})).to_wire()
 
     @rpc
     def partner_ids(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
         """Every partner ``list_partners`` would show, unpaged (billing orders them by amount)."""
-        return partners.partner_ids(self.db, self.context, parse(PartnerListQuery, query or {})).to_wire()
+        return partner_list.partner_ids(self.db, self.context, parse(PartnerListQuery, query or {})).to_wire()
 
     @rpc
     def get_account_settings(self, tenant_id: str | None = None) -> dict[str, Any]:

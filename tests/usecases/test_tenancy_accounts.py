@@ -17,7 +17,7 @@ from contracts.tenancy import (
     SubscribeTrialsRequest,
 )
 from servicekit.validation import parse
-from services.tenancy.usecases import accounts, partners
+from services.tenancy.usecases import accounts, partner_list, partners
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator, run, user_of
 
 
@@ -382,7 +382,7 @@ def test_removed_accounts_count_in_no_total_unless_the_removed_filter_asks_for_t
     searched = list_accounts(world, partner_id=partner.id, search="gone")
     removed = list_accounts(world, partner_id=partner.id, account_status="removed")
     uow = world.uow()
-    [row] = partners.list_partners(uow, uow.context, PartnerListQuery()).items
+    [row] = partner_list.list_partners(uow, uow.context, PartnerListQuery()).items
 
     assert {r.name for r in everything.items} == {"Kept", "Trial"}
     assert (everything.total, everything.total_accounts) == (2, 2) == (row.accounts, row.accounts)

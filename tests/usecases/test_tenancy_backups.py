@@ -14,7 +14,7 @@ from contracts.errors import Conflict, NotFound, PermissionDenied
 from contracts.tenancy import AccountListQuery, BackupTaskRequest, PartnerListQuery, RemoveAccountRequest, TaskState
 from services.tenancy.adapters.models import Account, OwnerRollup
 from services.tenancy.domain.rollups import AccountRollup, LatestRun, is_newer
-from services.tenancy.usecases import accounts, backups, partners
+from services.tenancy.usecases import accounts, backups, partner_list
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator, run
 
 
@@ -86,7 +86,7 @@ def test_statuses_and_sizes_follow_the_runs_up_to_the_partner_row(world):
 
     world.ingest(run(mail, size=100, seats=10), run(drive, "failure", size=50, seats=10), run(other, size=5, seats=1))
     uow = world.uow()
-    row = partners.list_partners(uow, uow.context, PartnerListQuery()).items[0]
+    row = partner_list.list_partners(uow, uow.context, PartnerListQuery()).items[0]
     uow = world.uow()
     page = accounts.list_accounts(uow, uow.context, AccountListQuery(partner_id=partner.id), now=NOW)
 
@@ -94,7 +94,7 @@ def test_statuses_and_sizes_follow_the_runs_up_to_the_partner_row(world):
     assert (row.size_bytes, row.seats, row.task_status) == (155, 21, "failures")
     world.ingest(run(drive, "success", hours=1, size=60, seats=10))
     uow = world.uow()
-    row = partners.list_partners(uow, uow.context, PartnerListQuery()).items[0]
+    row = partner_list.list_partners(uow, uow.context, PartnerListQuery()).items[0]
     assert (row.size_bytes, row.task_status) == (165, "successful")
     changes = world.db.events("account_status_changed")
     assert (changes[-1]["payload"]["previous_backup_status"], changes[-1]["payload"]["backup_status"]) == (

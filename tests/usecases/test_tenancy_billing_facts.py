@@ -17,7 +17,7 @@ from contracts.envelope import EventEnvelope
 from contracts.tenancy import AccountListQuery, PartnerListQuery
 from services.tenancy.adapters.models import Account, OwnerRollup
 from services.tenancy.adapters.rows import billing_facts_of, billing_status_case
-from services.tenancy.usecases import accounts, billing_projection, partners
+from services.tenancy.usecases import accounts, billing_projection, partner_list
 from tests.usecases.tenancy_world import NOW, World, build_world, user_of
 
 DUE_DATE = NOW.date() + timedelta(days=10)
@@ -42,7 +42,7 @@ def announce(world: World, account_id: uuid.UUID, version: int, owed: str, due: 
 
 def dashboard(world: World, caller=None, **query):
     uow = world.uow(caller)
-    return partners.list_partners(uow, uow.context, PartnerListQuery(**query))
+    return partner_list.list_partners(uow, uow.context, PartnerListQuery(**query))
 
 
 def drill_down(world: World, now=NOW, **query):

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from contracts.tenancy import AccountListQuery, PartnerListQuery
 from servicekit.context import SYSTEM_CALLER
 from services.tenancy.adapters.models import BackupRun
-from services.tenancy.usecases import accounts, partners
+from services.tenancy.usecases import accounts, partner_list
 from services.tenancy.usecases.demo import seed_demo_tree
 from tests.usecases.tenancy_world import NOW
 
@@ -26,7 +26,7 @@ def test_the_demo_seed_shows_every_account_state_with_history_and_runs_once(tena
     assert (second.partners, second.accounts) == (first.partners, first.accounts) == (3, 11)
     assert runs(tenancy_db) == recorded > 50
     uow = tenancy_db.unit_of_work(SYSTEM_CALLER)
-    page = partners.list_partners(uow, uow.context, PartnerListQuery(distributor_id=first.distributor_id))
+    page = partner_list.list_partners(uow, uow.context, PartnerListQuery(distributor_id=first.distributor_id))
     assert {row.task_status for row in page.items} == {"successful", "failures"}
     assert all(row.size_bytes > 0 for row in page.items) and page.direct.size_bytes > 0
     statuses, backups = set(), set()

@@ -17,7 +17,7 @@ from contracts.tenancy import (
     TenantProfileUpdate,
 )
 from services.tenancy.adapters.models import OwnerRollup, Tenant
-from services.tenancy.usecases import accounts, partners, profiles
+from services.tenancy.usecases import accounts, partner_list, partners, profiles
 from services.tenancy.usecases.access import authorise
 from tests.usecases.tenancy_world import NOW, World, admin_of, build_world, operator, run, user_of
 
@@ -29,7 +29,7 @@ def world(tenancy_db) -> World:
 
 def list_partners(world: World, caller=None, **query):
     uow = world.uow(caller)
-    return partners.list_partners(uow, uow.context, PartnerListQuery(**query))
+    return partner_list.list_partners(uow, uow.context, PartnerListQuery(**query))
 
 
 def test_adding_a_partner_announces_it_for_identity_to_invite_its_administrator(world):
@@ -235,6 +235,21 @@ def test_a_search_pages_its_matches_in_name_order_either_way_with_their_figures(
     assert (beyond.items, beyond.total) == ([], 4)
 
 
+def test_lists_of_one_shape_answer_each_with_its_own_search_and_page(world):
+    # The statement of a shape is built once (partner_list._maintained_statements): the values
+    # of one call must never leak into the next.
+    for name in ("North A", "North B", "South C", "South D", "South E"):
+        world.add_partner(name)
+
+    north, south = list_partners(world, search="north"), list_partners(world, search="south")
+    first, second = list_partners(world, page_size=2), list_partners(world, page=2, page_size=2)
+
+    assert [r.name for r in north.items] == ["North A", "North B"] and north.total == 2
+    assert [r.name for r in south.items] == ["South C", "South D", "South E"] and south.total == 3
+    assert [r.name for r in first.items] == ["North A", "North B"]
+    assert [r.name for r in second.items] == ["South C", "South D"]
+
+
 def test_partners_sort_by_task_status_with_the_name_breaking_ties(world):
     quiet, busy = world.add_partner("Quiet", "q@msp.example"), world.add_partner("Busy", "b@msp.example")
     world.add_partner("Empty", "e@msp.example")
@@ -370,7 +385,7 @@ def test_an_unknown_caller_tenant_is_refused(world):
     uow = world.uow(admin_of(uuid.uuid4()))
 
     with pytest.raises(PermissionDenied):
-        partners.list_partners(uow, uow.context, PartnerListQuery())
+        partner_list.list_partners(uow, uow.context, PartnerListQuery())
 
 
 def test_the_partner_list_narrows_to_given_ids_such_as_a_billing_status_match(world):
@@ -399,10 +414,10 @@ def test_the_candidates_for_an_amount_sort_are_every_partner_the_list_would_show
         world.add_partner(f"Contoso {i:02}")
     fabrikam = world.add_partner("Fabrikam")
 
-    every = partners.partner_ids(world.uow(), world.uow().context, PartnerListQuery(page_size=5))
-    searched = partners.partner_ids(world.uow(), world.uow().context, PartnerListQuery(search="fabri"))
+    every = partner_list.partner_ids(world.uow(), world.uow().context, PartnerListQuery(page_size=5))
+    searched = partner_list.partner_ids(world.uow(), world.uow().context, PartnerListQuery(search="fabri"))
     uow = world.db.unit_of_work(admin_of(fabrikam, "partner"))
-    own = partners.partner_ids(uow, uow.context, PartnerListQuery())
+    own = partner_list.partner_ids(uow, uow.context, PartnerListQuery())
 
     assert every.total == len(every.ids) == 31  # unpaged
     assert searched.ids == [fabrikam.id]

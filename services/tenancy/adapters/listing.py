@@ -7,13 +7,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from servicekit.text_search import contains_text
+from servicekit.text_search import contains_pattern, like_pattern
 from services.tenancy.adapters.models import Tenant
 
 
 def search_condition(text: str) -> sa.ColumnElement[bool]:
     """Name or email contains ``text``, any case (trigram indexes serve it on PostgreSQL)."""
-    return contains_text(text, Tenant.name, Tenant.email)
+    return search_matches(like_pattern(text))
+
+
+def search_matches(pattern: Any) -> sa.ColumnElement[bool]:
+    """:func:`search_condition` for a LIKE pattern (``like_pattern``), or a bound parameter
+    that will hold one (a statement built once)."""
+    return contains_pattern(pattern, Tenant.name, Tenant.email)
 
 
 def count(session: Session, query: sa.Select) -> int:

@@ -117,7 +117,7 @@ def _owner(uow: UnitOfWork, scope: Scope, partner_id: uuid.UUID | None, distribu
         return visible_tenant(uow, scope, partner_id, TenantKind.PARTNER, what="partner")
     if distributor_id is not None:
         return visible_tenant(uow, scope, distributor_id, TenantKind.DISTRIBUTOR, what="distributor")
-    return own_tenant(scope, field, *OWNER_KINDS)
+    return own_tenant(uow, scope, field, *OWNER_KINDS)
 
 
 def create_account(uow: UnitOfWork, ctx: CallContext, request: AccountCreateRequest,
@@ -364,7 +364,7 @@ def _subscribe_scope(uow: UnitOfWork, scope: Scope, request: SubscribeTrialsRequ
     if request.scope == "all":
         return scope.within()
     if request.scope == "partner" and request.partner_id is None:
-        owner = own_tenant(scope, "partner_id", TenantKind.PARTNER)
+        owner = own_tenant(uow, scope, "partner_id", TenantKind.PARTNER)
     else:  # the contract keeps partner_id to 'partner' and distributor_id to 'direct'
         owner = _owner(uow, scope, request.partner_id, request.distributor_id, "distributor_id")
     return Account.owner_id == owner.id

@@ -66,7 +66,7 @@ def settings_target(uow: UnitOfWork, scope: Scope, tenant_id: uuid.UUID | None) 
     caller's own tenant (a customer account's users have their account's settings too)."""
     if tenant_id is not None:
         return visible_tenant(uow, scope, tenant_id, *OWNER_KINDS)
-    return own_tenant(scope, "tenant_id", *OWNER_KINDS, TenantKind.ACCOUNT)
+    return own_tenant(uow, scope, "tenant_id", *OWNER_KINDS, TenantKind.ACCOUNT)
 
 
 def get_account_settings(uow: UnitOfWork, ctx: CallContext, tenant_id: uuid.UUID | None = None) -> TenantProfile:
