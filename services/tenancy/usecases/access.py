@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -65,21 +66,29 @@ class Scope:
 
 
 def scope_for(uow: UnitOfWork, ctx: CallContext) -> Scope:
+    return scope_and_tenant_row(uow, ctx, _CALLERS_TENANT)[0]
+
+
+def scope_and_tenant_row(uow: UnitOfWork, ctx: CallContext, tenant_query: sa.Executable) -> tuple[Scope, Any]:
+    """The caller's scope, its tenant read by ``tenant_query``, and the row it read (None for
+    a system caller). The query selects at least the tenant's ``id``, ``kind`` and ``path``
+    where its id is the bound ``tenant_id``; whatever else it selects spares the caller a
+    second read of the same row."""
     caller = ctx.caller
     if caller.is_system:
-        return Scope(root_path(OPERATOR_TENANT_ID), None, None, is_operator=True)
+        return Scope(root_path(OPERATOR_TENANT_ID), None, None, is_operator=True), None
     if caller.engine_key_id is not None:
         raise PermissionDenied("an engine key may only report backup runs")
     if caller.tenant_id is None:
         raise NotAuthenticated("sign in first")
-    row = uow.session.execute(_CALLERS_TENANT, {"tenant_id": caller.tenant_id}).one_or_none()
+    row = uow.session.execute(tenant_query, {"tenant_id": caller.tenant_id}).one_or_none()
     if row is None:
         raise PermissionDenied("the caller's tenant does not exist")
     tenant = TenantRef(row.id, TenantKind(row.kind), row.path)
     if tenant.kind == TenantKind.OPERATOR:
-        return Scope(tenant.path, tenant, None, is_operator=True)
+        return Scope(tenant.path, tenant, None, is_operator=True), row
     accessible = None if caller.accessible_accounts is None else frozenset(caller.accessible_accounts)
-    return Scope(tenant.path, tenant, accessible)
+    return Scope(tenant.path, tenant, accessible), row
 
 
 def require_permission(ctx: CallContext, permission: str) -> None:

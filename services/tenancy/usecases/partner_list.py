@@ -16,6 +16,7 @@ from functools import cache, cached_property, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from contracts.billing import RollupStatus
 from contracts.tenancy import IdList, PartnerListQuery, PartnerPage, PartnerRow, TaskStatus
@@ -28,7 +29,7 @@ from services.tenancy.adapters.models import Account, OwnerRollup, Tenant
 from services.tenancy.adapters.rows import task_status_case
 from services.tenancy.domain.account_lifecycle import Lifecycle
 from services.tenancy.domain.billing_facts import CENT, owner_status
-from services.tenancy.usecases.access import Scope, TenantRef, authorise, visible_tenant
+from services.tenancy.usecases.access import Scope, TenantRef, scope_and_tenant_row, visible_tenant
 
 DIRECT_ACCOUNTS = "Direct Accounts"
 
@@ -128,8 +129,13 @@ class _KeptCounts:
 
 
 def _direct_row_query(rollup: Any) -> sa.Select[Any]:
-    return (_row_query(rollup, outer=True).add_columns(OwnerRollup.partners_below, OwnerRollup.partners_owing_below)
-            .join(OwnerRollup, OwnerRollup.owner_id == Tenant.id).where(Tenant.id == sa.bindparam("distributor_id")))
+    """A distributor's Direct Accounts row and kept counts, and its kind and path: read for
+    the caller's own tenant, it is also the read that authorises the caller (whatever its
+    kind: the roll-ups are joined outer)."""
+    kept = aliased(OwnerRollup, name="kept")
+    return (_row_query(rollup, outer=True)
+            .add_columns(Tenant.kind, Tenant.path, kept.partners_below, kept.partners_owing_below)
+            .join(kept, kept.owner_id == Tenant.id, isouter=True).where(Tenant.id == sa.bindparam("tenant_id")))
 
 
 @cache
@@ -137,14 +143,17 @@ def _maintained_direct_row_query() -> sa.Select[Any]:
     return _direct_row_query(_maintained_rollups())
 
 
-def _distributor_row(uow: UnitOfWork, rollup: Any, distributor: Tenant | TenantRef) -> tuple[PartnerRow, _KeptCounts]:
-    """The Direct Accounts row and the distributor's kept partner counts, in one read.
+def _distributor_row(uow: UnitOfWork, rollup: Any, distributor: Tenant | TenantRef,
+                     row: Any = None) -> tuple[PartnerRow, _KeptCounts]:
+    """The Direct Accounts row and the distributor's kept partner counts, in one read
+    (``row``: read already, with the caller's scope).
 
     The counts spare a page the count of its subtree ("N of M", and the total of the
     billing-status filter). A caller who may see the distributor sees its whole subtree:
     the caller's scope does not narrow them."""
-    query = _maintained_direct_row_query() if rollup is _maintained_rollups() else _direct_row_query(rollup)
-    row = uow.session.execute(query, {"distributor_id": distributor.id}).one()
+    if row is None:
+        query = _maintained_direct_row_query() if rollup is _maintained_rollups() else _direct_row_query(rollup)
+        row = uow.session.execute(query, {"tenant_id": distributor.id}).one()
     kept = _KeptCounts(int(row.partners_below), int(row.partners_owing_below))
     if row.accounts is None:  # a limited user with no direct account in reach
         empty = PartnerRow(id=distributor.id, name=DIRECT_ACCOUNTS, email=row.email, size_bytes=0, seats=0,
@@ -318,19 +327,25 @@ class _PartnerListing:
     values: dict[str, Any]
     # Every account is in reach: the roll-ups (and the counts kept with them) are the caller's.
     unrestricted: bool
+    # The distributor's Direct Accounts row and kept counts, when read with the caller's scope.
+    direct_row: Any = None
 
 
 def _partner_listing(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) -> _PartnerListing:
-    scope = authorise(uow, ctx)
+    # The caller's own tenant is read with its Direct Accounts row: for a distributor's own
+    # dashboard, the one read that authorises it is also the row beside the page.
+    scope, own_row = scope_and_tenant_row(uow, ctx, _maintained_direct_row_query())
+    unrestricted = scope.account_filter() is None
     distributor: Tenant | TenantRef | None = None
+    direct_row = None
     if query.distributor_id is not None:
         distributor = visible_tenant(uow, scope, query.distributor_id, TenantKind.DISTRIBUTOR, what="distributor")
     elif scope.tenant is not None and scope.tenant.kind == TenantKind.DISTRIBUTOR:
         distributor = scope.tenant
+        direct_row = own_row if unrestricted else None  # a limited user's is summed over its accounts
     shape = _Shape.of(query, distributor is not None)
-    unrestricted = scope.account_filter() is None
     statements = _maintained_statements(shape) if unrestricted else _Statements(_rollups(scope), shape)
-    return _PartnerListing(distributor, statements, _values(scope, distributor, query), unrestricted)
+    return _PartnerListing(distributor, statements, _values(scope, distributor, query), unrestricted, direct_row)
 
 
 # ---- the use cases -----------------------------------------------------------------------------------------------
@@ -363,7 +378,7 @@ def list_partners(uow: UnitOfWork, ctx: CallContext, query: PartnerListQuery) ->
     direct: PartnerRow | None = None
     known_total: int | None = None  # the matching partners, when known without a count
     if distributor is not None:
-        direct, kept = _distributor_row(uow, statements.rollup, distributor)
+        direct, kept = _distributor_row(uow, statements.rollup, distributor, listing.direct_row)
     if distributor is not None and listing.unrestricted:
         total_partners, known_total = kept.partners, kept.total_for(query)
     else:  # a user limited to some accounts sees the partners of those (counted)
