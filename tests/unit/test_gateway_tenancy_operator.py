@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from fastapi.testclient import TestClient
 
 from contracts.context import OPERATOR_TENANT_ID
@@ -146,3 +147,22 @@ def test_ingest_without_a_key_is_401():
     client, _ = engine_http({})
 
     assert client.post("/api/v1/ingest/backup-runs", json=[RUN]).status_code == 401
+
+
+def test_the_runs_go_to_tenancy_as_the_engine_sent_them():
+    client, fake = engine_http({("tenancy", "ingest_backup_runs"): {"accepted": 1, "duplicates": 0, "rejected": []}})
+    sent = {**RUN, "started_at": "2026-06-01T04:00:00.000+02:00"}  # validated, not re-dumped
+
+    assert client.post("/api/v1/ingest/backup-runs", headers=AUTH, json=[sent]).status_code == 200
+    assert fake.calls[-1].call.args[0] == [sent]
+
+
+@pytest.mark.parametrize("body", [b"", b"[{", b"{}", b"[1]"])
+def test_a_body_that_is_no_list_of_runs_is_422_and_reaches_no_service(body):
+    client, fake = engine_http({})
+
+    response = client.post("/api/v1/ingest/backup-runs", headers={**AUTH, "content-type": "application/json"},
+                           content=body)
+
+    assert response.status_code == 422, response.text
+    assert [c for c in fake.calls if c.call.service == "tenancy"] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from contracts.tenancy import AccountStatus, BackupRunReport, BackupStatus, Plan, RunStatus
+from contracts.tenancy import AccountStatus, BackupRunReport, BackupRunsRecorded, BackupStatus, Plan, RunStatus
 from services.tenancy.domain.account_lifecycle import Lifecycle, Subscription
 from services.tenancy.domain.rollups import AccountRollup, LatestRun
 from services.tenancy.domain.run_recording import (
@@ -120,3 +120,17 @@ def test_two_tasks_of_one_account_make_one_account_change() -> None:
 def test_a_batch_with_nothing_new_plans_nothing() -> None:
     plan = plan_new_runs([], {TASK: task()}, {ACCOUNT: account(AccountRollup(tasks=1))}, NOW)
     assert plan.tasks == [] and plan.accounts == [] and plan.recorded is None and plan.owner_deltas == {}
+
+
+def test_the_announcement_built_without_validation_is_what_validation_would_make() -> None:
+    older, newest = report(hours_ago=3, status=RunStatus.FAILURE), report(hours_ago=1, size=7, seats=2)
+    plan = plan_new_runs([older, newest], {TASK: task()}, {ACCOUNT: account(AccountRollup(tasks=1))}, NOW)
+    assert plan.recorded is not None
+    wire = plan.recorded.to_wire()
+    assert BackupRunsRecorded.from_wire(wire).to_wire() == wire
+    assert wire["runs"][1] == {
+        "run_id": str(newest.run_id), "task_id": str(TASK), "account_id": str(ACCOUNT), "owner_id": str(OWNER),
+        "status": "success", "started_at": newest.started_at.isoformat().replace("+00:00", "Z"),
+        "finished_at": newest.finished_at.isoformat().replace("+00:00", "Z"), "size_bytes": 7, "seats": 2,
+        "latest": True,
+    }

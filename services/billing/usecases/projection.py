@@ -32,7 +32,7 @@ from contracts.tenancy import (
     TrialExpired,
 )
 from contracts.vocabulary import TenantKind
-from servicekit.bulk import update_rows
+from servicekit.bulk import any_of, insert_rows, update_rows
 from servicekit.db import UnitOfWork
 from services.billing.adapters.models import Account, Owner, SnapshotDay, Task, UsageSnapshot
 from services.billing.adapters.sql import day_start, insert_for, insert_ignore, utc_day
@@ -209,7 +209,7 @@ def on_backup_runs_recorded(uow: UnitOfWork, runs: list[BackupRunRecorded]) -> N
     _record_days(uow, peaks, {task_id: task.account_id for task_id, task in tasks.items()})
     totals = dict(session.execute(
         sa.select(Task.account_id, sa.func.coalesce(sa.func.sum(Task.seats), 0))
-        .where(Task.account_id.in_(list(accounts))).group_by(Task.account_id)
+        .where(any_of(session, _TASKS.c.account_id, accounts)).group_by(Task.account_id)
     ).all())
     update_rows(session, _ACCOUNTS, [{"id": account_id, "seats": int(totals.get(account_id, 0)),
                                               "updated_at": now} for account_id in sorted(accounts)])
@@ -221,8 +221,8 @@ def _lock_rows(session: Any, model: Any, rows: list[dict[str, Any]]) -> dict[uui
     unique = {row["id"]: row for row in rows}
     ids = sorted(unique)
     table = model.__table__
-    session.execute(insert_for(session, table).on_conflict_do_nothing(), [unique[i] for i in ids])
-    query = sa.select(table).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
+    insert_rows(session, insert_for(session, table).on_conflict_do_nothing(), [unique[i] for i in ids])
+    query = sa.select(table).where(any_of(session, table.c.id, ids)).order_by(table.c.id).with_for_update()
     return {row["id"]: SimpleNamespace(**row) for row in session.execute(query).mappings()}
 
 
@@ -240,8 +240,8 @@ def _record_days(uow: UnitOfWork, peaks: dict[tuple[uuid.UUID, date], int],
               "carried": sa.false()},
     )
     keys = sorted(peaks, key=lambda k: (str(k[0]), k[1]))
-    session.execute(upsert, [{"task_id": task_id, "day": day, "account_id": account_of[task_id],
-                              "seats": peaks[(task_id, day)], "carried": False} for task_id, day in keys])
+    insert_rows(session, upsert, [{"task_id": task_id, "day": day, "account_id": account_of[task_id],
+                                   "seats": peaks[(task_id, day)], "carried": False} for task_id, day in keys])
     last_filled = session.execute(sa.select(sa.func.max(SnapshotDay.day))).scalar_one_or_none()
     for task_id, day in keys:
         if last_filled is not None and day < last_filled:  # a late report: later days were carried forward

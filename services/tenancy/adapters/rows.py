@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from contracts.billing import BillingStatus
 from contracts.tenancy import AccountStatus, BackupStatus, DefaultSubscription, Plan, RunStatus, TaskStatus
 from contracts.vocabulary import TenantKind
+from servicekit.bulk import add_to_rows
 from services.tenancy.adapters.models import Account, BackupTask, OwnerRollup, Tenant
 from services.tenancy.domain.account_lifecycle import Lifecycle, Subscription, expiring_from
 from services.tenancy.domain.billing_facts import BillingFacts, OwnerBillingDelta
@@ -129,14 +130,7 @@ _BACKUP_COLUMNS = {
 }
 
 
-_OWNER_COLUMNS = ("accounts", "tasks", "size_bytes", "seats", *_BACKUP_COLUMNS.values())
 _OWNER_TABLE: sa.Table = OwnerRollup.__table__  # type: ignore[assignment]
-# One statement for every owner: each column plus its delta (an executemany, one round trip).
-_ADD_TO_OWNER = (
-    sa.update(_OWNER_TABLE)
-    .where(_OWNER_TABLE.c.owner_id == sa.bindparam("owner"))
-    .values({column: _OWNER_TABLE.c[column] + sa.bindparam(f"d_{column}") for column in _OWNER_COLUMNS})
-)
 
 
 def apply_owner_deltas(session: Session, deltas: dict[uuid.UUID, OwnerDelta]) -> None:
@@ -145,18 +139,17 @@ def apply_owner_deltas(session: Session, deltas: dict[uuid.UUID, OwnerDelta]) ->
     Increments in SQL (``x = x + d``): concurrent changes of one owner never lose an update.
     """
     rows = []
-    for owner_id in sorted(deltas):
-        delta = deltas[owner_id]
+    for owner_id, delta in deltas.items():
         if not delta:
             continue
-        row: dict[str, Any] = {"owner": owner_id, "d_accounts": delta.accounts, "d_tasks": delta.tasks,
-                               "d_size_bytes": delta.size_bytes, "d_seats": delta.seats}
+        row: dict[str, Any] = {"owner_id": owner_id, "accounts": delta.accounts, "tasks": delta.tasks,
+                               "size_bytes": delta.size_bytes, "seats": delta.seats}
         for status, column in _BACKUP_COLUMNS.items():
-            row[f"d_{column}"] = delta.backup.get(status, 0)
+            row[column] = delta.backup.get(status, 0)
         rows.append(row)
     if rows:
         session.flush()  # accounts before owners: the lock order
-        session.connection().execute(_ADD_TO_OWNER, rows)
+        add_to_rows(session, _OWNER_TABLE, rows, key="owner_id")
 
 
 def task_status_case(accounts: Any, tasks: Any, failed: Any, partially_failed: Any) -> sa.ColumnElement[str]:

@@ -1,9 +1,9 @@
 """The store behind recording backup runs: load what the plan needs, write what it decided.
 
 Every read locks its rows in the suite's lock order (tasks, accounts, owner roll-ups, each by
-id), and every write is one statement per table (``servicekit.bulk.update_rows``, an
-``x = x + d`` executemany for owners) so a batch of hundreds of runs costs a handful of
-round trips, not one per row. The plan itself is pure: domain/run_recording.py.
+id), and every read or write is one statement per table (``servicekit.bulk``; owners get
+``x = x + d``) so a batch of hundreds of runs costs a handful of statements, not one per
+row. The plan itself is pure: domain/run_recording.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from contracts.tenancy import BackupRunReport, BackupStatus
-from servicekit.bulk import update_rows
+from servicekit.bulk import any_of, insert_rows, update_rows
 from services.tenancy.adapters.models import Account, BackupRun, BackupTask
 from services.tenancy.adapters.rows import apply_owner_deltas, latest_of, rollup_of, subscription_of
 from services.tenancy.domain.run_recording import AccountTotals, RunPlan, TaskRuns
@@ -52,9 +52,9 @@ class RunStore:
             for r in reports
         ]
         insert: Any = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        # An executemany (one cached statement, sent in batches); rows that already exist return nothing.
+        # Rows that already exist return nothing.
         statement = insert(_RUNS).on_conflict_do_nothing().returning(_RUNS.c.run_id)
-        return set(self.session.execute(statement, rows).scalars())
+        return set(insert_rows(self.session, statement, rows).scalars())
 
     def apply(self, plan: RunPlan) -> None:
         """Write the plan: tasks, then accounts, then owners (the lock order; owner rows, which
@@ -67,7 +67,7 @@ class RunStore:
         """Plain rows, not ORM objects: the batch writes them back in one statement per table."""
         if not ids:
             return []
-        query = sa.select(table).where(table.c.id.in_(sorted(ids))).order_by(table.c.id).with_for_update()
+        query = sa.select(table).where(any_of(self.session, table.c.id, ids)).order_by(table.c.id).with_for_update()
         return list(self.session.execute(query))
 
 
