@@ -166,16 +166,16 @@ DERIVE_SQL = (
                     count(*) FILTER (WHERE last_status = 'failure') AS failed
              FROM backup_tasks GROUP BY account_id) s
        WHERE a.id = s.account_id""",
-    """INSERT INTO owner_rollups (owner_id, accounts, tasks, size_bytes, seats, backup_no_backup, backup_successful,
-                                 backup_partially_failed, backup_failed)
-       SELECT t.id, count(a.id), coalesce(sum(a.tasks), 0), coalesce(sum(a.size_bytes), 0),
+    """INSERT INTO owner_rollups (owner_id, kind, path, accounts, tasks, size_bytes, seats, backup_no_backup,
+                                 backup_successful, backup_partially_failed, backup_failed)
+       SELECT t.id, t.kind, t.path, count(a.id), coalesce(sum(a.tasks), 0), coalesce(sum(a.size_bytes), 0),
               coalesce(sum(a.seats), 0),
               count(a.id) FILTER (WHERE a.backup_status = 'no_backup'),
               count(a.id) FILTER (WHERE a.backup_status = 'successful'),
               count(a.id) FILTER (WHERE a.backup_status = 'partially_failed'),
               count(a.id) FILTER (WHERE a.backup_status = 'failed')
        FROM tenants t LEFT JOIN accounts a ON a.owner_id = t.id AND a.status <> 'removed'
-       WHERE t.kind IN ('distributor', 'partner') GROUP BY t.id""",
+       WHERE t.kind IN ('distributor', 'partner') GROUP BY t.id, t.kind, t.path""",
     """UPDATE owner_rollups r SET partners_below = s.partners
        FROM (SELECT d.id, count(p.id) AS partners FROM tenants d
              JOIN tenants p ON p.kind = 'partner' AND p.path LIKE d.path || '%'

@@ -15,11 +15,11 @@ from gateway.deps import Rpc
 router = APIRouter(prefix="/settings", tags=["settings"])
 
 
-def can_view_settings(principal: Authorised) -> Principal:
+async def can_view_settings(principal: Authorised) -> Principal:
     """"View settings" above a customer account; in one, "View Account setting page"."""
     wanted = (Permission.ACCOUNT_VIEW_SETTINGS if principal.user.tenant_kind == TenantKind.ACCOUNT
               else Permission.VIEW_SETTINGS)
-    return require_permission(wanted)(principal)
+    return await require_permission(wanted)(principal)
 
 
 @router.get(

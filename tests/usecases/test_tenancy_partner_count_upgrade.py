@@ -1,5 +1,5 @@
-"""Upgrading to 0006 counts the partners already below each distributor, and those owing (SQLite, or
-PostgreSQL with ``USECASE_DB=postgres``)."""
+"""Upgrading to 0006 counts the partners already below each distributor, and those owing; 0008
+copies each owner's kind and path onto its roll-up row (SQLite, or PostgreSQL with ``USECASE_DB=postgres``)."""
 
 from __future__ import annotations
 
@@ -63,5 +63,8 @@ def test_the_upgrade_counts_the_partners_and_those_owing_below_every_distributor
         kept = {row.owner_id: (row.partners_below, row.partners_owing_below) for row in connection.execute(
             sa.select(ROLLUPS.c.owner_id, sa.column("partners_below"), sa.column("partners_owing_below"))
             .select_from(ROLLUPS))}
+        owners = {row.owner_id: (row.kind, row.path) for row in connection.execute(
+            sa.select(ROLLUPS.c.owner_id, sa.column("kind"), sa.column("path")).select_from(ROLLUPS))}
     engine.dispose()
     assert (kept[top], kept[east], kept[lone]) == ((3, 1), (2, 1), (0, 0))
+    assert owners == {row["id"]: (row["kind"], row["path"]) for row in tenants}

@@ -43,6 +43,7 @@ def _maintained_rollups() -> Any:
         OwnerRollup.owner_id, OwnerRollup.accounts, OwnerRollup.tasks, OwnerRollup.size_bytes,
         OwnerRollup.seats, OwnerRollup.backup_failed, OwnerRollup.backup_partially_failed,
         OwnerRollup.billing_owed, OwnerRollup.billing_owing, OwnerRollup.billing_currency,
+        OwnerRollup.kind, OwnerRollup.path,
     ).subquery("rollup")
 
 
@@ -219,17 +220,22 @@ class _Statements:
 
     def __init__(self, rollup: Any, shape: _Shape) -> None:
         self.rollup, self.shape = rollup, shape
+        maintained = rollup is _maintained_rollups()
+        # Sorted by a roll-up column, the owners are found on their roll-up rows (migration
+        # 0008), joined to their tenant rows; otherwise on the tenant rows, in name order.
+        self.by_rollup = maintained and shape.sort.lstrip("-") in ("size", "amount")
         # Every partner has its maintained roll-up row (made with it), so joined outer the rows
         # are the same; and the planner knows it. Joined inner, PostgreSQL guesses that ~1 % of
         # the partners have a roll-up and sorts them all rather than walking the name index
         # for a page. Summed over a limited user's accounts, a partner without one drops out.
-        self.outer = rollup is _maintained_rollups()
+        self.outer = maintained and not self.by_rollup
         self.status = _task_status(rollup)
+        owner = rollup.c if self.by_rollup else Tenant.__table__.c
         # A distributor's partners anywhere in its subtree, sub-distributors' included
         # (docs/tenancy.md), or else every partner in the caller's: one prefix match on the
         # indexed path. (A distributor the caller may name is within the caller's subtree.)
-        conditions = [Tenant.kind == TenantKind.PARTNER.value,
-                      Tenant.path.like(sa.bindparam("under" if shape.under_distributor else "within"))]
+        conditions = [owner.kind == TenantKind.PARTNER.value,
+                      owner.path.like(sa.bindparam("under" if shape.under_distributor else "within"))]
         self.base = _row_query(rollup, self.outer).where(*conditions)  # every partner in the list (the M of "N of M")
         if shape.search:
             conditions.append(search_matches(sa.bindparam("pattern")))

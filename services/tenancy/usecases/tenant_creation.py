@@ -115,7 +115,8 @@ def create_tenant(uow: UnitOfWork, new: NewTenant, now: datetime | None = None, 
             raise email_conflict() from None
         raise
     if new.kind in OWNER_KINDS:
-        session.add(OwnerRollup(owner_id=tenant_id, accounts=0, tasks=0, size_bytes=0, seats=0,
+        session.add(OwnerRollup(owner_id=tenant_id, kind=tenant.kind, path=tenant.path, accounts=0, tasks=0,
+                                size_bytes=0, seats=0,
                                 backup_no_backup=0, backup_successful=0, backup_partially_failed=0, backup_failed=0))
     if new.kind is TenantKind.PARTNER:  # every distributor above it counts it (the dashboard's "N of M")
         add_to_distributors_above(session, tenant.path, "partners_below", 1)
