@@ -237,7 +237,8 @@ class _Statements:
         # The prefix is written into the SQL, not sent beside it: against a parameter, the
         # plan PostgreSQL keeps for a prepared statement guesses that 0.5 % of the owners
         # match, and for a distributor holding them all it sorts them rather than walking.
-        prefix = sa.bindparam("under" if shape.under_distributor else "within", literal_execute=True)
+        prefix: sa.BindParameter[str] = sa.bindparam("under" if shape.under_distributor else "within",
+                                                     literal_execute=True)
         conditions = [owner.kind == TenantKind.PARTNER.value, owner.path.like(prefix)]
         self.base = _row_query(rollup, self.outer).where(*conditions)  # every partner in the list (the M of "N of M")
         if shape.search:
