@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from contracts.context import Caller
 from contracts.errors import NotAuthenticated, PasswordExpired, PermissionDenied
@@ -205,7 +206,10 @@ def _check_token(request: Request, check: Callable[[str], Any], token: str) -> A
         raise
 
 
-def _principal(request: Request, rpc: Rpc) -> Principal:
+async def _principal(request: Request, rpc: Rpc) -> Principal:
+    """The session's principal: from the cache without leaving the event loop, or else from
+    identity in a worker thread (the RPC blocks). A plain ``def`` dependency would hand every
+    request to a worker thread, a hand-off that cost more than the cache lookup."""
     token = request_token(request)
     if token is None:
         raise NotAuthenticated("sign in first (Authorization: Bearer <token>)")
@@ -215,7 +219,8 @@ def _principal(request: Request, rpc: Rpc) -> Principal:
     principal = cache.get(key)
     if principal is None:
         checked_since = time.monotonic()
-        principal = Principal.from_wire(_check_token(request, rpc.identity.check_session, token))
+        reply = await run_in_threadpool(_check_token, request, rpc.identity.check_session, token)
+        principal = Principal.from_wire(reply)
         cache.put(key, principal, checked_since)
     user = principal.user
     request.state.principal = principal
@@ -227,14 +232,14 @@ def _principal(request: Request, rpc: Rpc) -> Principal:
     return principal
 
 
-def signed_in(request: Request, rpc: Rpc) -> Principal:
+async def signed_in(request: Request, rpc: Rpc) -> Principal:
     """Any valid session, even one whose password has expired (it may change it)."""
-    return _principal(request, rpc)
+    return await _principal(request, rpc)
 
 
-def authorised(request: Request, rpc: Rpc) -> Principal:
+async def authorised(request: Request, rpc: Rpc) -> Principal:
     """A valid session that may do more than change its expired password."""
-    principal = _principal(request, rpc)
+    principal = await _principal(request, rpc)
     if principal.password_expired:
         raise PasswordExpired("your password has expired; change it to continue")
     return principal

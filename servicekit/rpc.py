@@ -29,7 +29,14 @@ PATIENT_RETRY_POLICY = {
 
 
 class PatientPublisher(Publisher):
+    """Publishes a service's RPC replies: retried for minutes while the broker is away, and
+    not confirmed. The caller waits for the reply itself, so a confirm tells it nothing; a
+    reply lost with its broker ends as the caller's timeout either way (a failed confirm
+    would only leave the request unacknowledged, to be run again for nobody). Waiting for
+    each confirm cost the service and the broker a round trip per call."""
+
     retry_policy = PATIENT_RETRY_POLICY
+    use_confirms = False
 
 
 def register_boundary_errors() -> None:

@@ -11,6 +11,11 @@ def test_rpc_replies_are_retried_for_minutes_while_the_broker_is_away():
     assert policy["max_retries"] * policy["interval_max"] >= 300
 
 
+def test_rpc_replies_are_published_without_waiting_for_the_brokers_confirm():
+    # The caller waits for the reply itself; a confirm per reply only cost a round trip.
+    assert nameko.rpc.Responder.publisher_cls.use_confirms is False
+
+
 def test_identity_gives_up_on_notify_well_before_the_gateway_gives_up_on_identity(monkeypatch):
     # A request that sends mail (create user) must still be answered while notify is down,
     # not turned into a 503 for a change that was made.
