@@ -327,6 +327,8 @@ def load(base_url: str, path: str, headers: dict[str, str], clients: int, second
     begin = time.perf_counter() + warmup
     end = begin + seconds
 
+    answered = [0]  # warm-up included: the CPU measured around a load is spent on all of them
+
     def client() -> None:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
         try:
@@ -334,9 +336,9 @@ def load(base_url: str, path: str, headers: dict[str, str], clients: int, second
                 conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
                 response.read()
-                took = time.perf_counter() - now
+                answered[0] += 1
                 if now >= begin:
-                    samples.append(took * 1000)
+                    samples.append((time.perf_counter() - now) * 1000)
                     statuses[response.status] += 1
         finally:
             conn.close()
@@ -344,12 +346,49 @@ def load(base_url: str, path: str, headers: dict[str, str], clients: int, second
     pool = [eventlet.spawn(client) for _ in range(clients)]
     for green in pool:
         green.wait()
+    return load_result(clients, samples, statuses, seconds) | {"samples": samples, "answered": answered[0]}
+
+
+def load_result(clients: int, samples: list[float], statuses: Counter[int], seconds: float) -> dict[str, Any]:
     return {
         "clients": clients, "requests": len(samples), "seconds": seconds,
         "rps": round(len(samples) / seconds, 1),
         "p50_ms": round(percentile(samples, 0.50), 2), "p95_ms": round(percentile(samples, 0.95), 2),
         "p99_ms": round(percentile(samples, 0.99), 2), "statuses": dict(statuses),
     }
+
+
+ROUNDS = 4
+
+
+def measure_routes(base_url: str, routes: dict[str, str], headers: dict[str, str],
+                   seconds: float) -> dict[str, dict[str, Any]]:
+    """Every route at 1 and 10 clients for ``seconds`` each, in :data:`ROUNDS` interleaved rounds,
+    pooled. A VM's speed drifts over minutes (its neighbours, its clock): measured one after the
+    other, a route measured late looked up to a third dearer in every process alike. Interleaved,
+    the drift weighs on every route the same, so the ratios between routes measure the routes."""
+    pooled: dict[tuple[str, int], dict[str, Any]] = {}
+    for _ in range(ROUNDS):
+        for name, path in routes.items():
+            for clients in (1, 10):
+                cpu_before = cpu_seconds()
+                result = load(base_url, path, headers, clients, seconds / ROUNDS, warmup=0.5)
+                cpu_after = cpu_seconds()
+                into = pooled.setdefault((name, clients), {"samples": [], "statuses": Counter(), "answered": 0,
+                                                           "cpu": Counter()})
+                into["samples"] += result["samples"]
+                into["statuses"].update(result["statuses"])
+                into["answered"] += result["answered"]
+                into["cpu"].update({group: cpu_after.get(group, 0) - cpu_before.get(group, 0)
+                                    for group in CPU_GROUPS})
+    measured: dict[str, dict[str, Any]] = {}
+    for (name, clients), into in pooled.items():
+        result = load_result(clients, into["samples"], into["statuses"], seconds)
+        result["rounds"] = ROUNDS
+        result["cpu_ms_per_request"] = {group: round(into["cpu"][group] * 1000 / into["answered"], 3)
+                                        for group in CPU_GROUPS if into["answered"]}
+        measured.setdefault(name, {})[str(clients)] = result
+    return measured
 
 
 def http_json(base_url: str, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
@@ -569,17 +608,12 @@ def measure_all(base_url: str, amqp_uri: str, urls: dict[str, str], seed_data: A
         "dashboard: sorted by amount": "/api/v1/dashboard?sort=-amount",
         f"drill-down: largest partner ({partner_accounts} accounts)": f"/api/v1/partners/{partner}/accounts",
     }
-    results: dict[str, Any] = {"http": {}}
-    for name, path in routes.items():
+    for path in routes.values():
         http_json(base_url, "GET", path, token=token["token"])  # fails loudly if the route does
-        results["http"][name] = {}
-        for clients in (1, 10):
-            cpu_before = cpu_seconds()
-            result = load(base_url, path, headers, clients, seconds)
-            result["cpu_ms_per_request"] = cpu_per(cpu_before, cpu_seconds(), result["requests"])
-            results["http"][name][str(clients)] = result
+    results: dict[str, Any] = {"http": measure_routes(base_url, routes, headers, seconds)}
+    for name, by_clients in results["http"].items():
         print(f"  {name}: " + ", ".join(f"{c} clients p50 {r['p50_ms']} ms {r['rps']}/s"
-                                        for c, r in results["http"][name].items()), flush=True)
+                                        for c, r in by_clients.items()), flush=True)
 
     from nameko.standalone.rpc import ClusterRpcProxy
 
